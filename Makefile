@@ -1,0 +1,114 @@
+# Warden build. `make` builds everything into build/; `make V=1` shows commands.
+# `make SAN=1` builds a separate tree (build-san/) with ASan + UBSan.
+#
+#   make            agent, CLI, BPF object and skeleton, unit tests
+#   make test       every test suite (unit, sanitizers, BPF_PROG_RUN, e2e); root
+#   make demo       the Star Wars demo (issue 4; until then the L3/L4 story)
+#   make deps       install the Debian packages the project needs
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	  -Iinclude -I$(BUILD) -D_GNU_SOURCE $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LIBS := -lbpf -lelf -lz -lyaml -ljansson -lpcre2-8
+
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+AGENT_SRCS := $(wildcard src/agent/*.c)
+AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
+CLI_SRCS := $(wildcard src/cli/*.c)
+CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+BINS := $(BUILD)/wardend $(BUILD)/warden
+
+.PHONY: all clean test unit bpftest e2e demo deps
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS)
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/lib/*.h) $(wildcard include/warden/abi/*.h)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c $(wildcard include/warden/*.h include/warden/abi/*.h lib/*.h src/agent/*.h src/cli/*.h) | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libwarden.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/wardend: $(AGENT_OBJS) $(BUILD)/libwarden.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/warden: $(CLI_OBJS) $(BUILD)/libwarden.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libwarden.a $(wildcard tests/unit/*.h)
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
+
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	$(Q)tests/run-unit.sh $(BUILD)
+
+bpftest: $(BPFTEST_BINS)
+	$(Q)tests/run-unit.sh $(BUILD) bpf
+
+test:
+	$(Q)tests/run-all.sh
+
+demo:
+	$(Q)scripts/demo.sh
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+clean:
+	rm -rf build build-san

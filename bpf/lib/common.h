@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Things every datapath module needs: the kernel headers, the map ABI and
+ * the parsed view of one packet that the modules pass to each other.
+ *
+ * Conventions of bpf/lib/:
+ *  - header-only, every function `static __always_inline`, so each entry
+ *    program is one function for the verifier (no BPF-to-BPF calls);
+ *  - a module never names a map: the entry file owns the maps and passes
+ *    them in, so each header can be read (and compiled) on its own;
+ *  - functions that can fail return 0 or a negated enum warden_reason
+ *    (Cilium-style DROP_* codes); the entry program turns a negative value
+ *    into a drop at its single exit label.
+ */
+#ifndef WARDEN_BPF_COMMON_H
+#define WARDEN_BPF_COMMON_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "warden/abi/maps.h"
+
+/* The raw TCP flags byte (offset 13 of the TCP header). */
+#define WARDEN_TCP_FIN 0x01
+#define WARDEN_TCP_SYN 0x02
+#define WARDEN_TCP_RST 0x04
+#define WARDEN_TCP_ACK 0x10
+
+/*
+ * ICMP. linux/icmp.h drags in libc's socket headers (via linux/if.h), which
+ * do not build for the BPF target, so the few bits we need are here.
+ */
+#define WARDEN_ICMP_ECHOREPLY 0
+#define WARDEN_ICMP_ECHO 8
+
+struct warden_icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 echo_id; /* echo request/reply only */
+	__be16 echo_sequence;
+};
+
+/* IPv4 fragment offset bits of iphdr.frag_off (host order mask). */
+#define WARDEN_IP_OFFSET_MASK 0x1fff
+
+/*
+ * One packet as the policy sees it. Addresses and ports are in network
+ * order, exactly as on the wire and in the map keys.
+ */
+struct warden_packet {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;        /* conntrack tuple ports; ICMP echo: the echo id */
+	__be16 dport;        /* in both, so reversing the tuple is symmetric */
+	__be16 policy_dport; /* what the policy map is keyed on: dport, or
+			      * for ICMP the type in the high byte */
+	__u8 family;         /* WARDEN_FAMILY_IPV4 once L3 parsed, else 0 */
+	__u8 protocol;
+	__u8 tcp_flags;      /* raw flags byte, 0 unless TCP */
+	__u8 fragment;       /* non-first fragment: no L4 header, ports 0 */
+	__u16 pad;
+};
+
+/* The policy-map port of an ICMP message: its type in the high byte. */
+static __always_inline __be16 icmp_policy_port(__u8 type)
+{
+	return bpf_htons((__u16)type << 8);
+}
+
+#endif /* WARDEN_BPF_COMMON_H */

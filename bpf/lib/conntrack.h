@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Connection tracking: one LRU hash whose entries are owned by the
+ * endpoint and direction that accepted the flow. The key is the tuple of
+ * the flow's first packet as seen at that endpoint, plus endpoint_id and
+ * direction, so two local endpoints talking to each other get one entry
+ * each (one at the sender's egress, one at the receiver's ingress).
+ *
+ * At endpoint E, a packet in direction D is
+ *   - ESTABLISHED if (tuple, E, D) exists: a later packet of a flow E
+ *     accepted in direction D;
+ *   - REPLY if (reversed tuple, E, !D) exists: the answer to a flow E
+ *     accepted the other way, which policy does not judge again;
+ *   - NEW otherwise.
+ * Expired entries count as absent; the LRU reclaims them eventually, and
+ * creating the same flow again overwrites them.
+ */
+#ifndef WARDEN_BPF_CONNTRACK_H
+#define WARDEN_BPF_CONNTRACK_H
+
+#include "lib/common.h"
+
+enum ct_status {
+	CT_NEW = 0,
+	CT_ESTABLISHED = 1,
+	CT_REPLY = 2,
+};
+
+/* The key of pkt as seen at endpoint_id in direction. */
+static __always_inline void ct_key_init(struct warden_ct_key *key,
+					const struct warden_packet *pkt,
+					__u32 endpoint_id, __u8 direction)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	__builtin_memcpy(key->saddr, &pkt->saddr, sizeof(pkt->saddr));
+	__builtin_memcpy(key->daddr, &pkt->daddr, sizeof(pkt->daddr));
+	key->sport = pkt->sport;
+	key->dport = pkt->dport;
+	key->protocol = pkt->protocol;
+	key->direction = direction;
+	key->family = pkt->family;
+	key->endpoint_id = endpoint_id;
+}
+
+/* The key of the flow this packet would be the reply of. */
+static __always_inline void ct_key_reverse(struct warden_ct_key *rev,
+					   const struct warden_ct_key *key)
+{
+	*rev = *key;
+	__builtin_memcpy(rev->saddr, key->daddr, sizeof(rev->saddr));
+	__builtin_memcpy(rev->daddr, key->saddr, sizeof(rev->daddr));
+	rev->sport = key->dport;
+	rev->dport = key->sport;
+	rev->direction = key->direction == WARDEN_DIR_INGRESS ? WARDEN_DIR_EGRESS
+							     : WARDEN_DIR_INGRESS;
+}
+
+/*
+ * How long an entry lives after this packet. TCP: a SYN nobody answered
+ * yet gets the short SYN timeout (so SYN floods age out), FIN/RST the
+ * closing one, anything else the established one; a flow picked up in the
+ * middle (no SYN, e.g. it predates the program) counts as established.
+ */
+static __always_inline __u64 ct_lifetime(__u8 protocol, __u8 tcp_flags, __u16 ct_flags)
+{
+	if (protocol != IPPROTO_TCP)
+		return WARDEN_CT_NONTCP_NS;
+	if (ct_flags & WARDEN_CT_CLOSING)
+		return WARDEN_CT_TCP_CLOSING_NS;
+	if (ct_flags & WARDEN_CT_SEEN_REPLY)
+		return WARDEN_CT_TCP_ESTABLISHED_NS;
+	if ((tcp_flags & (WARDEN_TCP_SYN | WARDEN_TCP_ACK)) == WARDEN_TCP_SYN)
+		return WARDEN_CT_TCP_SYN_NS;
+	return WARDEN_CT_TCP_ESTABLISHED_NS;
+}
+
+static __always_inline __u16 ct_flags_of_packet(const struct warden_packet *pkt)
+{
+	if (pkt->protocol == IPPROTO_TCP &&
+	    (pkt->tcp_flags & (WARDEN_TCP_FIN | WARDEN_TCP_RST)))
+		return WARDEN_CT_CLOSING;
+	return 0;
+}
+
+/*
+ * Classify the packet whose forward key is *key. *rev always receives the
+ * reversed key; on a hit *entry points at the map value, whose key is
+ * *key for CT_ESTABLISHED and *rev for CT_REPLY.
+ */
+static __always_inline int ct_lookup(void *ct, const struct warden_ct_key *key,
+				     struct warden_ct_key *rev,
+				     struct warden_ct_value **entry, __u64 now)
+{
+	struct warden_ct_value *value;
+
+	ct_key_reverse(rev, key);
+
+	value = bpf_map_lookup_elem(ct, key);
+	if (value && value->expires_ns > now) {
+		*entry = value;
+		return CT_ESTABLISHED;
+	}
+	value = bpf_map_lookup_elem(ct, rev);
+	if (value && value->expires_ns > now) {
+		*entry = value;
+		return CT_REPLY;
+	}
+	*entry = NULL;
+	return CT_NEW;
+}
+
+/* Account a packet of an existing flow and move its state and deadline. */
+static __always_inline void ct_update(struct warden_ct_value *entry,
+				      const struct warden_packet *pkt,
+				      int status, __u32 bytes, __u64 now)
+{
+	__u16 flags = entry->flags;
+
+	if (status == CT_REPLY)
+		flags |= WARDEN_CT_SEEN_REPLY;
+	flags |= ct_flags_of_packet(pkt);
+	/*
+	 * A SYN in the original direction on a closing entry is the tuple
+	 * being reused by a new connection: start it over.
+	 */
+	if (status == CT_ESTABLISHED && (flags & WARDEN_CT_CLOSING) &&
+	    (pkt->tcp_flags & (WARDEN_TCP_SYN | WARDEN_TCP_ACK)) == WARDEN_TCP_SYN)
+		flags &= ~(WARDEN_CT_CLOSING | WARDEN_CT_SEEN_REPLY);
+	/* Avoid dirtying the shared cache line when nothing changed. */
+	if (flags != entry->flags)
+		entry->flags = flags;
+	entry->expires_ns = now + ct_lifetime(pkt->protocol, pkt->tcp_flags, flags);
+	__sync_fetch_and_add(&entry->packets, 1);
+	__sync_fetch_and_add(&entry->bytes, bytes);
+}
+
+/*
+ * Record a new flow that policy accepted. Failure to insert is ignored:
+ * the packet was allowed and its successors will be judged again.
+ */
+static __always_inline void ct_create(void *ct, const struct warden_ct_key *key,
+				      const struct warden_packet *pkt,
+				      __u32 remote_identity, __u32 rule_cookie,
+				      __u32 policy_revision, __u32 bytes, __u64 now)
+{
+	struct warden_ct_value value = {
+		.packets = 1,
+		.bytes = bytes,
+		.policy_revision = policy_revision,
+		.remote_identity = remote_identity,
+		.rule_cookie = rule_cookie,
+		.flags = ct_flags_of_packet(pkt),
+	};
+
+	value.expires_ns = now + ct_lifetime(pkt->protocol, pkt->tcp_flags, value.flags);
+	bpf_map_update_elem(ct, key, &value, BPF_ANY);
+}
+
+/*
+ * The policy-map port of the flow's original direction, for re-checking an
+ * entry after a policy change. For ports that is the original tuple's
+ * dport. ICMP keys carry the echo id instead, so derive the type: the
+ * packet's own on the original side, the echo counterpart on the reply
+ * side (a reply's original was a request, and vice versa).
+ */
+static __always_inline __be16 ct_original_policy_port(const struct warden_ct_key *orig,
+						      const struct warden_packet *pkt,
+						      int status)
+{
+	if (orig->protocol != IPPROTO_ICMP)
+		return orig->dport;
+	if (status == CT_REPLY) {
+		if (pkt->policy_dport == icmp_policy_port(WARDEN_ICMP_ECHOREPLY))
+			return icmp_policy_port(WARDEN_ICMP_ECHO);
+		if (pkt->policy_dport == icmp_policy_port(WARDEN_ICMP_ECHO))
+			return icmp_policy_port(WARDEN_ICMP_ECHOREPLY);
+	}
+	return pkt->policy_dport;
+}
+
+#endif /* WARDEN_BPF_CONNTRACK_H */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Warden's datapath: the two tc programs attached to an endpoint's
+ * host-side veth, and the maps they share with the agent.
+ *
+ *   warden_from_container  tc ingress of the host veth = the pod's egress
+ *   warden_to_container    tc egress of the host veth  = the pod's ingress
+ *
+ * Per packet: endpoint by ifindex -> parse -> peer identity (ipcache) ->
+ * conntrack -> (new flow) policy -> verdict, counters and events. All the
+ * logic is in bpf/lib/; this file wires the modules together. The map
+ * layouts and names are the ABI in include/warden/abi/maps.h.
+ */
+#include "lib/common.h"
+#include "lib/conntrack.h"
+#include "lib/drop.h"
+#include "lib/ipcache.h"
+#include "lib/parse.h"
+#include "lib/policy.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct warden_ipcache_key);
+	__type(value, struct warden_ipcache_value);
+	__uint(max_entries, WARDEN_IPCACHE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+} warden_ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct warden_endpoint_key);
+	__type(value, struct warden_endpoint_info);
+	__uint(max_entries, WARDEN_ENDPOINTS_MAX);
+} warden_endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct warden_policy_key);
+	__type(value, struct warden_policy_value);
+	__uint(max_entries, WARDEN_POLICY_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} warden_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct warden_ct_key);
+	__type(value, struct warden_ct_value);
+	__uint(max_entries, WARDEN_CT_MAX);
+} warden_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct warden_metrics_key);
+	__type(value, struct warden_metrics_value);
+	__uint(max_entries, WARDEN_METRICS_MAX);
+} warden_metrics SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WARDEN_EVENTS_BYTES);
+} warden_events SEC(".maps");
+
+/*
+ * Conntrack and policy for an IPv4 packet of endpoint ep. Returns 0 to
+ * forward or a negated drop reason; trace->rule_cookie is filled either way.
+ */
+static __always_inline int handle_flow(struct __sk_buff *skb, const struct warden_endpoint_info *ep,
+				       const struct warden_packet *pkt,
+				       struct warden_trace *trace)
+{
+	struct warden_ct_key key, rev;
+	struct warden_ct_value *entry;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 cookie = 0;
+	int status, ret;
+
+	ct_key_init(&key, pkt, ep->endpoint_id, trace->direction);
+	status = ct_lookup(&warden_ct, &key, &rev, &entry, now);
+	if (status != CT_NEW && entry) {
+		const struct warden_ct_key *orig = status == CT_REPLY ? &rev : &key;
+
+		trace->rule_cookie = entry->rule_cookie;
+		/*
+		 * The policy changed since this flow was last checked: judge
+		 * its original direction again, so that revoking a rule cuts
+		 * established connections instead of only new ones. The peer
+		 * is the same address either way, so its identity is reused.
+		 */
+		if (entry->policy_revision != ep->policy_revision) {
+			ret = policy_can_access(&warden_policy, ep, trace->peer_identity,
+						orig->direction, orig->protocol,
+						ct_original_policy_port(orig, pkt, status),
+						&cookie);
+			trace->rule_cookie = cookie;
+			entry->policy_revision = ep->policy_revision;
+			entry->remote_identity = trace->peer_identity;
+			entry->rule_cookie = cookie;
+			/*
+			 * Keep a revoked entry instead of deleting it: without
+			 * it the next packet of the other side would look like
+			 * a new flow in the other direction (a server pushing
+			 * data to a client, say) and could be allowed there.
+			 * A later revision that allows the flow again revives it.
+			 */
+			if (ret < 0)
+				entry->flags |= WARDEN_CT_REVOKED;
+			else
+				entry->flags &= ~WARDEN_CT_REVOKED;
+		}
+		if (entry->flags & WARDEN_CT_REVOKED) {
+			trace->rule_cookie = entry->rule_cookie;
+			entry->expires_ns = now + WARDEN_CT_TCP_ESTABLISHED_NS;
+			return -WARDEN_DROP_POLICY_REVOKED;
+		}
+		ct_update(entry, pkt, status, skb->len, now);
+		return 0;
+	}
+
+	/*
+	 * A new flow, or a TCP segment of a flow we never saw (it predates
+	 * the program or its entry was evicted): policy decides, as Cilium
+	 * does, so existing connections survive an agent restart if allowed.
+	 */
+	ret = policy_can_access(&warden_policy, ep, trace->peer_identity, trace->direction,
+				pkt->protocol, pkt->policy_dport, &cookie);
+	trace->rule_cookie = cookie;
+	if (ret < 0) {
+		/*
+		 * Default deny of a non-first fragment is reported as a fragment
+		 * drop: it had no ports, so only an any-port allow could match.
+		 */
+		if (ret == -WARDEN_DROP_POLICY && pkt->fragment)
+			return -WARDEN_DROP_FRAGMENT;
+		return ret;
+	}
+	/*
+	 * Non-first fragments are judged one by one and never start a flow:
+	 * their tuple (ports 0) is not the flow's tuple.
+	 */
+	if (pkt->fragment)
+		return 0;
+
+	ct_create(&warden_ct, &key, pkt, trace->peer_identity, cookie, ep->policy_revision,
+		  skb->len, now);
+	event_emit(&warden_events, &warden_metrics, skb, trace, pkt,
+		   WARDEN_EVENT_POLICY_VERDICT, WARDEN_REASON_FORWARDED);
+	return 0;
+}
+
+/*
+ * The whole pipeline for one packet at the endpoint on skb->ifindex, seen
+ * in `direction` (the pod's view). Every path ends in forward_report() or
+ * at the drop label, so every verdict is counted and every drop reported.
+ */
+static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
+{
+	struct warden_endpoint_key ep_key = { .ifindex = skb->ifindex };
+	struct warden_trace trace = { .direction = direction };
+	struct warden_packet pkt = {};
+	struct warden_endpoint_info ep, *ep_value;
+	__be32 ep_addr;
+	int ret;
+
+	/* Fail closed: a veth we do not know has no policy to apply. */
+	ep_value = bpf_map_lookup_elem(&warden_endpoints, &ep_key);
+	if (!ep_value) {
+		ret = -WARDEN_DROP_UNKNOWN_ENDPOINT;
+		goto drop;
+	}
+	/* One consistent snapshot, even if the agent rewrites it meanwhile. */
+	ep = *ep_value;
+	trace.endpoint_id = ep.endpoint_id;
+	trace.local_identity = ep.identity;
+
+	ret = parse_packet(skb, &pkt);
+	if (ret == WARDEN_PARSE_PASS)
+		return forward_report(&warden_metrics, skb, &trace);
+	if (ret < 0)
+		goto drop;
+
+	if (direction == WARDEN_DIR_EGRESS) {
+		trace.peer_identity = ipcache_lookup4(&warden_ipcache, pkt.daddr);
+		/*
+		 * A pod may only send from its own address; otherwise it could
+		 * borrow another endpoint's identity at the receiver.
+		 */
+		__builtin_memcpy(&ep_addr, ep.ipv4, sizeof(ep_addr));
+		if (pkt.saddr != ep_addr) {
+			ret = -WARDEN_DROP_SPOOFED_SOURCE;
+			goto drop;
+		}
+	} else {
+		trace.peer_identity = ipcache_lookup4(&warden_ipcache, pkt.saddr);
+	}
+
+	ret = handle_flow(skb, &ep, &pkt, &trace);
+	if (ret < 0)
+		goto drop;
+	return forward_report(&warden_metrics, skb, &trace);
+
+drop:
+	return drop_report(&warden_events, &warden_metrics, skb, &trace, &pkt, -ret);
+}
+
+SEC("tc")
+int warden_from_container(struct __sk_buff *skb)
+{
+	return handle_packet(skb, WARDEN_DIR_EGRESS);
+}
+
+SEC("tc")
+int warden_to_container(struct __sk_buff *skb)
+{
+	return handle_packet(skb, WARDEN_DIR_INGRESS);
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The map ABI: every struct that crosses the kernel boundary lives here and
+ * only here, so the BPF programs and user space cannot drift apart.
+ *
+ * Rules for this file:
+ *  - fixed-width types only, explicit padding, no implicit holes;
+ *  - addresses are 16 bytes so IPv6 can follow without a format change
+ *    (an IPv4 address sits in the first 4 bytes, the rest is zero);
+ *  - ports are in network byte order, everything else in host order.
+ *
+ * It is included by bpf/ (with the kernel's linux/types.h) and by user space
+ * (with linux/types.h as well), so only __u8/__u16/__u32/__u64/__be16 types.
+ */
+#ifndef WARDEN_ABI_MAPS_H
+#define WARDEN_ABI_MAPS_H
+
+#include <linux/types.h>
+
+/* Pinned map names (under /sys/fs/bpf/warden/). */
+#define WARDEN_PIN_DIR "/sys/fs/bpf/warden"
+
+/* Capacities: user space reports usage against these. */
+#define WARDEN_IPCACHE_MAX 65536
+#define WARDEN_ENDPOINTS_MAX 4096
+#define WARDEN_POLICY_MAX 262144
+#define WARDEN_CT_MAX 262144
+#define WARDEN_METRICS_MAX 16384
+#define WARDEN_EVENTS_BYTES (1 << 20)
+
+/* Reserved numeric identities, the same numbers Cilium uses. */
+enum warden_reserved_identity {
+	WARDEN_IDENTITY_UNKNOWN = 0, /* in a policy key: "any peer" */
+	WARDEN_IDENTITY_HOST = 1,
+	WARDEN_IDENTITY_WORLD = 2,
+	WARDEN_IDENTITY_UNMANAGED = 3,
+	WARDEN_IDENTITY_HEALTH = 4,
+	WARDEN_IDENTITY_INIT = 5,
+	WARDEN_IDENTITY_REMOTE_NODE = 6,
+	WARDEN_IDENTITY_KUBE_APISERVER = 7,
+	WARDEN_IDENTITY_INGRESS = 8,
+	WARDEN_IDENTITY_WORLD_IPV4 = 9,
+	WARDEN_IDENTITY_WORLD_IPV6 = 10,
+};
+/* Endpoint identities are allocated from here (cluster-local range). */
+#define WARDEN_IDENTITY_USER_MIN 256
+#define WARDEN_IDENTITY_USER_MAX 65535
+/* CIDR identities are node-local, allocated from 1 << 24 like Cilium. */
+#define WARDEN_IDENTITY_LOCAL_MIN (1u << 24)
+#define WARDEN_IDENTITY_LOCAL_MAX ((1u << 24) + 0xffffff)
+
+enum warden_direction {
+	WARDEN_DIR_INGRESS = 0, /* traffic entering the endpoint */
+	WARDEN_DIR_EGRESS = 1,  /* traffic leaving the endpoint */
+};
+
+enum warden_family {
+	WARDEN_FAMILY_IPV4 = 4,
+	WARDEN_FAMILY_IPV6 = 6,
+};
+
+/*
+ * IP -> identity cache, longest-prefix match.
+ * prefixlen counts bits of the data after it: 32 for family+pad, then the
+ * address prefix length (so an IPv4 /24 is prefixlen 32 + 24).
+ */
+struct warden_ipcache_key {
+	__u32 prefixlen;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+#define WARDEN_IPCACHE_PREFIX_BASE 32
+
+struct warden_ipcache_value {
+	__u32 identity;
+	__u32 flags; /* reserved, 0 */
+};
+
+/*
+ * Endpoint table, keyed by the ifindex of the endpoint's host-side veth
+ * (where the tc programs are attached).
+ */
+enum warden_endpoint_flags {
+	WARDEN_EP_ENFORCE_INGRESS = 1u << 0, /* default deny on ingress */
+	WARDEN_EP_ENFORCE_EGRESS = 1u << 1,  /* default deny on egress */
+};
+
+struct warden_endpoint_key {
+	__u32 ifindex;
+};
+
+struct warden_endpoint_info {
+	__u32 endpoint_id;
+	__u32 identity;
+	__u32 flags;           /* enum warden_endpoint_flags */
+	__u32 policy_revision; /* bumped by user space on every policy or
+				* identity change touching this endpoint;
+				* conntrack entries older than it are
+				* re-checked against the policy map. */
+	__u8 ipv4[4];          /* the endpoint's address (host byte layout
+				* as on the wire, i.e. network order) */
+	__u32 pad;
+};
+
+/*
+ * Policy map: one LPM trie for all endpoints. The bits, in order:
+ *   endpoint_id (32) identity (32) direction (8) protocol (8) dport (16)
+ * A full key is prefixlen 96. Wildcards are shorter prefixes:
+ *   - any protocol and port:  prefixlen 72 (stops after direction)
+ *   - a protocol, any port:   prefixlen 80
+ *   - a port range:           80 + n, the range split into aligned blocks
+ * identity 0 means "any peer"; the datapath looks up the peer's identity
+ * first and identity 0 second, and a deny from either wins. User space
+ * folds deny precedence into the entries of one trie (an allow entry that a
+ * broader deny covers is written as a deny), so one lookup per identity is
+ * the whole decision.
+ */
+struct warden_policy_key {
+	__u32 prefixlen;
+	__u32 endpoint_id; /* host order: always inside the prefix */
+	__u32 identity;    /* host order: always inside the prefix; 0 = any */
+	__u8 direction;    /* enum warden_direction */
+	__u8 protocol;     /* IPPROTO_*, 0 only with a wildcard prefix */
+	__be16 dport;      /* network order, so ranges split into prefixes;
+			    * for ICMP: the ICMP type in the high byte */
+};
+#define WARDEN_POLICY_PREFIX_FULL 96
+#define WARDEN_POLICY_PREFIX_ANY_PROTO 72
+#define WARDEN_POLICY_PREFIX_ANY_PORT 80
+
+enum warden_policy_flags {
+	WARDEN_POLICY_ALLOW = 1u << 0,
+	WARDEN_POLICY_DENY = 1u << 1,
+	WARDEN_POLICY_AUDIT = 1u << 2, /* reserved for audit mode */
+};
+
+struct warden_policy_value {
+	__u16 flags;      /* enum warden_policy_flags */
+	__be16 proxy_port; /* L7 redirect, 0 = none (a later issue) */
+	__u32 rule_cookie; /* which policy rule decided: see policy_rule_ref */
+};
+
+/*
+ * Connection tracking, one LRU hash for everything. An entry is owned by
+ * the endpoint that created it and the direction it was created in; the
+ * tuple is stored as seen in that original direction.
+ */
+struct warden_ct_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport; /* for ICMP echo: the echo id, in both ports */
+	__be16 dport;
+	__u8 protocol;
+	__u8 direction; /* enum warden_direction of the original packet */
+	__u8 family;
+	__u8 pad;
+	__u32 endpoint_id;
+};
+
+enum warden_ct_flags {
+	WARDEN_CT_SEEN_REPLY = 1u << 0,
+	WARDEN_CT_CLOSING = 1u << 1, /* FIN or RST seen */
+	WARDEN_CT_REVOKED = 1u << 2, /* policy no longer allows it: every packet
+				      * of the flow, either way, is dropped (the
+				      * entry stays so that the other direction
+				      * cannot restart the flow as a new one) */
+};
+
+struct warden_ct_value {
+	__u64 expires_ns;        /* bpf_ktime_get_ns() deadline */
+	__u64 packets;
+	__u64 bytes;
+	__u32 policy_revision;   /* endpoint revision this flow was last
+				  * checked against */
+	__u32 remote_identity;
+	__u32 rule_cookie;
+	__u16 flags;             /* enum warden_ct_flags */
+	__be16 proxy_port;
+};
+
+/* Conntrack lifetimes (ns), as Cilium's defaults but shorter for SYN/close. */
+#define WARDEN_CT_TCP_SYN_NS (60ull * 1000000000ull)
+#define WARDEN_CT_TCP_ESTABLISHED_NS (6ull * 3600 * 1000000000ull)
+#define WARDEN_CT_TCP_CLOSING_NS (10ull * 1000000000ull)
+#define WARDEN_CT_NONTCP_NS (60ull * 1000000000ull)
+
+/*
+ * Verdict reasons. 0 is "forwarded"; drops are small positive codes here
+ * (the programs use the negated value internally, Cilium-style).
+ * docs/drop-reasons.md and lib/drop_reason.c name each one.
+ */
+enum warden_reason {
+	WARDEN_REASON_FORWARDED = 0,
+	WARDEN_DROP_POLICY = 1,           /* "Policy denied" (default deny) */
+	WARDEN_DROP_POLICY_DENY = 2,      /* "Policy denied by denylist" */
+	WARDEN_DROP_INVALID_PACKET = 3,   /* truncated or malformed headers */
+	WARDEN_DROP_UNSUPPORTED_L3 = 4,   /* not IPv4/ARP (IPv6 comes later) */
+	WARDEN_DROP_UNKNOWN_ENDPOINT = 5, /* veth without endpoint entry */
+	WARDEN_DROP_FRAGMENT = 6,         /* non-first fragment, no L4 */
+	WARDEN_DROP_POLICY_REVOKED = 7,   /* established flow lost its allow */
+	WARDEN_DROP_SPOOFED_SOURCE = 8,   /* pod sent with a foreign source */
+	WARDEN_REASON_MAX,
+};
+
+/*
+ * Per-endpoint, per-reason, per-direction counters (per-CPU hash).
+ * reason WARDEN_REASON_MAX is not a verdict: it counts events the datapath
+ * could not put in the ring buffer because it was full ("lost events";
+ * packets = events lost, bytes = length of the packets they described).
+ * endpoint_id 0 holds packets of interfaces without an endpoint entry.
+ */
+struct warden_metrics_key {
+	__u32 endpoint_id;
+	__u8 reason; /* enum warden_reason */
+	__u8 direction;
+	__u16 pad;
+};
+
+struct warden_metrics_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Events sent to user space through the ring buffer. */
+enum warden_event_type {
+	WARDEN_EVENT_DROP = 1,
+	WARDEN_EVENT_POLICY_VERDICT = 2, /* first packet of a new flow, allowed */
+};
+
+struct warden_event {
+	__u64 timestamp_ns;
+	__u8 type;      /* enum warden_event_type */
+	__u8 reason;    /* enum warden_reason */
+	__u8 direction; /* enum warden_direction, from the endpoint's view */
+	__u8 family;
+	__u8 protocol;
+	__u8 tcp_flags;
+	__u16 pad;
+	__u32 endpoint_id;
+	__u32 ifindex;
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 rule_cookie;
+	__u32 pad2;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport; /* the conntrack tuple's ports: for ICMP echo the echo */
+	__be16 dport; /* id in both, for other ICMP and portless L4: 0 */
+	__u32 length; /* skb->len, Ethernet header included */
+};
+
+#endif /* WARDEN_ABI_MAPS_H */

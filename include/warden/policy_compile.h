@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The policy compiler: turns the policy model plus the current identities
+ * and endpoints into the policy-map entries of one endpoint. It is pure:
+ * no maps, no netlink, no allocation that outlives the call except *out.
+ *
+ * All rule evaluation happens here, so the datapath does one or two O(1)
+ * lookups per new flow however many rules there are.
+ */
+#ifndef WARDEN_POLICY_COMPILE_H
+#define WARDEN_POLICY_COMPILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "warden/abi/maps.h"
+#include "warden/labels.h"
+#include "warden/policy.h"
+
+/* An identity as the compiler sees it. */
+struct compile_identity {
+	uint32_t id;
+	const struct label_set *labels;
+	bool is_cidr;                /* a CIDR identity (node-local range) */
+	struct policy_prefix prefix; /* its prefix when is_cidr */
+};
+
+/* A declared container port (`warden endpoint create --port NAME=PORT/PROTO`). */
+struct compile_named_port {
+	const char *name;
+	uint16_t port;
+	uint8_t protocol;
+};
+
+struct compile_endpoint {
+	uint32_t endpoint_id;
+	uint32_t identity;
+	const struct label_set *labels; /* the identity's labels */
+	const struct compile_named_port *ports;
+	size_t port_count;
+};
+
+/* Everything the compiler may look at besides the policies. */
+struct compile_world {
+	const struct compile_identity *identities; /* reserved ones included */
+	size_t identity_count;
+	const struct compile_endpoint *endpoints;  /* for egress named ports */
+	size_t endpoint_count;
+};
+
+struct policy_entry {
+	struct warden_policy_key key;
+	struct warden_policy_value value;
+};
+
+/* The compiled policy of one endpoint (owned; free with _free). */
+struct policy_entries {
+	struct policy_entry *items;
+	size_t count;
+	size_t capacity;
+	uint32_t endpoint_flags; /* WARDEN_EP_ENFORCE_INGRESS / _EGRESS */
+};
+
+/*
+ * Rule cookies tell which rule decided a verdict (monitor, trace):
+ *   cookie = (policy index + 1) << 16 | rule ordinal within that policy
+ * where the ordinal counts the rules of all its specs in order. 0 means
+ * "no rule" (default deny, or the implicit host allow).
+ */
+#define POLICY_COOKIE(policy_index, rule_ordinal) \
+	((((uint32_t)(policy_index) + 1) << 16) | ((uint32_t)(rule_ordinal) & 0xffff))
+#define POLICY_COOKIE_POLICY(c) (((c) >> 16) - 1)
+#define POLICY_COOKIE_RULE(c) ((c) & 0xffff)
+
+/*
+ * Compile the policy of endpoint ep. Deny precedence is folded into the
+ * entries (see the comment on struct warden_policy_key). Also adds the
+ * implicit ingress allow from the local host. Returns 0, or -errno with a
+ * reason in err (for example a named port that resolves to two numbers).
+ */
+int policy_compile_endpoint(const struct policy_set *policies,
+			    const struct compile_world *world,
+			    const struct compile_endpoint *ep,
+			    struct policy_entries *out, char *err, size_t err_len);
+
+void policy_entries__free(struct policy_entries *entries);
+
+/*
+ * Every prefix named by a CIDR rule (and its excepts) in policies, without
+ * duplicates, so the caller can give each a CIDR identity before compiling.
+ * *out is allocated; free() it.
+ */
+int policy_set__collect_prefixes(const struct policy_set *policies,
+				 struct policy_prefix **out, size_t *count);
+
+/*
+ * Does the identity match the peer part of a rule? Exposed for `policy
+ * trace` and tests. Namespace scoping is already in the selectors.
+ */
+bool policy_rule__selects_peer(const struct policy_rule *rule,
+			       const struct compile_identity *peer,
+			       const struct compile_world *world);
+
+/* Labels of a CIDR identity for prefix p: "cidr:<p>" and "reserved:world". */
+int policy_prefix__identity_labels(const struct policy_prefix *p,
+				   struct label_set *out);
+
+#endif /* WARDEN_POLICY_COMPILE_H */

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* IP prefixes (struct policy_prefix): parse, format, containment. */
+#ifndef WARDEN_PREFIX_H
+#define WARDEN_PREFIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "warden/policy.h"
+
+/*
+ * Parse "10.0.0.0/8", "10.1.2.3" (a /32) or an IPv6 form. Host bits that
+ * are set are an error (Cilium and Kubernetes reject "10.0.0.1/8").
+ * Returns 0 or -EINVAL.
+ */
+int policy_prefix__parse(const char *text, struct policy_prefix *out);
+/* "10.0.0.0/8"; returns the length it needed, snprintf-style. */
+size_t policy_prefix__format(const struct policy_prefix *p, char *buf, size_t len);
+/* inner inside (or equal to) outer? Different families never are. */
+bool policy_prefix__contains(const struct policy_prefix *outer,
+			     const struct policy_prefix *inner);
+
+#endif /* WARDEN_PREFIX_H */

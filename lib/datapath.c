@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Datapath loader and map writer. The skeleton lifecycle follows
+ * libbpf-bootstrap: open -> load -> attach (per endpoint) -> destroy.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "warden/datapath.h"
+#include "warden/log.h"
+#include "warden.skel.h"
+
+struct datapath {
+	struct warden_bpf *skel;
+	struct ring_buffer *events;
+	datapath_event_fn on_event;
+	void *ctx;
+};
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct datapath *dp = ctx;
+
+	if (size < sizeof(struct warden_event))
+		return 0;
+	dp->on_event(dp->ctx, data);
+	return 0;
+}
+
+int datapath__open(struct datapath **out, datapath_event_fn on_event, void *ctx)
+{
+	struct datapath *dp;
+	int err;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	dp->on_event = on_event;
+	dp->ctx = ctx;
+	dp->skel = warden_bpf__open();
+	if (!dp->skel) {
+		err = -errno;
+		pr_warn("open BPF object: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	err = warden_bpf__load(dp->skel);
+	if (err) {
+		pr_warn("load BPF object (verifier): %s\n", strerror(-err));
+		goto cleanup;
+	}
+	if (on_event) {
+		dp->events = ring_buffer__new(bpf_map__fd(dp->skel->maps.warden_events),
+					      handle_event, dp, NULL);
+		if (!dp->events) {
+			err = -errno;
+			pr_warn("ring buffer: %s\n", strerror(-err));
+			goto cleanup;
+		}
+	}
+	*out = dp;
+	return 0;
+cleanup:
+	datapath__close(dp);
+	return err;
+}
+
+void datapath__close(struct datapath *dp)
+{
+	if (!dp)
+		return;
+	ring_buffer__free(dp->events);
+	warden_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+int datapath__attach(struct datapath *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, from_opts, .handle = 1, .priority = 1);
+	LIBBPF_OPTS(bpf_tc_opts, to_opts, .handle = 1, .priority = 1);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	hook.attach_point = BPF_TC_INGRESS;
+	from_opts.prog_fd = bpf_program__fd(dp->skel->progs.warden_from_container);
+	from_opts.flags = BPF_TC_F_REPLACE;
+	err = bpf_tc_attach(&hook, &from_opts);
+	if (err)
+		goto fail;
+	hook.attach_point = BPF_TC_EGRESS;
+	to_opts.prog_fd = bpf_program__fd(dp->skel->progs.warden_to_container);
+	to_opts.flags = BPF_TC_F_REPLACE;
+	err = bpf_tc_attach(&hook, &to_opts);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	datapath__detach(dp, ifindex);
+	return err;
+}
+
+void datapath__detach(struct datapath *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	(void)dp;
+	/* Destroying the clsact qdisc removes both filters with it. */
+	bpf_tc_hook_destroy(&hook);
+}
+
+int datapath__endpoint_set(struct datapath *dp, int ifindex,
+			   const struct warden_endpoint_info *info)
+{
+	struct warden_endpoint_key key = { .ifindex = (__u32)ifindex };
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_endpoints), &key, info,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int datapath__endpoint_delete(struct datapath *dp, int ifindex)
+{
+	struct warden_endpoint_key key = { .ifindex = (__u32)ifindex };
+
+	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_endpoints), &key) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void ipcache_key_from_prefix(const struct policy_prefix *prefix,
+				    struct warden_ipcache_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = WARDEN_IPCACHE_PREFIX_BASE + prefix->len;
+	key->family = prefix->family == 6 ? WARDEN_FAMILY_IPV6 : WARDEN_FAMILY_IPV4;
+	memcpy(key->addr, prefix->addr, sizeof(key->addr));
+}
+
+int datapath__ipcache_set(struct datapath *dp, const struct policy_prefix *prefix,
+			  uint32_t identity)
+{
+	struct warden_ipcache_key key;
+	struct warden_ipcache_value value = { .identity = identity };
+
+	ipcache_key_from_prefix(prefix, &key);
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_ipcache), &key, &value,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int datapath__ipcache_delete(struct datapath *dp, const struct policy_prefix *prefix)
+{
+	struct warden_ipcache_key key;
+
+	ipcache_key_from_prefix(prefix, &key);
+	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_ipcache), &key) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct policy_entry *)a)->key,
+		      &((const struct policy_entry *)b)->key,
+		      sizeof(struct warden_policy_key));
+}
+
+/* Is key in the sorted entries? Returns the entry or NULL. */
+static const struct policy_entry *entries_find(const struct policy_entries *set,
+					       const struct policy_entry *needle)
+{
+	if (!set || !set->count)
+		return NULL;
+	return bsearch(needle, set->items, set->count, sizeof(*needle), entry_cmp);
+}
+
+int datapath__policy_sync(struct datapath *dp, const struct policy_entries *prev,
+			  const struct policy_entries *next)
+{
+	int fd = bpf_map__fd(dp->skel->maps.warden_policy);
+	struct policy_entries sorted_prev = { 0 };
+	int err = 0;
+
+	/* The compiler's order is deterministic but not necessarily memcmp
+	 * order; sort a copy of prev so lookups are O(log n). */
+	if (prev && prev->count) {
+		sorted_prev.items = malloc(prev->count * sizeof(*prev->items));
+		if (!sorted_prev.items)
+			return -ENOMEM;
+		memcpy(sorted_prev.items, prev->items, prev->count * sizeof(*prev->items));
+		sorted_prev.count = prev->count;
+		qsort(sorted_prev.items, sorted_prev.count, sizeof(*sorted_prev.items),
+		      entry_cmp);
+	}
+	for (size_t i = 0; next && i < next->count; i++) {
+		const struct policy_entry *old = entries_find(&sorted_prev, &next->items[i]);
+
+		if (old && !memcmp(&old->value, &next->items[i].value, sizeof(old->value)))
+			continue;
+		if (bpf_map_update_elem(fd, &next->items[i].key, &next->items[i].value,
+					BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (next && next->count) {
+		struct policy_entries sorted_next = { 0 };
+
+		sorted_next.items = malloc(next->count * sizeof(*next->items));
+		if (!sorted_next.items) {
+			err = -ENOMEM;
+			goto out;
+		}
+		memcpy(sorted_next.items, next->items, next->count * sizeof(*next->items));
+		sorted_next.count = next->count;
+		qsort(sorted_next.items, sorted_next.count, sizeof(*sorted_next.items),
+		      entry_cmp);
+		for (size_t i = 0; i < sorted_prev.count; i++)
+			if (!entries_find(&sorted_next, &sorted_prev.items[i]))
+				bpf_map_delete_elem(fd, &sorted_prev.items[i].key);
+		free(sorted_next.items);
+	} else {
+		for (size_t i = 0; i < sorted_prev.count; i++)
+			bpf_map_delete_elem(fd, &sorted_prev.items[i].key);
+	}
+out:
+	free(sorted_prev.items);
+	return err;
+}
+
+int datapath__metrics_sum(struct datapath *dp, uint32_t endpoint_id,
+			  uint64_t packets[WARDEN_REASON_MAX + 1][2])
+{
+	int fd = bpf_map__fd(dp->skel->maps.warden_metrics);
+	int ncpu = libbpf_num_possible_cpus();
+	struct warden_metrics_key key, next;
+	struct warden_metrics_value *values;
+	void *prev = NULL;
+
+	if (ncpu <= 0)
+		return ncpu;
+	values = calloc((size_t)ncpu, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	memset(packets, 0, sizeof(uint64_t) * (WARDEN_REASON_MAX + 1) * 2);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (endpoint_id && key.endpoint_id != endpoint_id)
+			continue;
+		if (key.reason > WARDEN_REASON_MAX || key.direction > 1)
+			continue;
+		if (bpf_map_lookup_elem(fd, &key, values))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			packets[key.reason][key.direction] += values[c].packets;
+	}
+	free(values);
+	return 0;
+}
+
+void datapath__forget_endpoint(struct datapath *dp, uint32_t endpoint_id)
+{
+	int fd = bpf_map__fd(dp->skel->maps.warden_metrics);
+	struct warden_metrics_key key, next;
+	struct warden_ct_key ckey, cnext;
+	void *prev = NULL;
+
+	/* Deleting while iterating restarts the walk from the start, which is
+	 * fine for maps of this size. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		if (key.endpoint_id == endpoint_id) {
+			bpf_map_delete_elem(fd, &key);
+			prev = NULL;
+			continue;
+		}
+		prev = &key;
+	}
+	fd = bpf_map__fd(dp->skel->maps.warden_ct);
+	prev = NULL;
+	while (!bpf_map_get_next_key(fd, prev, &cnext)) {
+		ckey = cnext;
+		if (ckey.endpoint_id == endpoint_id) {
+			bpf_map_delete_elem(fd, &ckey);
+			prev = NULL;
+			continue;
+		}
+		prev = &ckey;
+	}
+}
+
+int datapath__events_fd(struct datapath *dp)
+{
+	return dp->events ? ring_buffer__epoll_fd(dp->events) : -1;
+}
+
+int datapath__events_poll(struct datapath *dp)
+{
+	return dp->events ? ring_buffer__consume(dp->events) : 0;
+}
+
+static uint32_t count_entries(int fd, size_t key_size)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	uint32_t n = 0;
+
+	if (key_size > sizeof(key))
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+size_t datapath__map_usage(struct datapath *dp, struct datapath_map_usage *out,
+			   size_t max)
+{
+	struct bpf_map *maps[] = { dp->skel->maps.warden_ipcache,
+				   dp->skel->maps.warden_endpoints,
+				   dp->skel->maps.warden_policy, dp->skel->maps.warden_ct,
+				   dp->skel->maps.warden_metrics };
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && n < max; i++, n++) {
+		out[n].name = bpf_map__name(maps[i]);
+		out[n].capacity = bpf_map__max_entries(maps[i]);
+		out[n].used = count_entries(bpf_map__fd(maps[i]), bpf_map__key_size(maps[i]));
+	}
+	return n;
+}

@@ -1,0 +1,1035 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The policy compiler: policy model + identities + endpoints in, the
+ * policy-map entries of one endpoint out.
+ *
+ * The work is done in three steps, so that nothing is quadratic in the
+ * number of entries:
+ *  1. collect the rules of every spec that selects the endpoint, and the
+ *     fromRequires/toRequires of each direction;
+ *  2. for each rule, resolve its peers to identities and its ports to LPM
+ *     blocks, and append one working entry per (peer, block);
+ *  3. sort the entries so that, per (identity, direction), every block comes
+ *     after the blocks containing it, then dedupe and fold deny precedence
+ *     in one pass with a stack of enclosing deny blocks.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "warden/policy_compile.h"
+#include "warden/prefix.h"
+
+/* Bits of the key after the direction: protocol (8) + dport (16). */
+#define L4_BITS 24
+/* Ranges split into at most 2 * 16 aligned blocks; three protocols for ANY. */
+#define MAX_BLOCKS (3 * 2 * 16)
+
+/* One LPM block over (protocol, dport): the top `bits` bits of value. */
+struct l4_block {
+	uint32_t value; /* protocol << 16 | dport (host order) */
+	uint8_t bits;	/* 0 = any protocol, 8 = any port, 24 = one port */
+};
+
+struct work_entry {
+	uint32_t identity;
+	uint32_t cookie;
+	uint32_t seq; /* emission order: ties go to the first rule */
+	struct l4_block block;
+	uint8_t direction;
+	bool deny;
+};
+
+struct selected_rule {
+	const struct policy_rule *rule;
+	const struct policy *policy;
+	uint32_t cookie;
+};
+
+struct selector_list {
+	const struct selector **items;
+	size_t count;
+};
+
+struct compile_ctx {
+	const struct compile_world *world;
+	const struct compile_endpoint *ep;
+
+	/* Every identity a peer can have: the world's plus reserved ones it
+	 * did not list (see add_reserved_identities). */
+	struct compile_identity *identities;
+	size_t identity_count;
+	struct label_set *reserved_labels; /* owned labels of added ones */
+	size_t reserved_count;
+
+	struct selected_rule *rules;
+	size_t rule_count;
+	/* requires[direction][deny]: ANDed into every peer of those rules;
+	 * requires_ok[direction][deny][i]: identity i satisfies all of them
+	 * (computed once, so many rules with requires stay linear). */
+	struct selector_list requires[2][2];
+	bool *requires_ok[2][2];
+
+	uint32_t *peers; /* scratch, per rule */
+	size_t peer_count;
+
+	struct work_entry *entries;
+	size_t entry_count;
+	size_t entry_capacity;
+
+	char *err;
+	size_t err_len;
+};
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !err_len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+static const char *policy_name(const struct policy *p)
+{
+	return p && p->name ? p->name : "<unnamed>";
+}
+
+/* ---- peers ------------------------------------------------------------ */
+
+static bool is_reserved_cluster_identity(uint32_t id)
+{
+	/* Cilium's "cluster" entity: host, unmanaged, health, init,
+	 * remote-node, kube-apiserver, ingress — never world. */
+	return id == WARDEN_IDENTITY_HOST ||
+	       (id >= WARDEN_IDENTITY_UNMANAGED && id <= WARDEN_IDENTITY_INGRESS);
+}
+
+static bool entities_select(uint32_t entities, const struct compile_identity *peer)
+{
+	uint32_t id = peer->id;
+
+	if (entities & POLICY_ENTITY_ALL)
+		return true;
+	if ((entities & POLICY_ENTITY_HOST) && id == WARDEN_IDENTITY_HOST)
+		return true;
+	if ((entities & POLICY_ENTITY_UNMANAGED) && id == WARDEN_IDENTITY_UNMANAGED)
+		return true;
+	if ((entities & POLICY_ENTITY_HEALTH) && id == WARDEN_IDENTITY_HEALTH)
+		return true;
+	if ((entities & POLICY_ENTITY_INIT) && id == WARDEN_IDENTITY_INIT)
+		return true;
+	if ((entities & POLICY_ENTITY_REMOTE_NODE) && id == WARDEN_IDENTITY_REMOTE_NODE)
+		return true;
+	if ((entities & POLICY_ENTITY_KUBE_APISERVER) &&
+	    id == WARDEN_IDENTITY_KUBE_APISERVER)
+		return true;
+	if ((entities & POLICY_ENTITY_INGRESS) && id == WARDEN_IDENTITY_INGRESS)
+		return true;
+	if ((entities & POLICY_ENTITY_WORLD_IPV6) && id == WARDEN_IDENTITY_WORLD_IPV6)
+		return true;
+	/* The world entity covers everything outside the cluster, which
+	 * includes every CIDR identity (they carry reserved:world). The
+	 * parser folds "world-ipv4" into this bit. */
+	if ((entities & POLICY_ENTITY_WORLD) &&
+	    (peer->is_cidr || id == WARDEN_IDENTITY_WORLD ||
+	     id == WARDEN_IDENTITY_WORLD_IPV4))
+		return true;
+	if ((entities & POLICY_ENTITY_CLUSTER) && !peer->is_cidr &&
+	    (id >= WARDEN_IDENTITY_USER_MIN || is_reserved_cluster_identity(id)))
+		return true;
+	return false;
+}
+
+static bool cidr_selects(const struct policy_cidr *cidr,
+			 const struct compile_identity *peer)
+{
+	size_t i;
+
+	if (peer->is_cidr) {
+		if (!policy_prefix__contains(&cidr->prefix, &peer->prefix))
+			return false;
+		for (i = 0; i < cidr->except_count; i++)
+			if (policy_prefix__contains(&cidr->except[i], &peer->prefix))
+				return false;
+		return true;
+	}
+	/*
+	 * Addresses outside every known CIDR have the world identity, so
+	 * only a rule that covers the whole address space may select it
+	 * (its excepts have CIDR identities of their own). Pod identities
+	 * never match CIDR rules.
+	 */
+	if (cidr->prefix.len != 0)
+		return false;
+	if (peer->id == WARDEN_IDENTITY_WORLD)
+		return true;
+	if (peer->id == WARDEN_IDENTITY_WORLD_IPV4)
+		return cidr->prefix.family == 4;
+	if (peer->id == WARDEN_IDENTITY_WORLD_IPV6)
+		return cidr->prefix.family == 6;
+	return false;
+}
+
+/* The peer part of a rule without ALL and without requires. */
+static bool peer_part_selects(const struct policy_rule *rule,
+			      const struct compile_identity *peer)
+{
+	size_t i;
+
+	for (i = 0; i < rule->endpoint_count; i++)
+		if (selector__matches(&rule->endpoints[i], peer->labels))
+			return true;
+	if (rule->entities && entities_select(rule->entities, peer))
+		return true;
+	for (i = 0; i < rule->cidr_count; i++)
+		if (cidr_selects(&rule->cidrs[i], peer))
+			return true;
+	return false;
+}
+
+static bool all_match(const struct selector *const *sels, size_t count,
+		      const struct label_set *labels)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (!selector__matches(sels[i], labels))
+			return false;
+	return true;
+}
+
+/*
+ * The rule on its own: its peers, ANDed with its own requires. The compiler
+ * ANDs the requires of every rule of the direction instead (Cilium's
+ * semantics), which is why this does not call back into the compile path.
+ */
+bool policy_rule__selects_peer(const struct policy_rule *rule,
+			       const struct compile_identity *peer,
+			       const struct compile_world *world)
+{
+	size_t i;
+
+	(void)world;
+	if (!rule || !peer)
+		return false;
+	if (!rule->has_peers)
+		return true;
+	for (i = 0; i < rule->require_count; i++)
+		if (!selector__matches(&rule->requires[i], peer->labels))
+			return false;
+	if (rule->entities & POLICY_ENTITY_ALL)
+		return true;
+	return peer_part_selects(rule, peer);
+}
+
+/*
+ * Reserved identities always exist in Cilium, whether or not the caller
+ * listed them; add the missing ones (host .. ingress, world, world-ipv6)
+ * with their reserved:<name> label so that entities and requires treat
+ * them the same either way.
+ */
+static const char *const reserved_names[] = {
+    [WARDEN_IDENTITY_HOST] = "host",
+    [WARDEN_IDENTITY_WORLD] = "world",
+    [WARDEN_IDENTITY_UNMANAGED] = "unmanaged",
+    [WARDEN_IDENTITY_HEALTH] = "health",
+    [WARDEN_IDENTITY_INIT] = "init",
+    [WARDEN_IDENTITY_REMOTE_NODE] = "remote-node",
+    [WARDEN_IDENTITY_KUBE_APISERVER] = "kube-apiserver",
+    [WARDEN_IDENTITY_INGRESS] = "ingress",
+    [WARDEN_IDENTITY_WORLD_IPV4] = NULL, /* only if the caller has it */
+    [WARDEN_IDENTITY_WORLD_IPV6] = "world-ipv6",
+};
+#define RESERVED_COUNT (sizeof(reserved_names) / sizeof(reserved_names[0]))
+
+static int ctx__init_identities(struct compile_ctx *ctx)
+{
+	const struct compile_world *world = ctx->world;
+	bool present[RESERVED_COUNT] = {false};
+	size_t i, n = world ? world->identity_count : 0, missing = 0;
+	int ret;
+
+	for (i = 0; i < n; i++)
+		if (world->identities[i].id < RESERVED_COUNT)
+			present[world->identities[i].id] = true;
+	for (i = 1; i < RESERVED_COUNT; i++)
+		if (!present[i] && reserved_names[i])
+			missing++;
+
+	ctx->identities = calloc(n + missing + 1, sizeof(*ctx->identities));
+	ctx->reserved_labels = calloc(missing + 1, sizeof(*ctx->reserved_labels));
+	if (!ctx->identities || !ctx->reserved_labels)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		ctx->identities[ctx->identity_count++] = world->identities[i];
+	for (i = 1; i < RESERVED_COUNT; i++) {
+		struct label_set *labels;
+		struct compile_identity *id;
+
+		if (present[i] || !reserved_names[i])
+			continue;
+		labels = &ctx->reserved_labels[ctx->reserved_count++];
+		ret =
+		    label_set__add(labels, LABEL_SOURCE_RESERVED, reserved_names[i], "");
+		if (ret)
+			return ret;
+		id = &ctx->identities[ctx->identity_count++];
+		id->id = (uint32_t)i;
+		id->labels = labels;
+	}
+	return 0;
+}
+
+/*
+ * The identities rule r allows (or denies) for this endpoint, into
+ * ctx->peers. 0 stands for "any peer"; with requires in play "any" is
+ * expanded to the known identities that satisfy them, since identity 0 in
+ * the map cannot carry a label condition.
+ */
+static void ctx__resolve_peers(struct compile_ctx *ctx, const struct policy_rule *rule)
+{
+	const struct selector_list *reqs = &ctx->requires[rule->direction][rule->deny];
+	bool any = !rule->has_peers || (rule->entities & POLICY_ENTITY_ALL);
+	size_t i;
+
+	ctx->peer_count = 0;
+	if (any && !reqs->count) {
+		ctx->peers[ctx->peer_count++] = WARDEN_IDENTITY_UNKNOWN;
+		return;
+	}
+	for (i = 0; i < ctx->identity_count; i++) {
+		const struct compile_identity *peer = &ctx->identities[i];
+
+		if (reqs->count && !ctx->requires_ok[rule->direction][rule->deny][i])
+			continue;
+		if (!any && !peer_part_selects(rule, peer))
+			continue;
+		ctx->peers[ctx->peer_count++] = peer->id;
+	}
+}
+
+static int ctx__init_requires(struct compile_ctx *ctx)
+{
+	size_t d, deny, i;
+
+	for (d = 0; d < 2; d++) {
+		for (deny = 0; deny < 2; deny++) {
+			const struct selector_list *reqs = &ctx->requires[d][deny];
+			bool *ok;
+
+			if (!reqs->count)
+				continue;
+			ok = calloc(ctx->identity_count + 1, sizeof(*ok));
+			if (!ok)
+				return -ENOMEM;
+			ctx->requires_ok[d][deny] = ok;
+			for (i = 0; i < ctx->identity_count; i++)
+				ok[i] = all_match(reqs->items, reqs->count,
+						  ctx->identities[i].labels);
+		}
+	}
+	return 0;
+}
+
+/* ---- ports ------------------------------------------------------------ */
+
+static void blocks__push(struct l4_block *blocks, size_t *n, uint8_t protocol,
+			 uint16_t port, uint8_t bits)
+{
+	blocks[*n].value = ((uint32_t)protocol << 16) | port;
+	blocks[*n].bits = bits;
+	(*n)++;
+}
+
+/*
+ * Split [first, last] into maximal aligned power-of-two blocks: each step
+ * takes the largest block that starts at first, is aligned to its size and
+ * does not pass last.
+ */
+static void blocks__push_range(struct l4_block *blocks, size_t *n, uint8_t protocol,
+			       uint32_t first, uint32_t last)
+{
+	while (first <= last) {
+		uint32_t size_log = 0;
+
+		while (size_log < 16) {
+			uint32_t size = 1u << (size_log + 1);
+
+			if (first & (size - 1) || first + size - 1 > last)
+				break;
+			size_log++;
+		}
+		blocks__push(blocks, n, protocol, (uint16_t)first,
+			     (uint8_t)(L4_BITS - size_log));
+		first += 1u << size_log;
+	}
+}
+
+static bool is_icmp(uint8_t protocol)
+{
+	return protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6;
+}
+
+/*
+ * The blocks of one numeric port entry (after named-port resolution).
+ * Returns 0 or -EINVAL for a range that runs backwards or an ICMP type
+ * that does not fit a byte.
+ */
+static int blocks__from_port(struct l4_block *blocks, size_t *n, uint8_t protocol,
+			     uint16_t port, uint16_t end_port)
+{
+	static const uint8_t any_protocols[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP};
+	size_t i;
+	int ret;
+
+	if (protocol == 0) {
+		if (port == 0) {
+			blocks__push(blocks, n, 0, 0, 0);
+			return 0;
+		}
+		/* Cilium's ANY with a port means TCP, UDP and SCTP. */
+		for (i = 0; i < sizeof(any_protocols); i++) {
+			ret = blocks__from_port(blocks, n, any_protocols[i], port,
+						end_port);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
+	if (is_icmp(protocol)) {
+		/* port is the ICMP type (0 is echo reply, not "any"); the
+		 * datapath builds the key as bpf_htons(type << 8). */
+		if (port > 0xff || end_port)
+			return -EINVAL;
+		blocks__push(blocks, n, protocol, (uint16_t)(port << 8), L4_BITS);
+		return 0;
+	}
+	if (port == 0) {
+		blocks__push(blocks, n, protocol, 0, 8);
+		return 0;
+	}
+	if (end_port == 0 || end_port == port) {
+		blocks__push(blocks, n, protocol, port, L4_BITS);
+		return 0;
+	}
+	if (end_port < port)
+		return -EINVAL;
+	blocks__push_range(blocks, n, protocol, port, end_port);
+	return 0;
+}
+
+static int ctx__push(struct compile_ctx *ctx, uint32_t identity, uint8_t direction,
+		     const struct l4_block *block, bool deny, uint32_t cookie)
+{
+	struct work_entry *e;
+
+	if (ctx->entry_count == ctx->entry_capacity) {
+		size_t cap = ctx->entry_capacity ? ctx->entry_capacity * 2 : 64;
+		struct work_entry *items = realloc(ctx->entries, cap * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		ctx->entries = items;
+		ctx->entry_capacity = cap;
+	}
+	e = &ctx->entries[ctx->entry_count];
+	e->identity = identity;
+	e->cookie = cookie;
+	e->seq = (uint32_t)ctx->entry_count;
+	e->block = *block;
+	e->direction = direction;
+	e->deny = deny;
+	ctx->entry_count++;
+	return 0;
+}
+
+static int ctx__push_blocks(struct compile_ctx *ctx, uint32_t identity,
+			    const struct selected_rule *sr, const struct l4_block *blocks,
+			    size_t n)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = ctx__push(ctx, identity, sr->rule->direction, &blocks[i],
+				sr->rule->deny, sr->cookie);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* A declared port without protocol is TCP, as in a Kubernetes pod spec. */
+static uint8_t named_port_protocol(const struct compile_named_port *np)
+{
+	return np->protocol ? np->protocol : IPPROTO_TCP;
+}
+
+static bool named_port_fits(const struct compile_named_port *np,
+			    const struct policy_port *p)
+{
+	/* Cilium lowercases port names; IANA service names are
+	 * case-insensitive. */
+	if (!np->name || strcasecmp(np->name, p->name))
+		return false;
+	return !p->protocol || p->protocol == named_port_protocol(np);
+}
+
+/*
+ * Ingress: the name is one of this endpoint's ports. Two different numbers
+ * for one name (and protocol) would make the rule ambiguous, so that is an
+ * error rather than a guess.
+ */
+static int ctx__named_port_ingress(struct compile_ctx *ctx,
+				   const struct selected_rule *sr,
+				   const struct policy_port *p)
+{
+	const struct compile_endpoint *ep = ctx->ep;
+	struct l4_block blocks[MAX_BLOCKS];
+	const struct compile_named_port *first = NULL;
+	size_t n = 0, i, j;
+	int ret;
+
+	for (i = 0; i < ep->port_count; i++) {
+		const struct compile_named_port *np = &ep->ports[i];
+
+		if (!named_port_fits(np, p))
+			continue;
+		if (first && first->port != np->port) {
+			set_err(ctx->err, ctx->err_len,
+				"policy %s line %d: named port \"%s\" of endpoint %u "
+				"resolves to both %u and %u",
+				policy_name(sr->policy), sr->rule->line, p->name,
+				ep->endpoint_id, first->port, np->port);
+			return -EINVAL;
+		}
+		if (!first)
+			first = np;
+		if (np->port == 0)
+			continue;
+		ret = blocks__from_port(blocks, &n, named_port_protocol(np), np->port, 0);
+		if (ret)
+			return ret;
+		if (n > MAX_BLOCKS - 3)
+			break;
+	}
+	for (j = 0; j < ctx->peer_count; j++) {
+		ret = ctx__push_blocks(ctx, ctx->peers[j], sr, blocks, n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Egress: the name is a port of the peer, so it is resolved per peer
+ * identity over the endpoints that have it (over all endpoints for the
+ * "any" peer). Different pods of one identity may number the name
+ * differently; every distinct number is allowed, as in Cilium.
+ */
+static int ctx__named_port_egress(struct compile_ctx *ctx, const struct selected_rule *sr,
+				  const struct policy_port *p)
+{
+	const struct compile_world *world = ctx->world;
+	size_t j, e, k;
+	int ret;
+
+	for (j = 0; j < ctx->peer_count; j++) {
+		uint32_t peer = ctx->peers[j];
+
+		for (e = 0; world && e < world->endpoint_count; e++) {
+			const struct compile_endpoint *other = &world->endpoints[e];
+
+			if (peer != WARDEN_IDENTITY_UNKNOWN && other->identity != peer)
+				continue;
+			for (k = 0; k < other->port_count; k++) {
+				const struct compile_named_port *np = &other->ports[k];
+				struct l4_block block;
+
+				if (!named_port_fits(np, p) || np->port == 0)
+					continue;
+				block.value =
+				    (uint32_t)named_port_protocol(np) << 16 | np->port;
+				block.bits = L4_BITS;
+				ret = ctx__push(ctx, peer, sr->rule->direction, &block,
+						sr->rule->deny, sr->cookie);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static int ctx__compile_rule(struct compile_ctx *ctx, const struct selected_rule *sr)
+{
+	const struct policy_rule *rule = sr->rule;
+	struct l4_block blocks[MAX_BLOCKS];
+	size_t i, j, n;
+	int ret;
+
+	ctx__resolve_peers(ctx, rule);
+	if (!ctx->peer_count)
+		return 0;
+
+	if (!rule->port_rule_count) {
+		n = 0;
+		blocks__push(blocks, &n, 0, 0, 0);
+		for (j = 0; j < ctx->peer_count; j++) {
+			ret = ctx__push_blocks(ctx, ctx->peers[j], sr, blocks, n);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
+
+	for (i = 0; i < rule->port_rule_count; i++) {
+		const struct policy_port_rule *pr = &rule->port_rules[i];
+
+		/* A toPorts entry without ports (possible with L7 rules only)
+		 * applies to every port. */
+		if (!pr->port_count) {
+			n = 0;
+			blocks__push(blocks, &n, 0, 0, 0);
+			for (j = 0; j < ctx->peer_count; j++) {
+				ret = ctx__push_blocks(ctx, ctx->peers[j], sr, blocks, n);
+				if (ret)
+					return ret;
+			}
+			continue;
+		}
+		for (size_t k = 0; k < pr->port_count; k++) {
+			const struct policy_port *p = &pr->ports[k];
+
+			if (p->name) {
+				ret = rule->direction == WARDEN_DIR_INGRESS
+					  ? ctx__named_port_ingress(ctx, sr, p)
+					  : ctx__named_port_egress(ctx, sr, p);
+				if (ret)
+					return ret;
+				continue;
+			}
+			n = 0;
+			ret = blocks__from_port(blocks, &n, p->protocol, p->port,
+						p->end_port);
+			if (ret) {
+				set_err(ctx->err, ctx->err_len,
+					"policy %s line %d: invalid port %u-%u/%u",
+					policy_name(sr->policy), rule->line, p->port,
+					p->end_port, p->protocol);
+				return ret;
+			}
+			for (j = 0; j < ctx->peer_count; j++) {
+				ret = ctx__push_blocks(ctx, ctx->peers[j], sr, blocks, n);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- selection -------------------------------------------------------- */
+
+static int selector_list__append(struct selector_list *list, const struct selector *sels,
+				 size_t count)
+{
+	const struct selector **items;
+	size_t i;
+
+	if (!count)
+		return 0;
+	items = realloc(list->items, (list->count + count) * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	list->items = items;
+	for (i = 0; i < count; i++)
+		items[list->count++] = &sels[i];
+	return 0;
+}
+
+/*
+ * Find every rule of every spec that selects the endpoint, set the
+ * enforcement flags, and gather requires per direction. Requires of allow
+ * rules constrain allow rules and those of deny rules constrain deny rules
+ * (Cilium keeps the two apart, so an allow rule's fromRequires can never
+ * narrow a deny).
+ */
+static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *policies,
+			     uint32_t *flags)
+{
+	size_t pi, si, ri, total = 0;
+	int ret;
+
+	for (pi = 0; pi < policies->count; pi++)
+		for (si = 0; si < policies->items[pi].spec_count; si++)
+			total += policies->items[pi].specs[si].rule_count;
+	ctx->rules = calloc(total + 1, sizeof(*ctx->rules));
+	if (!ctx->rules)
+		return -ENOMEM;
+
+	for (pi = 0; pi < policies->count; pi++) {
+		const struct policy *p = &policies->items[pi];
+		uint32_t ordinal = 0;
+
+		for (si = 0; si < p->spec_count; si++) {
+			const struct policy_spec *spec = &p->specs[si];
+
+			if (!selector__matches(&spec->subject, ctx->ep->labels)) {
+				ordinal += (uint32_t)spec->rule_count;
+				continue;
+			}
+			if (spec->default_deny_ingress)
+				*flags |= WARDEN_EP_ENFORCE_INGRESS;
+			if (spec->default_deny_egress)
+				*flags |= WARDEN_EP_ENFORCE_EGRESS;
+
+			for (ri = 0; ri < spec->rule_count; ri++, ordinal++) {
+				const struct policy_rule *rule = &spec->rules[ri];
+				struct selected_rule *sr;
+				size_t k;
+
+				if (rule->direction > WARDEN_DIR_EGRESS) {
+					set_err(ctx->err, ctx->err_len,
+						"policy %s line %d: invalid rule "
+						"direction %u",
+						policy_name(p), rule->line,
+						rule->direction);
+					return -EINVAL;
+				}
+				for (k = 0; k < rule->port_rule_count; k++) {
+					if (rule->port_rules[k].has_http) {
+						set_err(ctx->err, ctx->err_len,
+							"policy %s line %d: L7 HTTP "
+							"rules are not enforced yet",
+							policy_name(p), rule->line);
+						return -EOPNOTSUPP;
+					}
+				}
+				sr = &ctx->rules[ctx->rule_count++];
+				sr->rule = rule;
+				sr->policy = p;
+				sr->cookie = POLICY_COOKIE(pi, ordinal);
+				ret = selector_list__append(
+				    &ctx->requires[rule->direction][rule->deny],
+				    rule->requires, rule->require_count);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- sort, dedupe, fold ----------------------------------------------- */
+
+static int work_entry__cmp(const void *a, const void *b)
+{
+	const struct work_entry *x = a, *y = b;
+
+	if (x->identity != y->identity)
+		return x->identity < y->identity ? -1 : 1;
+	if (x->direction != y->direction)
+		return x->direction < y->direction ? -1 : 1;
+	/* Within one (identity, direction), ordering by value then prefix
+	 * length puts every block after all blocks that contain it. */
+	if (x->block.value != y->block.value)
+		return x->block.value < y->block.value ? -1 : 1;
+	if (x->block.bits != y->block.bits)
+		return x->block.bits < y->block.bits ? -1 : 1;
+	if (x->deny != y->deny)
+		return x->deny ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+static bool block__contains(const struct l4_block *outer, const struct l4_block *inner)
+{
+	uint32_t shift;
+
+	if (outer->bits > inner->bits)
+		return false;
+	shift = L4_BITS - outer->bits;
+	/* bits 0 means everything; shifting a uint32_t by 24 is defined. */
+	return (outer->value >> shift) == (inner->value >> shift);
+}
+
+static bool work_entry__same_key(const struct work_entry *a, const struct work_entry *b)
+{
+	return a->identity == b->identity && a->direction == b->direction &&
+	       a->block.value == b->block.value && a->block.bits == b->block.bits;
+}
+
+static void work_entry__to_policy(const struct work_entry *w, uint32_t endpoint_id,
+				  struct policy_entry *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->key.prefixlen = WARDEN_POLICY_PREFIX_ANY_PROTO + w->block.bits;
+	out->key.endpoint_id = endpoint_id;
+	out->key.identity = w->identity;
+	out->key.direction = w->direction;
+	out->key.protocol = (uint8_t)(w->block.value >> 16);
+	out->key.dport = htons((uint16_t)(w->block.value & 0xffff));
+	out->value.flags = w->deny ? WARDEN_POLICY_DENY : WARDEN_POLICY_ALLOW;
+	out->value.rule_cookie = w->cookie;
+}
+
+/*
+ * Sort, then one pass: the first entry of each run of equal keys wins (the
+ * sort puts denies first, then emission order), and an allow inside a deny
+ * block of the same identity and direction becomes that deny. Aligned
+ * blocks are nested or disjoint, so the enclosing denies form a stack.
+ */
+static int ctx__finish(struct compile_ctx *ctx, struct policy_entries *out)
+{
+	struct work_entry *e = ctx->entries;
+	size_t n = ctx->entry_count, i, kept = 0;
+	size_t *stack = NULL, depth = 0;
+
+	if (n) {
+		qsort(e, n, sizeof(*e), work_entry__cmp);
+		stack = malloc((L4_BITS + 1) * sizeof(*stack));
+		out->items = calloc(n, sizeof(*out->items));
+		if (!stack || !out->items) {
+			free(stack);
+			free(out->items);
+			out->items = NULL;
+			return -ENOMEM;
+		}
+	}
+
+	for (i = 0; i < n; i++) {
+		struct work_entry *cur = &e[i];
+
+		if (kept && work_entry__same_key(&e[kept - 1], cur))
+			continue;
+		/* Deny blocks of another identity or direction, or that do
+		 * not contain this one, no longer apply. */
+		while (depth) {
+			const struct work_entry *top = &e[stack[depth - 1]];
+
+			if (top->identity == cur->identity &&
+			    top->direction == cur->direction &&
+			    block__contains(&top->block, &cur->block))
+				break;
+			depth--;
+		}
+		if (!cur->deny && depth) {
+			cur->deny = true;
+			cur->cookie = e[stack[depth - 1]].cookie;
+		}
+		e[kept] = *cur;
+		/* The stack holds a chain of nested blocks, at most one per
+		 * prefix length; an equal key was skipped above. */
+		if (e[kept].deny && depth <= L4_BITS)
+			stack[depth++] = kept;
+		kept++;
+	}
+
+	for (i = 0; i < kept; i++)
+		work_entry__to_policy(&e[i], ctx->ep->endpoint_id, &out->items[i]);
+	out->count = kept;
+	out->capacity = n;
+	free(stack);
+	return 0;
+}
+
+static void ctx__free(struct compile_ctx *ctx)
+{
+	size_t i, j;
+
+	for (i = 0; i < ctx->reserved_count; i++)
+		label_set__free(&ctx->reserved_labels[i]);
+	free(ctx->reserved_labels);
+	free(ctx->identities);
+	free(ctx->rules);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++) {
+			free(ctx->requires[i][j].items);
+			free(ctx->requires_ok[i][j]);
+		}
+	free(ctx->peers);
+	free(ctx->entries);
+}
+
+int policy_compile_endpoint(const struct policy_set *policies,
+			    const struct compile_world *world,
+			    const struct compile_endpoint *ep, struct policy_entries *out,
+			    char *err, size_t err_len)
+{
+	static const struct l4_block any_block = {0, 0};
+	struct compile_ctx ctx = {
+	    .world = world, .ep = ep, .err = err, .err_len = err_len};
+	uint32_t flags = 0;
+	size_t i;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!ep || !world) {
+		set_err(err, err_len, "no endpoint or world to compile against");
+		return -EINVAL;
+	}
+	if (err && err_len)
+		err[0] = '\0';
+
+	ret = ctx__init_identities(&ctx);
+	if (ret)
+		goto cleanup;
+	ctx.peers = calloc(ctx.identity_count + 1, sizeof(*ctx.peers));
+	if (!ctx.peers) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	if (policies) {
+		ret = ctx__select_rules(&ctx, policies, &flags);
+		if (ret)
+			goto cleanup;
+	}
+	ret = ctx__init_requires(&ctx);
+	if (ret)
+		goto cleanup;
+	for (i = 0; i < ctx.rule_count; i++) {
+		ret = ctx__compile_rule(&ctx, &ctx.rules[i]);
+		if (ret)
+			goto cleanup;
+	}
+	/* Cilium's allow-localhost default: the node may always reach its
+	 * pods (kubelet probes). Pushed last so a rule that also allows the
+	 * host keeps its own cookie; a deny from the host still wins. */
+	ret = ctx__push(&ctx, WARDEN_IDENTITY_HOST, WARDEN_DIR_INGRESS, &any_block, false,
+			0);
+	if (ret)
+		goto cleanup;
+
+	ret = ctx__finish(&ctx, out);
+	if (ret)
+		goto cleanup;
+	out->endpoint_flags = flags;
+cleanup:
+	if (ret == -ENOMEM)
+		set_err(err, err_len, "out of memory compiling endpoint %u",
+			ep->endpoint_id);
+	if (ret)
+		policy_entries__free(out);
+	ctx__free(&ctx);
+	return ret;
+}
+
+void policy_entries__free(struct policy_entries *entries)
+{
+	if (!entries)
+		return;
+	free(entries->items);
+	memset(entries, 0, sizeof(*entries));
+}
+
+/* ---- prefixes --------------------------------------------------------- */
+
+static int prefix__cmp(const void *a, const void *b)
+{
+	const struct policy_prefix *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	c = memcmp(x->addr, y->addr, sizeof(x->addr));
+	if (c)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return 0;
+}
+
+static int prefixes__push(struct policy_prefix **items, size_t *count, size_t *cap,
+			  const struct policy_prefix *p)
+{
+	if (*count == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct policy_prefix *n = realloc(*items, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		*items = n;
+		*cap = ncap;
+	}
+	(*items)[(*count)++] = *p;
+	return 0;
+}
+
+int policy_set__collect_prefixes(const struct policy_set *policies,
+				 struct policy_prefix **out, size_t *count)
+{
+	struct policy_prefix *items = NULL;
+	size_t n = 0, cap = 0, pi, si, ri, ci, xi, kept;
+	int ret;
+
+	if (!out || !count)
+		return -EINVAL;
+	*out = NULL;
+	*count = 0;
+	for (pi = 0; policies && pi < policies->count; pi++) {
+		const struct policy *p = &policies->items[pi];
+
+		for (si = 0; si < p->spec_count; si++) {
+			const struct policy_spec *spec = &p->specs[si];
+
+			for (ri = 0; ri < spec->rule_count; ri++) {
+				const struct policy_rule *rule = &spec->rules[ri];
+
+				for (ci = 0; ci < rule->cidr_count; ci++) {
+					const struct policy_cidr *c = &rule->cidrs[ci];
+
+					ret =
+					    prefixes__push(&items, &n, &cap, &c->prefix);
+					for (xi = 0; !ret && xi < c->except_count; xi++)
+						ret = prefixes__push(&items, &n, &cap,
+								     &c->except[xi]);
+					if (ret) {
+						free(items);
+						return ret;
+					}
+				}
+			}
+		}
+	}
+	if (!n)
+		return 0;
+	qsort(items, n, sizeof(*items), prefix__cmp);
+	for (kept = 1, xi = 1; xi < n; xi++)
+		if (prefix__cmp(&items[kept - 1], &items[xi]))
+			items[kept++] = items[xi];
+	*out = items;
+	*count = kept;
+	return 0;
+}
+
+int policy_prefix__identity_labels(const struct policy_prefix *p, struct label_set *out)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	int ret;
+
+	if (!p || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	policy_prefix__format(p, text, sizeof(text));
+	ret = label_set__add(out, LABEL_SOURCE_CIDR, text, "");
+	if (!ret)
+		ret = label_set__add(out, LABEL_SOURCE_RESERVED, "world", "");
+	if (ret)
+		label_set__free(out);
+	return ret;
+}

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Flow events: the datapath's ring buffer records are turned into JSON
+ * lines (docs/control-protocol.md) and written to every `warden monitor`
+ * client. A client that cannot keep up loses events, counted, instead of
+ * stalling the agent.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "warden/reason.h"
+
+struct monitor_client {
+	struct monitor_client *next;
+	int fd;
+	bool drops_only;
+	uint64_t lost;
+};
+
+const char *ipv4__format(uint32_t addr, char *buf, size_t len)
+{
+	return inet_ntop(AF_INET, &addr, buf, (socklen_t)len);
+}
+
+static const char *protocol_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case 1:
+		return "ICMP";
+	case 6:
+		return "TCP";
+	case 17:
+		return "UDP";
+	case 132:
+		return "SCTP";
+	default:
+		snprintf(buf, len, "%u", proto);
+		return buf;
+	}
+}
+
+static void tcp_flags_text(uint8_t flags, char *buf, size_t len)
+{
+	static const char *const names[] = { "FIN", "SYN", "RST", "PSH",
+					     "ACK", "URG", "ECE", "CWR" };
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 8 && off < len; i++)
+		if (flags & (1u << i))
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+						names[i]);
+}
+
+void monitor__describe_cookie(struct agent *agent, uint32_t cookie, bool allowed,
+			      char *buf, size_t len)
+{
+	uint32_t index;
+
+	if (!cookie) {
+		snprintf(buf, len, "%s", allowed ? "no policy" : "default deny");
+		return;
+	}
+	index = POLICY_COOKIE_POLICY(cookie);
+	if (index >= agent->policies.count) {
+		snprintf(buf, len, "rule %#x (policy since changed)", cookie);
+		return;
+	}
+	const struct policy *p = &agent->policies.items[index];
+
+	if (p->namespace)
+		snprintf(buf, len, "%s/%s", p->namespace, p->name);
+	else
+		snprintf(buf, len, "%s", p->name);
+}
+
+static json_t *peer_json(struct agent *agent, const uint8_t addr[16], uint16_t port_be,
+			 uint32_t identity)
+{
+	const struct identity *ident = identity__lookup(agent->identities, identity);
+	struct endpoint *ep;
+	uint32_t ipv4;
+	char ip[INET_ADDRSTRLEN], ref[256];
+	json_t *obj;
+
+	memcpy(&ipv4, addr, 4);
+	ep = endpoint__find_by_ipv4(agent, ipv4);
+	obj = json_pack("{s:s, s:i, s:i}", "ip", ipv4__format(ipv4, ip, sizeof(ip)), "port",
+			ntohs(port_be), "identity", (json_int_t)identity);
+	if (ep) {
+		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
+		json_object_set_new(obj, "endpoint", json_string(ref));
+	} else {
+		json_object_set_new(obj, "endpoint", json_null());
+	}
+	json_object_set_new(obj, "labels",
+			    ident ? json_label_list(&ident->labels) : json_array());
+	return obj;
+}
+
+static json_t *event_json(struct agent *agent, const struct warden_event *ev)
+{
+	struct endpoint *ep = endpoint__find_by_id(agent, ev->endpoint_id);
+	bool dropped = ev->type == WARDEN_EVENT_DROP;
+	char when[64], proto[8], flags[64], policy[600], ref[256];
+	struct timespec ts;
+	struct tm tm;
+	json_t *obj;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%06ldZ",
+		 ts.tv_nsec / 1000);
+	tcp_flags_text(ev->protocol == 6 ? ev->tcp_flags : 0, flags, sizeof(flags));
+	monitor__describe_cookie(agent, ev->rule_cookie, !dropped, policy, sizeof(policy));
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when, "type",
+			dropped ? "drop" : "policy-verdict", "reason",
+			warden_reason__name(ev->reason), "verdict",
+			dropped ? "DROPPED" : "FORWARDED", "direction",
+			ev->direction == WARDEN_DIR_INGRESS ? "ingress" : "egress", "protocol",
+			protocol_name(ev->protocol, proto, sizeof(proto)), "tcp_flags", flags,
+			"length", (json_int_t)ev->length);
+	json_object_set_new(obj, "source",
+			    peer_json(agent, ev->saddr, ev->sport, ev->src_identity));
+	json_object_set_new(obj, "destination",
+			    peer_json(agent, ev->daddr, ev->dport, ev->dst_identity));
+	if (ep) {
+		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
+		json_object_set_new(obj, "endpoint", json_string(ref));
+	} else {
+		json_object_set_new(obj, "endpoint", json_null());
+	}
+	json_object_set_new(obj, "policy", json_string(policy));
+	return obj;
+}
+
+void monitor__on_event(void *ctx, const struct warden_event *event)
+{
+	struct agent *agent = ctx;
+	json_t *obj;
+	char *line;
+	size_t len;
+
+	agent->events_seen++;
+	if (!agent->monitors)
+		return;
+	obj = event_json(agent, event);
+	line = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!line)
+		return;
+	len = strlen(line);
+	line[len] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
+	for (struct monitor_client *c = agent->monitors; c; c = c->next) {
+		if (c->drops_only && event->type != WARDEN_EVENT_DROP)
+			continue;
+		/* One write per event; a full socket buffer loses this event for
+		 * this client only. */
+		if (send(c->fd, line, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len + 1) {
+			c->lost++;
+			agent->events_lost_clients++;
+		}
+	}
+	free(line);
+}
+
+int monitor__subscribe(struct agent *agent, int fd, json_t *args)
+{
+	struct monitor_client *c = calloc(1, sizeof(*c));
+	const char *type = json_string_value(json_object_get(args, "type"));
+
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	c->drops_only = type && !strcmp(type, "drop");
+	c->next = agent->monitors;
+	agent->monitors = c;
+	return 0;
+}
+
+void monitor__unsubscribe(struct agent *agent, int fd)
+{
+	for (struct monitor_client **pp = &agent->monitors; *pp; pp = &(*pp)->next) {
+		if ((*pp)->fd != fd)
+			continue;
+		struct monitor_client *gone = *pp;
+
+		*pp = gone->next;
+		free(gone);
+		return;
+	}
+}
+
+void monitor__free_all(struct agent *agent)
+{
+	while (agent->monitors) {
+		struct monitor_client *c = agent->monitors;
+
+		agent->monitors = c->next;
+		free(c);
+	}
+}

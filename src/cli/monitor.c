@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * warden monitor: follow the agent's datapath events, one line each, until the
+ * agent closes the stream or the user interrupts. Every line is flushed at once:
+ * the output is often piped into a file that tests read while it grows.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "client.h"
+#include "main.h"
+#include "output.h"
+
+static void do_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: warden monitor [--type TYPE] [--json]\n"
+		"       warden monitor help\n"
+		"\n"
+		"TYPE := drop   (only dropped packets; default: every event)\n"
+		"With --json every event is printed as the JSON line the agent sent.\n");
+}
+
+static volatile sig_atomic_t interrupted;
+static int stream_fd = -1;
+
+/*
+ * SIGINT/SIGTERM: shut the socket down rather than only setting a flag, so a
+ * read() blocked in the agent's silence returns at once (end of stream) with no
+ * race between checking a flag and blocking. shutdown() is async-signal-safe.
+ */
+static void on_interrupt(int signo)
+{
+	(void)signo;
+	interrupted = 1;
+	if (stream_fd >= 0)
+		shutdown(stream_fd, SHUT_RDWR);
+}
+
+/*
+ * "hh:mm:ss.mmm" of an RFC 3339 time as the agent writes it (UTC), whatever the
+ * length of its fraction; the whole string when it does not look like one.
+ */
+static void print_time(const char *time)
+{
+	const char *t = time ? strchr(time, 'T') : NULL;
+	char fraction[4] = "000";
+	int i;
+
+	if (!t || strlen(t + 1) < 8 || t[3] != ':' || t[6] != ':') {
+		printf("%s", time ? time : "-");
+		return;
+	}
+	t++;
+	if (t[8] == '.')
+		for (i = 0; i < 3 && t[9 + i] >= '0' && t[9 + i] <= '9'; i++)
+			fraction[i] = t[9 + i];
+	printf("%.8s.%s", t, fraction);
+}
+
+/* "ip:port (identity name-or-labels)" of one side of a flow. */
+static void print_peer(const json_t *peer)
+{
+	const json_t *port = json_object_get(peer, "port");
+	const json_t *identity = json_object_get(peer, "identity");
+	const char *endpoint = output__str(peer, "endpoint", NULL);
+	char *text;
+
+	printf("%s", output__str(peer, "ip", "?"));
+	/* ICMP and other port-less protocols have no (or a zero) port. */
+	if (json_is_integer(port) && json_integer_value(port) > 0)
+		printf(":%" JSON_INTEGER_FORMAT, json_integer_value(port));
+	text = output__value(identity, ",");
+	printf(" (%s", text);
+	free(text);
+	if (endpoint) {
+		printf(" %s", endpoint);
+	} else if (json_array_size(json_object_get(peer, "labels")) > 0) {
+		text = output__value(json_object_get(peer, "labels"), ",");
+		printf(" %s", text);
+		free(text);
+	}
+	putchar(')');
+}
+
+/* Print a string member followed by a blank, skipping it when absent or empty. */
+static void print_word(const json_t *event, const char *key)
+{
+	const char *text = output__str(event, key, "");
+
+	if (*text)
+		printf(" %s", text);
+}
+
+static void print_event(const char *line, size_t len)
+{
+	const char *policy;
+	json_error_t jerr;
+	json_t *event;
+
+	event = json_loadb(line, len, 0, &jerr);
+	if (!json_is_object(event)) {
+		fprintf(stderr, "warden: unreadable event from wardend (%s): %.*s\n",
+			event ? "not an object" : jerr.text, (int)len, line);
+		json_decref(event);
+		return;
+	}
+	print_time(output__str(event, "time", NULL));
+	putchar(' ');
+	print_peer(json_object_get(event, "source"));
+	printf(" -> ");
+	print_peer(json_object_get(event, "destination"));
+	print_word(event, "reason");
+	print_word(event, "verdict");
+	print_word(event, "protocol");
+	print_word(event, "tcp_flags");
+	policy = output__str(event, "policy", NULL);
+	/* "default deny" has a blank: quote it so the line still splits into fields. */
+	if (policy)
+		printf(strchr(policy, ' ') ? " policy=\"%s\"" : " policy=%s", policy);
+	putchar('\n');
+	json_decref(event);
+}
+
+int do_monitor(int argc, char **argv)
+{
+	const char *type = NULL;
+	const struct arg_option options[] = {
+	    {"--type", ARG_STRING, &type},
+	    {NULL},
+	};
+	struct sigaction action = {.sa_handler = on_interrupt, .sa_flags = SA_RESTART};
+	struct client *client;
+	struct args args;
+	json_t *result;
+	int status, err;
+
+	if (argc > 0 && !strcmp(argv[0], "help")) {
+		do_help(stdout);
+		return 0;
+	}
+	if (!args__parse(argc, argv, options, 0, do_help, &args, &status))
+		return status;
+	status = args.npositional
+		     ? args__usage_error(do_help, "monitor: unexpected argument '%s'",
+					 args.positional[0])
+		     : 0;
+	args__free(&args);
+	if (status)
+		return status;
+
+	/* The first answer is {"streaming": true} or an error, like any request. */
+	if (cli__call("monitor", json_pack("{s:s*}", "type", type), &result))
+		return 1;
+	json_decref(result);
+	client = cli__client();
+
+	stream_fd = client__fd(client);
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGINT, &action, NULL);
+	sigaction(SIGTERM, &action, NULL);
+	/* A closed pipe (monitor | head) is a normal way to stop: see EPIPE below. */
+	signal(SIGPIPE, SIG_IGN);
+
+	for (;;) {
+		const char *line;
+		size_t len;
+
+		err = client__read_line(client, &line, &len);
+		if (err == -EINTR)
+			continue;
+		if (err == -ENODATA || (err && interrupted))
+			break;
+		if (err)
+			return output__error("lost the connection to wardend: %s",
+					     strerror(-err));
+		if (len == 0)
+			continue;
+		if (json_output)
+			printf("%.*s\n", (int)len, line);
+		else
+			print_event(line, len);
+		if (fflush(stdout) == EOF)
+			return errno == EPIPE
+				   ? 0
+				   : output__error("cannot write: %s", strerror(errno));
+	}
+	if (!interrupted && !json_output)
+		fprintf(stderr, "warden: wardend closed the event stream\n");
+	return 0;
+}

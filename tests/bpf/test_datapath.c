@@ -1,0 +1,1262 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * BPF_PROG_RUN tests of the datapath (bpf/warden.bpf.c): real Ethernet +
+ * IPv4 + TCP/UDP/ICMP frames go through warden_from_container (the pod's
+ * egress) and warden_to_container (the pod's ingress); we check the return
+ * code and the side effects in the maps and the ring buffer.
+ *
+ * Runs as root (loading BPF programs). The programs see skb->ifindex 1, the
+ * loopback device every netns has, which each test registers as endpoint.
+ * The skeleton is loaded once; every test starts from empty maps.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "warden.skel.h"
+#include "warden/abi/maps.h"
+
+#define TEST_IFINDEX 1 /* lo */
+
+#define EP_ID 7
+#define EP_IDENTITY 1001
+#define EP_IP "10.0.1.7"
+#define PEER_IP "10.0.2.5"     /* in 10.0.2.0/24 -> PEER_IDENTITY */
+#define PEER_IDENTITY 2002
+#define OTHER_IP "10.0.3.9"    /* not in the ipcache: world */
+#define WORLD_IP "8.8.8.8"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+#define ICMP_ECHOREPLY 0
+#define ICMP_ECHO 8
+#define ICMP_TIMESTAMP 13
+
+#define NSEC 1000000000ull
+
+static struct warden_bpf *skel;
+static struct ring_buffer *events_rb;
+static int nr_cpus;
+
+/* Events seen by the last events_consume(). */
+#define EVENTS_KEEP 16
+static struct warden_event events[EVENTS_KEEP];
+static int events_seen;
+
+/* ---- packets ---------------------------------------------------------- */
+
+struct flow {
+	uint8_t protocol;
+	const char *saddr;
+	const char *daddr;
+	uint16_t sport, dport; /* host order */
+	uint8_t tcp_flags;
+	uint8_t icmp_type;
+	uint16_t icmp_id;      /* host order */
+	uint16_t frag_off;     /* host order, flags and offset as on the wire */
+	uint8_t ihl;           /* 0 means 5 */
+};
+
+struct packet {
+	uint8_t data[256];
+	size_t len;
+};
+
+struct test_icmphdr {
+	uint8_t type;
+	uint8_t code;
+	uint16_t checksum;
+	uint16_t id;
+	uint16_t sequence;
+};
+
+static uint32_t ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+static void put_eth(struct packet *p, uint16_t proto)
+{
+	struct ethhdr eth = {
+		.h_dest = { 0x02, 0, 0, 0, 0, 0x01 },
+		.h_source = { 0x02, 0, 0, 0, 0, 0x02 },
+		.h_proto = htons(proto),
+	};
+
+	memcpy(p->data, &eth, sizeof(eth));
+	p->len = sizeof(eth);
+}
+
+/* Ethernet + IPv4 (+ NOP options up to ihl) + the L4 header of f. */
+static struct packet build(const struct flow *f)
+{
+	struct packet p = { 0 };
+	struct iphdr ip = { 0 };
+	uint8_t ihl = f->ihl ? f->ihl : 5;
+	size_t l4_len = 0;
+	uint8_t *l4;
+
+	put_eth(&p, ETH_P_IP);
+	l4 = p.data + p.len + ihl * 4;
+	switch (f->protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr tcp = { .source = htons(f->sport), .dest = htons(f->dport) };
+
+		tcp.doff = 5;
+		memcpy(l4, &tcp, sizeof(tcp));
+		l4[13] = f->tcp_flags;
+		l4_len = sizeof(tcp);
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr udp = {
+			.source = htons(f->sport),
+			.dest = htons(f->dport),
+			.len = htons(sizeof(udp)),
+		};
+
+		memcpy(l4, &udp, sizeof(udp));
+		l4_len = sizeof(udp);
+		break;
+	}
+	case IPPROTO_ICMP: {
+		struct test_icmphdr icmp = { .type = f->icmp_type, .id = htons(f->icmp_id) };
+
+		memcpy(l4, &icmp, sizeof(icmp));
+		l4_len = sizeof(icmp);
+		break;
+	}
+	case IPPROTO_SCTP: {
+		/* The SCTP common header: ports, verification tag, checksum. */
+		uint16_t ports[2] = { htons(f->sport), htons(f->dport) };
+
+		memset(l4, 0, 12);
+		memcpy(l4, ports, sizeof(ports));
+		l4_len = 12;
+		break;
+	}
+	default:
+		/* Some payload of a protocol we do not parse (GRE, ...). */
+		memset(l4, 0, 4);
+		l4_len = 4;
+		break;
+	}
+	/* A non-first fragment carries payload, not an L4 header. */
+	if (f->frag_off & 0x1fff)
+		memset(l4, 0xab, l4_len);
+
+	ip.version = 4;
+	ip.ihl = ihl;
+	ip.ttl = 64;
+	ip.protocol = f->protocol;
+	ip.tot_len = htons(ihl * 4 + l4_len);
+	ip.frag_off = htons(f->frag_off);
+	ip.saddr = ip4(f->saddr);
+	ip.daddr = ip4(f->daddr);
+	memcpy(p.data + p.len, &ip, sizeof(ip));
+	memset(p.data + p.len + sizeof(ip), 1 /* IPOPT_NOOP */, ihl * 4 - sizeof(ip));
+	p.len += ihl * 4 + l4_len;
+	return p;
+}
+
+static struct flow tcp_flow(const char *saddr, uint16_t sport, const char *daddr,
+			    uint16_t dport, uint8_t flags)
+{
+	return (struct flow){ .protocol = IPPROTO_TCP, .saddr = saddr, .daddr = daddr,
+			      .sport = sport, .dport = dport, .tcp_flags = flags };
+}
+
+static struct flow udp_flow(const char *saddr, uint16_t sport, const char *daddr,
+			    uint16_t dport)
+{
+	return (struct flow){ .protocol = IPPROTO_UDP, .saddr = saddr, .daddr = daddr,
+			      .sport = sport, .dport = dport };
+}
+
+static struct flow icmp_flow(const char *saddr, const char *daddr, uint8_t type, uint16_t id)
+{
+	return (struct flow){ .protocol = IPPROTO_ICMP, .saddr = saddr, .daddr = daddr,
+			      .icmp_type = type, .icmp_id = id };
+}
+
+/* ---- running the programs --------------------------------------------- */
+
+static int run_repeat(struct bpf_program *prog, const void *data, size_t len, int repeat)
+{
+	struct __sk_buff ctx = { .ifindex = TEST_IFINDEX };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+	assert_int_equal(err, 0);
+	return (int)opts.retval;
+}
+
+static int run_raw(struct bpf_program *prog, const void *data, size_t len)
+{
+	return run_repeat(prog, data, len, 1);
+}
+
+/* Through warden_from_container: the pod sends. */
+static int egress(const struct flow f)
+{
+	struct packet p = build(&f);
+
+	return run_raw(skel->progs.warden_from_container, p.data, p.len);
+}
+
+/* Through warden_to_container: the pod receives. */
+static int ingress(const struct flow f)
+{
+	struct packet p = build(&f);
+
+	return run_raw(skel->progs.warden_to_container, p.data, p.len);
+}
+
+/* ---- maps -------------------------------------------------------------- */
+
+static void map_clear(struct bpf_map *map)
+{
+	uint8_t key[64];
+	int fd = bpf_map__fd(map);
+
+	assert_true(bpf_map__key_size(map) <= sizeof(key));
+	while (bpf_map_get_next_key(fd, NULL, key) == 0)
+		assert_int_equal(bpf_map_delete_elem(fd, key), 0);
+}
+
+static size_t map_count(struct bpf_map *map)
+{
+	uint8_t key[64], next[64];
+	int fd = bpf_map__fd(map);
+	size_t n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+static void endpoint_set(uint32_t flags, uint32_t revision)
+{
+	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
+	struct warden_endpoint_info info = {
+		.endpoint_id = EP_ID,
+		.identity = EP_IDENTITY,
+		.flags = flags,
+		.policy_revision = revision,
+	};
+	uint32_t addr = ip4(EP_IP);
+
+	memcpy(info.ipv4, &addr, sizeof(addr));
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key, sizeof(key),
+					      &info, sizeof(info), BPF_ANY),
+			 0);
+}
+
+static void ipcache_set(const char *addr, uint32_t prefix_len, uint32_t identity)
+{
+	struct warden_ipcache_key key = {
+		.prefixlen = WARDEN_IPCACHE_PREFIX_BASE + prefix_len,
+		.family = WARDEN_FAMILY_IPV4,
+	};
+	struct warden_ipcache_value value = { .identity = identity };
+	uint32_t a = ip4(addr);
+
+	memcpy(key.addr, &a, sizeof(a));
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_ipcache, &key, sizeof(key),
+					      &value, sizeof(value), BPF_ANY),
+			 0);
+}
+
+static struct warden_policy_key policy_key(uint32_t identity, uint8_t direction,
+					   uint8_t protocol, uint16_t dport_host,
+					   uint32_t prefixlen)
+{
+	return (struct warden_policy_key){
+		.prefixlen = prefixlen,
+		.endpoint_id = EP_ID,
+		.identity = identity,
+		.direction = direction,
+		.protocol = protocol,
+		.dport = htons(dport_host),
+	};
+}
+
+static void policy_set(uint32_t identity, uint8_t direction, uint8_t protocol,
+		       uint16_t dport_host, uint32_t prefixlen, uint16_t flags, uint32_t cookie)
+{
+	struct warden_policy_key key =
+		policy_key(identity, direction, protocol, dport_host, prefixlen);
+	struct warden_policy_value value = { .flags = flags, .rule_cookie = cookie };
+
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_policy, &key, sizeof(key),
+					      &value, sizeof(value), BPF_ANY),
+			 0);
+}
+
+static void policy_del(uint32_t identity, uint8_t direction, uint8_t protocol,
+		       uint16_t dport_host, uint32_t prefixlen)
+{
+	struct warden_policy_key key =
+		policy_key(identity, direction, protocol, dport_host, prefixlen);
+
+	assert_int_equal(bpf_map__delete_elem(skel->maps.warden_policy, &key, sizeof(key), 0),
+			 0);
+}
+
+/* Sum over CPUs of one metrics counter; 0 if the key does not exist. */
+static uint64_t metrics_packets(uint32_t endpoint_id, uint8_t reason, uint8_t direction,
+				uint64_t *bytes)
+{
+	struct warden_metrics_key key = {
+		.endpoint_id = endpoint_id,
+		.reason = reason,
+		.direction = direction,
+	};
+	struct warden_metrics_value values[nr_cpus];
+	uint64_t packets = 0, sum_bytes = 0;
+
+	if (bpf_map__lookup_elem(skel->maps.warden_metrics, &key, sizeof(key), values,
+				 sizeof(values), 0) == 0) {
+		for (int i = 0; i < nr_cpus; i++) {
+			packets += values[i].packets;
+			sum_bytes += values[i].bytes;
+		}
+	}
+	if (bytes)
+		*bytes = sum_bytes;
+	return packets;
+}
+
+static uint64_t metrics(uint8_t reason, uint8_t direction)
+{
+	return metrics_packets(EP_ID, reason, direction, NULL);
+}
+
+static struct warden_ct_key ct_key(const struct flow *f, uint8_t direction)
+{
+	struct warden_ct_key key = {
+		.protocol = f->protocol,
+		.direction = direction,
+		.family = WARDEN_FAMILY_IPV4,
+		.endpoint_id = EP_ID,
+	};
+	uint32_t s = ip4(f->saddr), d = ip4(f->daddr);
+
+	memcpy(key.saddr, &s, sizeof(s));
+	memcpy(key.daddr, &d, sizeof(d));
+	if (f->protocol == IPPROTO_ICMP) {
+		key.sport = key.dport = htons(f->icmp_id);
+	} else {
+		key.sport = htons(f->sport);
+		key.dport = htons(f->dport);
+	}
+	return key;
+}
+
+/* The CT entry of flow f created in direction; false if there is none. */
+static bool ct_get(const struct flow *f, uint8_t direction, struct warden_ct_value *value)
+{
+	struct warden_ct_key key = ct_key(f, direction);
+
+	return bpf_map__lookup_elem(skel->maps.warden_ct, &key, sizeof(key), value,
+				    sizeof(*value), 0) == 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
+	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+/* expires_ns is about now + lifetime. */
+static void assert_lifetime(const struct warden_ct_value *v, uint64_t lifetime)
+{
+	uint64_t now = now_ns();
+
+	assert_true(v->expires_ns <= now + lifetime);
+	assert_true(v->expires_ns + 5 * NSEC >= now + lifetime);
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	assert_int_equal(size, sizeof(struct warden_event));
+	if (events_seen < EVENTS_KEEP)
+		memcpy(&events[events_seen], data, sizeof(struct warden_event));
+	events_seen++;
+	return 0;
+}
+
+/* Read everything in the ring buffer; returns how many events there were. */
+static int events_consume(void)
+{
+	events_seen = 0;
+	assert_true(ring_buffer__consume(events_rb) >= 0);
+	return events_seen;
+}
+
+static void assert_drop_event(const struct warden_event *e, uint8_t reason, uint8_t direction)
+{
+	assert_int_equal(e->type, WARDEN_EVENT_DROP);
+	assert_int_equal(e->reason, reason);
+	assert_int_equal(e->direction, direction);
+	assert_int_equal(e->ifindex, TEST_IFINDEX);
+}
+
+/* ---- fixtures ---------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_datapath: must run as root (loads BPF programs)\n");
+		return -1;
+	}
+	nr_cpus = libbpf_num_possible_cpus();
+	if (nr_cpus <= 0)
+		return -1;
+	skel = warden_bpf__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "test_datapath: loading warden_bpf failed: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	events_rb = ring_buffer__new(bpf_map__fd(skel->maps.warden_events), on_event, NULL,
+				     NULL);
+	if (!events_rb) {
+		warden_bpf__destroy(skel);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	ring_buffer__free(events_rb);
+	warden_bpf__destroy(skel);
+	return 0;
+}
+
+/* Empty maps and ring buffer; then the endpoint, unenforced, revision 1. */
+static int test_setup(void **state)
+{
+	(void)state;
+	map_clear(skel->maps.warden_endpoints);
+	map_clear(skel->maps.warden_ipcache);
+	map_clear(skel->maps.warden_policy);
+	map_clear(skel->maps.warden_ct);
+	map_clear(skel->maps.warden_metrics);
+	events_consume();
+
+	endpoint_set(0, 1);
+	ipcache_set("10.0.2.0", 24, PEER_IDENTITY);
+	ipcache_set(EP_IP, 32, EP_IDENTITY);
+	return 0;
+}
+
+/* ---- tests: basics ----------------------------------------------------- */
+
+static void test_unknown_endpoint_dropped(void **state)
+{
+	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
+	struct packet p;
+
+	(void)state;
+	assert_int_equal(bpf_map__delete_elem(skel->maps.warden_endpoints, &key,
+					      sizeof(key), 0),
+			 0);
+
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	/* Fail closed means ARP too: nothing passes a veth we do not know. */
+	put_eth(&p, ETH_P_ARP);
+	memset(p.data + p.len, 0, 28);
+	p.len += 28;
+	assert_int_equal(run_raw(skel->progs.warden_to_container, p.data, p.len),
+			 TC_ACT_SHOT);
+
+	assert_int_equal(metrics_packets(0, WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_EGRESS,
+					 NULL),
+			 1);
+	assert_int_equal(metrics_packets(0, WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_INGRESS,
+					 NULL),
+			 2);
+	assert_int_equal(events_consume(), 3);
+	assert_drop_event(&events[0], WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_EGRESS);
+	assert_int_equal(events[0].endpoint_id, 0);
+	assert_drop_event(&events[1], WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_INGRESS);
+}
+
+static void test_arp_passes(void **state)
+{
+	struct packet p;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	put_eth(&p, ETH_P_ARP);
+	memset(p.data + p.len, 0, 28);
+	p.len += 28;
+
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len),
+			 TC_ACT_OK);
+	assert_int_equal(run_raw(skel->progs.warden_to_container, p.data, p.len), TC_ACT_OK);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 1);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 1);
+	assert_int_equal(events_consume(), 0);
+}
+
+static void test_ipv6_dropped(void **state)
+{
+	struct packet p;
+
+	(void)state;
+	put_eth(&p, ETH_P_IPV6);
+	memset(p.data + p.len, 0, 40);
+	p.data[p.len] = 0x60;
+	p.len += 40;
+
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len),
+			 TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_UNSUPPORTED_L3, WARDEN_DIR_EGRESS), 1);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_UNSUPPORTED_L3, WARDEN_DIR_EGRESS);
+	assert_int_equal(events[0].endpoint_id, EP_ID);
+	assert_int_equal(events[0].family, 0);
+}
+
+static void test_malformed_ipv4_dropped(void **state)
+{
+	struct flow f = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct packet p;
+
+	(void)state;
+	/*
+	 * The frame ends inside the IPv4 options. (A frame cut inside the
+	 * fixed 20-byte header cannot be tested here: BPF_PROG_RUN refuses
+	 * IPv4 frames that short with EINVAL before the program runs.)
+	 */
+	p = build(&f);
+	p.data[ETH_HLEN] = 0x46;
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data,
+				 ETH_HLEN + sizeof(struct iphdr)),
+			 TC_ACT_SHOT);
+	/* ihl 4 (< 20 bytes) */
+	p = build(&f);
+	p.data[ETH_HLEN] = 0x44;
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len),
+			 TC_ACT_SHOT);
+	/* ihl 15: the options would run past the end of the packet. */
+	p = build(&f);
+	p.data[ETH_HLEN] = 0x4f;
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len),
+			 TC_ACT_SHOT);
+	/* TCP header cut after 10 bytes. */
+	p = build(&f);
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len - 10),
+			 TC_ACT_SHOT);
+	/* Not version 4 behind an IPv4 EtherType. */
+	p = build(&f);
+	p.data[ETH_HLEN] = 0x65;
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len),
+			 TC_ACT_SHOT);
+
+	/* UDP and ICMP headers cut short. */
+	f = udp_flow(EP_IP, 40000, PEER_IP, 53);
+	p = build(&f);
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len - 1),
+			 TC_ACT_SHOT);
+	f = icmp_flow(EP_IP, PEER_IP, ICMP_ECHO, 1);
+	p = build(&f);
+	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len - 4),
+			 TC_ACT_SHOT);
+
+	assert_int_equal(metrics(WARDEN_DROP_INVALID_PACKET, WARDEN_DIR_EGRESS), 7);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 0);
+	assert_int_equal(events_consume(), 7);
+	assert_drop_event(&events[0], WARDEN_DROP_INVALID_PACKET, WARDEN_DIR_EGRESS);
+}
+
+static void test_ip_options_skipped(void **state)
+{
+	struct flow f = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   1);
+
+	/* The ports are read after 8 bytes of options, or port 80 would not match. */
+	f.ihl = 7;
+	assert_int_equal(egress(f), TC_ACT_OK);
+	f.dport = 81;
+	assert_int_equal(egress(f), TC_ACT_SHOT);
+}
+
+static void test_no_policy_not_enforced_passes(void **state)
+{
+	struct flow out = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct flow in = udp_flow(PEER_IP, 5000, EP_IP, 53);
+	struct warden_ct_value v;
+	uint64_t bytes;
+
+	(void)state;
+	assert_int_equal(egress(out), TC_ACT_OK);
+	assert_int_equal(ingress(in), TC_ACT_OK);
+
+	assert_int_equal(metrics_packets(EP_ID, WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS,
+					 &bytes),
+			 1);
+	assert_int_equal(bytes, build(&out).len);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 1);
+
+	assert_true(ct_get(&out, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.remote_identity, PEER_IDENTITY);
+	assert_int_equal(v.rule_cookie, 0);
+	assert_int_equal(v.policy_revision, 1);
+	assert_int_equal(v.packets, 1);
+	assert_true(ct_get(&in, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.remote_identity, PEER_IDENTITY);
+
+	/* One verdict event per new flow. */
+	assert_int_equal(events_consume(), 2);
+	assert_int_equal(events[0].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[0].reason, WARDEN_REASON_FORWARDED);
+	assert_int_equal(events[0].direction, WARDEN_DIR_EGRESS);
+	assert_int_equal(events[0].src_identity, EP_IDENTITY);
+	assert_int_equal(events[0].dst_identity, PEER_IDENTITY);
+	assert_int_equal(events[1].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[1].direction, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[1].src_identity, PEER_IDENTITY);
+	assert_int_equal(events[1].dst_identity, EP_IDENTITY);
+}
+
+static void test_enforced_no_entry_dropped(void **state)
+{
+	struct flow f = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct packet p = build(&f);
+	struct warden_ct_value v;
+	const struct warden_event *e;
+	uint64_t bytes;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS, 1);
+
+	assert_int_equal(egress(f), TC_ACT_SHOT);
+	assert_int_equal(metrics_packets(EP_ID, WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, &bytes),
+			 1);
+	assert_int_equal(bytes, p.len);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 0);
+	assert_false(ct_get(&f, WARDEN_DIR_EGRESS, &v));
+
+	assert_int_equal(events_consume(), 1);
+	e = &events[0];
+	assert_drop_event(e, WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS);
+	assert_true(e->timestamp_ns > 0);
+	assert_int_equal(e->family, WARDEN_FAMILY_IPV4);
+	assert_int_equal(e->protocol, IPPROTO_TCP);
+	assert_int_equal(e->tcp_flags, TCP_SYN);
+	assert_int_equal(e->endpoint_id, EP_ID);
+	assert_int_equal(e->src_identity, EP_IDENTITY);
+	assert_int_equal(e->dst_identity, PEER_IDENTITY);
+	assert_int_equal(e->rule_cookie, 0);
+	assert_int_equal(e->sport, htons(40000));
+	assert_int_equal(e->dport, htons(80));
+	assert_int_equal(e->length, p.len);
+	assert_memory_equal(e->saddr, ((uint8_t[16]){ 10, 0, 1, 7 }), 16);
+	assert_memory_equal(e->daddr, ((uint8_t[16]){ 10, 0, 2, 5 }), 16);
+	assert_int_equal(e->pad, 0);
+	assert_int_equal(e->pad2, 0);
+
+	/* Ingress is not enforced: still open. */
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
+}
+
+/* ---- tests: policy ----------------------------------------------------- */
+
+static void test_l3_allow_by_identity(void **state)
+{
+	struct warden_ct_value v;
+	struct flow f = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS, 1);
+	/* Any protocol and port to PEER_IDENTITY: prefix 72. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, 0, 0, WARDEN_POLICY_PREFIX_ANY_PROTO,
+		   WARDEN_POLICY_ALLOW, 0x10001);
+
+	assert_int_equal(egress(f), TC_ACT_OK);
+	assert_true(ct_get(&f, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.rule_cookie, 0x10001);
+	assert_int_equal(egress(udp_flow(EP_IP, 5000, PEER_IP, 53)), TC_ACT_OK);
+	assert_int_equal(egress(icmp_flow(EP_IP, PEER_IP, ICMP_ECHO, 1)), TC_ACT_OK);
+
+	/* Outside the /24: world, which has no allow. */
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, OTHER_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS), 1);
+	/* The allow is egress only. */
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_ENFORCE_INGRESS, 1);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+}
+
+static void test_l4_port_allow(void **state)
+{
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	/* TCP 80 from any peer. */
+	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, WARDEN_POLICY_PREFIX_FULL,
+		   WARDEN_POLICY_ALLOW, 0x20001);
+
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(WORLD_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 81, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(udp_flow(PEER_IP, 40000, EP_IP, 80)), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 2);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 2);
+}
+
+static void test_port_range_via_prefixes(void **state)
+{
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	/* 8080-8087 is one aligned block: 80 + 13 bits of the port. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 8080, 93,
+		   WARDEN_POLICY_ALLOW, 3);
+	/* Any UDP port: prefix 80. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 0,
+		   WARDEN_POLICY_PREFIX_ANY_PORT, WARDEN_POLICY_ALLOW, 4);
+
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8080, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8083, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8087, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8079, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8088, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(udp_flow(PEER_IP, 1, EP_IP, 9)), TC_ACT_OK);
+	assert_int_equal(ingress(udp_flow(PEER_IP, 1, EP_IP, 65535)), TC_ACT_OK);
+	assert_int_equal(ingress(udp_flow(WORLD_IP, 1, EP_IP, 9)), TC_ACT_SHOT);
+}
+
+static void test_deny_beats_allow(void **state)
+{
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+
+	/* Identity-specific deny vs any-peer allow. */
+	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW, 0x10001);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_DENY,
+		   0x20001);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(WORLD_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS), 1);
+	assert_int_equal(events_consume(), 2);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[0].rule_cookie, 0x20001);
+	assert_int_equal(events[0].src_identity, PEER_IDENTITY);
+	assert_int_equal(events[1].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[1].rule_cookie, 0x10001);
+
+	/* Any-peer deny (all TCP) vs identity-specific allow (TCP 80). */
+	map_clear(skel->maps.warden_policy);
+	map_clear(skel->maps.warden_ct);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   0x10002);
+	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 0, WARDEN_POLICY_PREFIX_ANY_PORT,
+		   WARDEN_POLICY_DENY, 0x20002);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS), 2);
+	assert_int_equal(events_consume(), 1);
+	assert_int_equal(events[0].rule_cookie, 0x20002);
+
+	/* A deny applies even where the endpoint is not enforced. */
+	endpoint_set(0, 1);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(udp_flow(PEER_IP, 1, EP_IP, 80)), TC_ACT_OK);
+}
+
+static void test_identity_allow_cookie_preferred(void **state)
+{
+	struct flow f = tcp_flow(PEER_IP, 1, EP_IP, 80, TCP_SYN);
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW, 0x10001);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   0x30003);
+	assert_int_equal(ingress(f), TC_ACT_OK);
+	assert_true(ct_get(&f, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.rule_cookie, 0x30003);
+}
+
+static void test_world_identity_on_ipcache_miss(void **state)
+{
+	struct flow out = tcp_flow(EP_IP, 40000, WORLD_IP, 443, TCP_SYN);
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_ENFORCE_INGRESS, 1);
+	policy_set(WARDEN_IDENTITY_WORLD, WARDEN_DIR_EGRESS, 0, 0,
+		   WARDEN_POLICY_PREFIX_ANY_PROTO, WARDEN_POLICY_ALLOW, 9);
+
+	assert_int_equal(egress(out), TC_ACT_OK);
+	assert_true(ct_get(&out, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.remote_identity, WARDEN_IDENTITY_WORLD);
+	/* The cluster peer is not world. */
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 443, TCP_SYN)), TC_ACT_SHOT);
+
+	/* From the world, ingress enforced: dropped, event names WORLD. */
+	events_consume();
+	assert_int_equal(ingress(tcp_flow(WORLD_IP, 1, EP_IP, 22, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[0].src_identity, WARDEN_IDENTITY_WORLD);
+	assert_int_equal(events[0].dst_identity, EP_IDENTITY);
+}
+
+static void test_spoofed_source_dropped(void **state)
+{
+	(void)state;
+	/* Not even enforced: spoofing is never allowed. */
+	assert_int_equal(egress(tcp_flow("10.0.1.99", 40000, PEER_IP, 80, TCP_SYN)),
+			 TC_ACT_SHOT);
+	assert_int_equal(egress(udp_flow(PEER_IP, 53, PEER_IP, 53)), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_SPOOFED_SOURCE, WARDEN_DIR_EGRESS), 2);
+	assert_int_equal(map_count(skel->maps.warden_ct), 0);
+	assert_int_equal(events_consume(), 2);
+	assert_drop_event(&events[0], WARDEN_DROP_SPOOFED_SOURCE, WARDEN_DIR_EGRESS);
+	assert_int_equal(events[0].dst_identity, PEER_IDENTITY);
+	/* The right source passes. */
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN)), TC_ACT_OK);
+}
+
+static void test_sctp_ports_and_portless_protocols(void **state)
+{
+	struct flow sctp = { .protocol = IPPROTO_SCTP, .saddr = PEER_IP, .daddr = EP_IP,
+			     .sport = 9, .dport = 3868 };
+	struct flow gre = { .protocol = IPPROTO_GRE, .saddr = PEER_IP, .daddr = EP_IP };
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_SCTP, 3868, 96,
+		   WARDEN_POLICY_ALLOW, 1);
+
+	/* SCTP: ports from its common header. */
+	assert_int_equal(ingress(sctp), TC_ACT_OK);
+	sctp.dport = 3869;
+	assert_int_equal(ingress(sctp), TC_ACT_SHOT);
+
+	/* A protocol without ports: ports 0, only a protocol-wide allow matches. */
+	assert_int_equal(ingress(gre), TC_ACT_SHOT);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_GRE, 0,
+		   WARDEN_POLICY_PREFIX_ANY_PORT, WARDEN_POLICY_ALLOW, 2);
+	assert_int_equal(ingress(gre), TC_ACT_OK);
+	assert_true(ct_get(&gre, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.rule_cookie, 2);
+}
+
+static void test_fragments_need_any_port_allow(void **state)
+{
+	struct flow frag = udp_flow(PEER_IP, 5000, EP_IP, 53);
+
+	(void)state;
+	frag.frag_off = 185; /* offset 1480 bytes, no flags: the last fragment */
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 53, 96, WARDEN_POLICY_ALLOW,
+		   1);
+
+	/* The first fragment has the header and matches the port. */
+	struct flow first = frag;
+	first.frag_off = 0x2000; /* MF, offset 0 */
+	assert_int_equal(ingress(first), TC_ACT_OK);
+	/* A later one has no ports: a port-only allow cannot match it. */
+	assert_int_equal(ingress(frag), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_FRAGMENT, WARDEN_DIR_INGRESS), 1);
+
+	/* With any UDP port allowed, it passes, and starts no flow. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 0,
+		   WARDEN_POLICY_PREFIX_ANY_PORT, WARDEN_POLICY_ALLOW, 2);
+	map_clear(skel->maps.warden_ct);
+	events_consume();
+	assert_int_equal(ingress(frag), TC_ACT_OK);
+	assert_int_equal(map_count(skel->maps.warden_ct), 0);
+	assert_int_equal(events_consume(), 0);
+}
+
+/* ---- tests: conntrack -------------------------------------------------- */
+
+/* Enforced both ways; egress TCP 80 to PEER_IDENTITY only. */
+static void setup_egress_http(void)
+{
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   0x10001);
+}
+
+static void test_ct_tcp_reply_passes(void **state)
+{
+	struct flow syn = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct flow synack = tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_SYN | TCP_ACK);
+	struct flow ack = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK);
+	struct flow fin = tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_FIN | TCP_ACK);
+	struct warden_ct_value v;
+
+	(void)state;
+	setup_egress_http();
+
+	assert_int_equal(egress(syn), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.flags, 0);
+	assert_int_equal(v.remote_identity, PEER_IDENTITY);
+	assert_int_equal(v.rule_cookie, 0x10001);
+	assert_lifetime(&v, WARDEN_CT_TCP_SYN_NS);
+
+	/* The reply enters through the other program; ingress has no entries. */
+	assert_int_equal(ingress(synack), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY);
+	assert_lifetime(&v, WARDEN_CT_TCP_ESTABLISHED_NS);
+	/* Replies do not create entries of their own. */
+	assert_false(ct_get(&synack, WARDEN_DIR_INGRESS, &v));
+
+	assert_int_equal(egress(ack), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.packets, 3);
+	assert_int_equal(v.bytes, 3 * build(&syn).len);
+	assert_int_equal(map_count(skel->maps.warden_ct), 1);
+
+	/* The same peer opening its own connection is policy's business. */
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40001, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+
+	assert_int_equal(ingress(fin), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY | WARDEN_CT_CLOSING);
+	assert_lifetime(&v, WARDEN_CT_TCP_CLOSING_NS);
+
+	/* One verdict event for the flow, one drop for the stray SYN. */
+	assert_int_equal(events_consume(), 2);
+	assert_int_equal(events[0].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[0].rule_cookie, 0x10001);
+	assert_int_equal(events[0].tcp_flags, TCP_SYN);
+	assert_drop_event(&events[1], WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 2);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 2);
+}
+
+static void test_ct_tcp_midstream_judged_by_policy(void **state)
+{
+	struct flow ack = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK);
+	struct warden_ct_value v;
+
+	(void)state;
+	setup_egress_http();
+	/* A segment of a connection older than the program: policy allows it. */
+	assert_int_equal(egress(ack), TC_ACT_OK);
+	assert_true(ct_get(&ack, WARDEN_DIR_EGRESS, &v));
+	assert_lifetime(&v, WARDEN_CT_TCP_ESTABLISHED_NS);
+	/* And the peer's answer is a reply. */
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_OK);
+	/* Not allowed mid-stream: dropped. */
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 8080, TCP_ACK)), TC_ACT_SHOT);
+}
+
+static void test_ct_expired_entry_is_absent(void **state)
+{
+	struct flow syn = tcp_flow(EP_IP, 40000, PEER_IP, 443, TCP_SYN);
+	struct warden_ct_key key = ct_key(&syn, WARDEN_DIR_EGRESS);
+	struct warden_ct_value v = { .expires_ns = 1, .policy_revision = 1 };
+
+	(void)state;
+	setup_egress_http();
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_ct, &key, sizeof(key), &v,
+					      sizeof(v), BPF_ANY),
+			 0);
+	assert_int_equal(egress(syn), TC_ACT_SHOT);
+	/* Nor does it make a reply of the other direction. */
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 443, EP_IP, 40000, TCP_ACK)), TC_ACT_SHOT);
+
+	/* Still valid: both pass. */
+	v.expires_ns = now_ns() + 60 * NSEC;
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_ct, &key, sizeof(key), &v,
+					      sizeof(v), BPF_ANY),
+			 0);
+	assert_int_equal(egress(syn), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 443, EP_IP, 40000, TCP_ACK)), TC_ACT_OK);
+}
+
+static void test_ct_udp(void **state)
+{
+	struct flow query = udp_flow(EP_IP, 33333, PEER_IP, 53);
+	struct flow answer = udp_flow(PEER_IP, 53, EP_IP, 33333);
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(0, WARDEN_DIR_EGRESS, IPPROTO_UDP, 53, 96, WARDEN_POLICY_ALLOW, 5);
+
+	assert_int_equal(egress(query), TC_ACT_OK);
+	assert_true(ct_get(&query, WARDEN_DIR_EGRESS, &v));
+	assert_lifetime(&v, WARDEN_CT_NONTCP_NS);
+	assert_int_equal(ingress(answer), TC_ACT_OK);
+	assert_true(ct_get(&query, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY);
+	assert_int_equal(v.packets, 2);
+	assert_int_equal(egress(query), TC_ACT_OK);
+
+	/* Another port of the same peer is not the reply. */
+	assert_int_equal(ingress(udp_flow(PEER_IP, 54, EP_IP, 33333)), TC_ACT_SHOT);
+	assert_int_equal(ingress(udp_flow(PEER_IP, 53, EP_IP, 33334)), TC_ACT_SHOT);
+	assert_int_equal(events_consume(), 3);
+}
+
+static void test_ct_icmp_echo(void **state)
+{
+	struct flow request = icmp_flow(EP_IP, PEER_IP, ICMP_ECHO, 0x1234);
+	struct flow reply = icmp_flow(PEER_IP, EP_IP, ICMP_ECHOREPLY, 0x1234);
+	struct warden_ct_key key = ct_key(&request, WARDEN_DIR_EGRESS);
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	/* ICMP policy ports are the type in the high byte. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_ICMP, ICMP_ECHO << 8, 96,
+		   WARDEN_POLICY_ALLOW, 6);
+
+	assert_int_equal(egress(request), TC_ACT_OK);
+	/* The echo id is both ports of the tuple. */
+	assert_int_equal(key.sport, htons(0x1234));
+	assert_int_equal(key.dport, htons(0x1234));
+	assert_true(ct_get(&request, WARDEN_DIR_EGRESS, &v));
+	assert_lifetime(&v, WARDEN_CT_NONTCP_NS);
+
+	assert_int_equal(ingress(reply), TC_ACT_OK);
+	assert_true(ct_get(&request, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY);
+
+	/* Another id is another flow; another type another rule. */
+	assert_int_equal(ingress(icmp_flow(PEER_IP, EP_IP, ICMP_ECHOREPLY, 0x9999)),
+			 TC_ACT_SHOT);
+	assert_int_equal(egress(icmp_flow(EP_IP, PEER_IP, ICMP_TIMESTAMP, 0)), TC_ACT_SHOT);
+	assert_int_equal(egress(icmp_flow(EP_IP, PEER_IP, ICMP_ECHO, 0x4321)), TC_ACT_OK);
+}
+
+/* ---- tests: revocation ------------------------------------------------- */
+
+/* SYN out, SYN-ACK back: an established egress flow at revision 1. */
+static struct flow establish_http(void)
+{
+	struct flow syn = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+
+	setup_egress_http();
+	assert_int_equal(egress(syn), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_SYN | TCP_ACK)),
+			 TC_ACT_OK);
+	events_consume();
+	return syn;
+}
+
+static void test_revocation_cuts_established_flow(void **state)
+{
+	struct flow syn = establish_http();
+	struct flow ack = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK);
+	struct warden_ct_value v;
+
+	(void)state;
+	policy_del(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96);
+	/* Without a revision bump the flow continues (no per-packet policy). */
+	assert_int_equal(egress(ack), TC_ACT_OK);
+
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 2);
+	assert_int_equal(egress(ack), TC_ACT_SHOT);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_true(v.flags & WARDEN_CT_REVOKED);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS), 1);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS);
+	assert_int_equal(events[0].dst_identity, PEER_IDENTITY);
+
+	/*
+	 * The revoked entry stays: both directions keep being dropped, and the
+	 * peer's segments cannot restart the flow as a new ingress flow even
+	 * though ingress would allow them.
+	 */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 40000, 96,
+		   WARDEN_POLICY_ALLOW, 0x90009);
+	assert_int_equal(egress(ack), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS), 2);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
+
+	/* A later revision that allows it again revives the flow. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   0x30003);
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 3);
+	assert_int_equal(egress(ack), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_false(v.flags & WARDEN_CT_REVOKED);
+}
+
+static void test_revocation_seen_on_reply(void **state)
+{
+	struct flow syn = establish_http();
+	struct warden_ct_value v;
+
+	(void)state;
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_DENY,
+		   0x50005);
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 2);
+
+	/* The peer's next segment is where we notice. */
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_SHOT);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_true(v.flags & WARDEN_CT_REVOKED);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[0].rule_cookie, 0x50005);
+	assert_int_equal(events[0].src_identity, PEER_IDENTITY);
+}
+
+static void test_revocation_keeps_allowed_flow(void **state)
+{
+	struct flow syn = establish_http();
+	struct warden_ct_value v;
+
+	(void)state;
+	/* A new revision whose policy still allows the flow (another rule). */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   0x70007);
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 2);
+
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.policy_revision, 2);
+	assert_int_equal(v.rule_cookie, 0x70007);
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK)), TC_ACT_OK);
+	assert_int_equal(events_consume(), 0);
+}
+
+static void test_revocation_icmp_reply_checks_request_type(void **state)
+{
+	struct flow request = icmp_flow(EP_IP, PEER_IP, ICMP_ECHO, 7);
+	struct flow reply = icmp_flow(PEER_IP, EP_IP, ICMP_ECHOREPLY, 7);
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_ICMP, ICMP_ECHO << 8, 96,
+		   WARDEN_POLICY_ALLOW, 6);
+	assert_int_equal(egress(request), TC_ACT_OK);
+
+	/*
+	 * A new revision that still allows echo requests: the reply is
+	 * re-checked as the original request (type 8), not as type 0.
+	 */
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 2);
+	assert_int_equal(ingress(reply), TC_ACT_OK);
+	assert_true(ct_get(&request, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.policy_revision, 2);
+
+	/* Revoked: the next reply is cut. */
+	policy_del(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_ICMP, ICMP_ECHO << 8, 96);
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 3);
+	assert_int_equal(ingress(reply), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
+	assert_true(ct_get(&request, WARDEN_DIR_EGRESS, &v));
+	assert_true(v.flags & WARDEN_CT_REVOKED);
+}
+
+/* ---- tests: reporting -------------------------------------------------- */
+
+static void test_lost_events_counted(void **state)
+{
+	struct flow f = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct packet p = build(&f);
+	const int runs = 20000; /* well over what 1 MiB of 88-byte records holds */
+	uint64_t lost, dropped;
+	int delivered;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS, 1);
+	assert_int_equal(run_repeat(skel->progs.warden_from_container, p.data, p.len, runs),
+			 TC_ACT_SHOT);
+
+	dropped = metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS);
+	lost = metrics(WARDEN_REASON_MAX, WARDEN_DIR_EGRESS);
+	delivered = events_consume();
+	assert_int_equal(dropped, runs);
+	assert_true(lost > 0);
+	assert_true(delivered > 0);
+	assert_int_equal(lost + delivered, runs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_unknown_endpoint_dropped, test_setup),
+		cmocka_unit_test_setup(test_arp_passes, test_setup),
+		cmocka_unit_test_setup(test_ipv6_dropped, test_setup),
+		cmocka_unit_test_setup(test_malformed_ipv4_dropped, test_setup),
+		cmocka_unit_test_setup(test_ip_options_skipped, test_setup),
+		cmocka_unit_test_setup(test_no_policy_not_enforced_passes, test_setup),
+		cmocka_unit_test_setup(test_enforced_no_entry_dropped, test_setup),
+		cmocka_unit_test_setup(test_l3_allow_by_identity, test_setup),
+		cmocka_unit_test_setup(test_l4_port_allow, test_setup),
+		cmocka_unit_test_setup(test_port_range_via_prefixes, test_setup),
+		cmocka_unit_test_setup(test_deny_beats_allow, test_setup),
+		cmocka_unit_test_setup(test_identity_allow_cookie_preferred, test_setup),
+		cmocka_unit_test_setup(test_world_identity_on_ipcache_miss, test_setup),
+		cmocka_unit_test_setup(test_spoofed_source_dropped, test_setup),
+		cmocka_unit_test_setup(test_sctp_ports_and_portless_protocols, test_setup),
+		cmocka_unit_test_setup(test_fragments_need_any_port_allow, test_setup),
+		cmocka_unit_test_setup(test_ct_tcp_reply_passes, test_setup),
+		cmocka_unit_test_setup(test_ct_tcp_midstream_judged_by_policy, test_setup),
+		cmocka_unit_test_setup(test_ct_expired_entry_is_absent, test_setup),
+		cmocka_unit_test_setup(test_ct_udp, test_setup),
+		cmocka_unit_test_setup(test_ct_icmp_echo, test_setup),
+		cmocka_unit_test_setup(test_revocation_cuts_established_flow, test_setup),
+		cmocka_unit_test_setup(test_revocation_seen_on_reply, test_setup),
+		cmocka_unit_test_setup(test_revocation_keeps_allowed_flow, test_setup),
+		cmocka_unit_test_setup(test_revocation_icmp_reply_checks_request_type,
+				       test_setup),
+		cmocka_unit_test_setup(test_lost_events_counted, test_setup),
+	};
+
+	return cmocka_run_group_tests_name("bpf/datapath", tests, group_setup,
+					   group_teardown);
+}

@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# End-to-end test helpers: a real wardend, real endpoints (network
+# namespaces + veth + the BPF datapath), real servers and clients.
+#
+# Safety: traffic only goes to addresses inside namespaces these tests
+# create (pod CIDR 10.200.0.0/16, which the agent blackholes as a whole, and
+# the "world" namespace 10.250.0.0/24). Everything is removed by the EXIT
+# trap, also when a test fails or the run is interrupted.
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WARDEND=${WARDEND:-$E2E_ROOT/build/wardend}
+WARDEN=${WARDEN:-$E2E_ROOT/build/warden}
+E2E_TMP=$(mktemp -d /tmp/warden-e2e.XXXXXX)
+SOCK=$E2E_TMP/warden.sock
+AGENT_PID=
+WORLD_NS=wdtest-world
+WORLD_HOST_IF=wdtworld0
+CORPUS=${WARDEN_CORPUS:-$E2E_ROOT/../shared/corpus}
+export WARDEN_SOCKET=$SOCK
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_CURRENT=
+
+W() { "$WARDEN" --socket "$SOCK" "$@"; }
+
+pass() { E2E_PASSED=$((E2E_PASSED + 1)); echo "  ✓ $E2E_CURRENT: $*"; }
+fail() { E2E_FAILED=$((E2E_FAILED + 1)); echo "  ✗ $E2E_CURRENT: $*"; }
+
+# check DESCRIPTION CMD... : CMD must succeed
+check() {
+	local desc=$1
+	shift
+	if "$@" >"$E2E_TMP/out" 2>&1; then pass "$desc"; else
+		fail "$desc (command: $*)"
+		sed 's/^/      /' "$E2E_TMP/out" | tail -15
+	fi
+}
+# check_not DESCRIPTION CMD... : CMD must fail
+check_not() {
+	local desc=$1
+	shift
+	if "$@" >"$E2E_TMP/out" 2>&1; then
+		fail "$desc (unexpectedly succeeded: $*)"
+		sed 's/^/      /' "$E2E_TMP/out" | tail -5
+	else pass "$desc"; fi
+}
+
+start_agent() {
+	"$WARDEND" --state-dir "$E2E_TMP/state" --socket "$SOCK" >"$E2E_TMP/wardend.log" 2>&1 &
+	AGENT_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && W status >/dev/null 2>&1 && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "wardend did not start:"
+	cat "$E2E_TMP/wardend.log"
+	return 1
+}
+
+stop_agent() {
+	[ -n "$AGENT_PID" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null
+	AGENT_PID=
+}
+
+# A namespace Warden does not manage, outside the pod CIDR: it plays
+# "world" (addresses 10.250.0.2, .3 and .5; the host side is 10.250.0.1).
+world_create() {
+	ip netns add "$WORLD_NS"
+	ip link add "$WORLD_HOST_IF" type veth peer name eth0 netns "$WORLD_NS"
+	ip addr add 10.250.0.1/24 dev "$WORLD_HOST_IF"
+	ip link set "$WORLD_HOST_IF" up
+	ip -n "$WORLD_NS" addr add 10.250.0.2/24 dev eth0
+	ip -n "$WORLD_NS" addr add 10.250.0.3/24 dev eth0
+	ip -n "$WORLD_NS" addr add 10.250.0.5/24 dev eth0
+	ip -n "$WORLD_NS" link set eth0 up
+	ip -n "$WORLD_NS" link set lo up
+	ip -n "$WORLD_NS" route add 10.200.0.0/16 via 10.250.0.1
+}
+world() { ip netns exec "$WORLD_NS" "$@"; }
+
+e2e_cleanup() {
+	local pids
+	stop_agent
+	if ip netns list 2>/dev/null | grep -qw "$WORLD_NS"; then
+		pids=$(ip netns pids "$WORLD_NS" 2>/dev/null)
+		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+		ip netns del "$WORLD_NS" 2>/dev/null
+	fi
+	ip link del "$WORLD_HOST_IF" 2>/dev/null
+	# Whatever a killed agent could not remove itself.
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^warden-'); do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	ip addr del 10.200.0.1/32 dev lo 2>/dev/null
+	ip route del unreachable 10.200.0.0/16 2>/dev/null
+	rm -rf "$E2E_TMP"
+}
+
+# ep_ip NAME -> the endpoint's IPv4
+ep_ip() { W endpoint get "$1" ${2:+--namespace "$2"} --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])'; }
+ep_field() { W endpoint get "$1" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$2"; }
+
+# Servers: a TCP server answering "pong" and a UDP one, in an endpoint.
+serve_tcp() { # endpoint port [namespace]
+	W endpoint exec "$1" ${3:+--namespace "$3"} -- socat TCP-LISTEN:"$2",fork,reuseaddr SYSTEM:'echo pong' >/dev/null 2>&1 &
+}
+serve_udp() { # endpoint port
+	W endpoint exec "$1" -- socat UDP-RECVFROM:"$2",fork SYSTEM:'echo pong' >/dev/null 2>&1 &
+}
+wait_listen() { # endpoint port [namespace]
+	for _ in $(seq 50); do
+		W endpoint exec "$1" ${3:+--namespace "$3"} -- ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# tcp_ok FROM IP PORT: a TCP exchange from endpoint FROM works
+tcp_ok() {
+	local out
+	out=$(W endpoint exec "$1" -- timeout 3 socat -T2 - TCP:"$2":"$3",connect-timeout=2 </dev/null 2>/dev/null)
+	[ "$out" = pong ]
+}
+udp_ok() {
+	local out
+	out=$(echo ping | W endpoint exec "$1" -- timeout 3 socat -T1 - UDP:"$2":"$3" 2>/dev/null)
+	[ "$out" = pong ]
+}
+ping_ok() { W endpoint exec "$1" -- ping -c1 -W1 "$2" >/dev/null 2>&1; }
+
+import() { W policy import "$@" >"$E2E_TMP/import.out" 2>&1 || { cat "$E2E_TMP/import.out"; return 1; }; }

@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# Basics: no policy allows everything; the Star Wars L3/L4 file; bad input.
+
+starwars_cast() {
+	W endpoint create deathstar --labels org=empire,class=deathstar >/dev/null &&
+	W endpoint create tiefighter --labels org=empire,class=tiefighter >/dev/null &&
+	W endpoint create xwing --labels org=alliance,class=xwing >/dev/null &&
+	serve_tcp deathstar 80 && wait_listen deathstar 80
+}
+
+t_01_no_policy_allows_tcp_udp_icmp() {
+	starwars_cast || { fail "create endpoints"; return; }
+	serve_udp deathstar 53
+	local ds
+	ds=$(ep_ip deathstar)
+	check "tiefighter -> deathstar TCP/80" tcp_ok tiefighter "$ds" 80
+	check "xwing -> deathstar TCP/80" tcp_ok xwing "$ds" 80
+	check "xwing -> deathstar UDP/53" udp_ok xwing "$ds" 53
+	check "xwing -> deathstar ICMP echo" ping_ok xwing "$ds"
+	check "host -> deathstar TCP/80" bash -c "[ \"\$(timeout 3 socat -T2 - TCP:$ds:80 </dev/null)\" = pong ]"
+	check "endpoint get --json has the contract keys" bash -c "W() { \"$WARDEN\" --socket \"$SOCK\" \"\$@\"; }; W endpoint get deathstar --json | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+for k in (\"id\",\"name\",\"namespace\",\"ipv4\",\"identity\",\"labels\"): assert k in d, k
+assert d[\"policy_enforcement\"] == {\"ingress\": False, \"egress\": False}, d[\"policy_enforcement\"]
+assert \"k8s:org=empire\" in d[\"labels\"] and \"k8s:io.kubernetes.pod.namespace=default\" in d[\"labels\"], d[\"labels\"]
+assert d[\"identity\"] >= 256
+'"
+}
+
+t_02_starwars_l3_l4_file_unchanged() {
+	starwars_cast || { fail "create endpoints"; return; }
+	local ds
+	ds=$(ep_ip deathstar)
+	check "import Cilium's sw_l3_l4_policy.yaml unchanged" import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml"
+	check "tiefighter lands (TCP/80 allowed)" tcp_ok tiefighter "$ds" 80
+	check_not "xwing times out (TCP/80 dropped)" tcp_ok xwing "$ds" 80
+	check_not "tiefighter on another port is dropped" ping_ok tiefighter "$ds"
+	check "deathstar ingress enforcement on" bash -c "\"$WARDEN\" --socket \"$SOCK\" endpoint get deathstar --json | grep -q '\"ingress\": *true'"
+	check "xwing drop is counted in status" bash -c "\"$WARDEN\" --socket \"$SOCK\" status --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"drops\"] > 0'"
+	check "bpf policy get shows the compiled allow" bash -c "\"$WARDEN\" --socket \"$SOCK\" bpf policy get deathstar | grep -i allow | grep -q 80"
+}
+
+t_03_bad_input_changes_nothing() {
+	starwars_cast || { fail "create endpoints"; return; }
+	local ds before after
+	ds=$(ep_ip deathstar)
+	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
+	before=$(W policy get --json)
+	cat >"$E2E_TMP/bad.yaml" <<'YAML'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: allow-all-good
+spec:
+  endpointSelector: {}
+  ingress:
+  - fromEntities: [all]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: broken
+spec:
+  endpointSelector:
+    matchLabels:
+      org: empire
+  ingress:
+  - toPorts:
+    - ports:
+      - port: "70000"
+YAML
+	W policy import "$E2E_TMP/bad.yaml" >"$E2E_TMP/err" 2>&1
+	check "import of a file with an invalid document fails" test $? -ne 0
+	check "the error names file, line and field" grep -Eq "bad.yaml:2[0-9].*port" "$E2E_TMP/err"
+	after=$(W policy get --json)
+	check "policy set unchanged after the failed import" test "$before" = "$after"
+	check_not "xwing still blocked (the valid first document was not applied)" tcp_ok xwing "$ds" 80
+	check_not "a second agent refuses to start on the same state dir" \
+		timeout 5 "$WARDEND" --state-dir "$E2E_TMP/state" --socket "$E2E_TMP/other.sock"
+	check "duplicate endpoint name is refused" bash -c "! \"$WARDEN\" --socket \"$SOCK\" endpoint create xwing --labels a=b"
+	check "invalid label is refused" bash -c "! \"$WARDEN\" --socket \"$SOCK\" endpoint create other --labels 'bad key=x'"
+	check "policy validate reports an unsupported feature by name" bash -c \
+		"\"$WARDEN\" --socket \"$SOCK\" policy validate \"$CORPUS/cilium/policies/l3/fqdn/fqdn.yaml\" 2>&1 | grep -q toFQDNs"
+}
+
+t_04_policy_delete_restores_access() {
+	starwars_cast || { fail "create endpoints"; return; }
+	local ds
+	ds=$(ep_ip deathstar)
+	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
+	check_not "xwing blocked" tcp_ok xwing "$ds" 80
+	check "policy delete" W policy delete rule1
+	check "xwing reaches the deathstar again" tcp_ok xwing "$ds" 80
+	check "enforcement off again" bash -c "\"$WARDEN\" --socket \"$SOCK\" endpoint get deathstar --json | grep -q '\"ingress\": *false'"
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (README: `sudo make test`).
+#   unit tests, the same under ASan+UBSan, BPF_PROG_RUN datapath tests,
+#   end-to-end tests with real namespaces and traffic.
+# Ends with one line "N passed, N failed" summed over all suites.
+set -u
+cd "$(dirname "$0")/.."
+total_pass=0
+total_fail=0
+
+add_counts() { # parse "suite: N passed, N failed" lines from a log
+	local line p f
+	line=$(grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	if [ -z "$line" ]; then
+		echo "!! $2 printed no summary: counted as one failure"
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+}
+
+run_suite() { # name, command...
+	local name=$1 log
+	shift
+	log=$(mktemp)
+	echo "=== $name"
+	"$@" 2>&1 | tee "$log"
+	add_counts "$log" "$name"
+	rm -f "$log"
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "the datapath and end-to-end tests need root: run as root (sudo make test)" >&2
+	exit 2
+fi
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+make -s all || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+make -s SAN=1 all || { echo "sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
+run_suite unit tests/run-unit.sh build unit
+run_suite unit-asan tests/run-unit.sh build-san unit
+run_suite bpf tests/run-unit.sh build bpf
+run_suite e2e tests/e2e/run.sh
+echo "${total_pass} passed, ${total_fail} failed"
+[ "$total_fail" -eq 0 ]
