@@ -12,6 +12,16 @@
 #include "warden/identity.h"
 #include "warden/policy_compile.h"
 
+/* Index by content (labels, or prefix for CIDR identities), so acquiring
+ * 10,000 CIDR identities is not 10,000 linear scans. */
+#define CONTENT_BUCKETS 16384
+
+struct content_node {
+	struct content_node *next;
+	struct identity *ident;
+	uint64_t hash;
+};
+
 struct local_allocator {
 	struct identity_allocator base;
 	struct identity **items; /* sorted by id */
@@ -19,7 +29,49 @@ struct local_allocator {
 	size_t capacity;
 	uint32_t next_user;
 	uint32_t next_local;
+	struct content_node **by_content; /* CONTENT_BUCKETS chains */
 };
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t content_hash(const struct label_set *labels,
+			     const struct policy_prefix *cidr)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (cidr) {
+		h = fnv1a(h, &cidr->family, 1);
+		h = fnv1a(h, &cidr->len, 1);
+		return fnv1a(h, cidr->addr, sizeof(cidr->addr));
+	}
+	for (size_t i = 0; labels && i < labels->count; i++) {
+		const struct label *l = &labels->items[i];
+
+		h = fnv1a(h, l->source, strlen(l->source) + 1);
+		h = fnv1a(h, l->key, strlen(l->key) + 1);
+		h = fnv1a(h, l->value, strlen(l->value) + 1);
+	}
+	return h;
+}
+
+static bool content_equal(const struct identity *it, const struct label_set *labels,
+			  const struct policy_prefix *cidr)
+{
+	if (cidr)
+		return it->is_cidr && it->prefix.family == cidr->family &&
+		       it->prefix.len == cidr->len &&
+		       !memcmp(it->prefix.addr, cidr->addr, sizeof(cidr->addr));
+	return !it->is_cidr && label_set__equal(&it->labels, labels);
+}
 
 static const struct {
 	uint32_t id;
@@ -119,26 +171,26 @@ static int local_acquire(struct identity_allocator *a, const struct label_set *l
 			 const struct policy_prefix *cidr, uint32_t *id)
 {
 	struct local_allocator *la = to_local(a);
+	uint64_t hash = content_hash(labels, cidr);
+	struct content_node **bucket = &la->by_content[hash % CONTENT_BUCKETS];
+	struct content_node *node;
 	struct identity *ident;
 	int err;
 
-	for (size_t i = 0; i < la->count; i++) {
-		struct identity *it = la->items[i];
-
-		if (it->reserved)
+	for (node = *bucket; node; node = node->next) {
+		if (node->hash != hash || !content_equal(node->ident, labels, cidr))
 			continue;
-		if (cidr ? (it->is_cidr && it->prefix.family == cidr->family &&
-			    it->prefix.len == cidr->len &&
-			    !memcmp(it->prefix.addr, cidr->addr, sizeof(cidr->addr))) :
-			   (!it->is_cidr && label_set__equal(&it->labels, labels))) {
-			it->refcount++;
-			*id = it->id;
-			return 0;
-		}
+		node->ident->refcount++;
+		*id = node->ident->id;
+		return 0;
 	}
 	ident = calloc(1, sizeof(*ident));
-	if (!ident)
+	node = calloc(1, sizeof(*node));
+	if (!ident || !node) {
+		free(ident);
+		free(node);
 		return -ENOMEM;
+	}
 	if (cidr) {
 		ident->is_cidr = true;
 		ident->prefix = *cidr;
@@ -156,8 +208,13 @@ static int local_acquire(struct identity_allocator *a, const struct label_set *l
 		err = insert_identity(la, ident);
 	if (err) {
 		identity_free(ident);
+		free(node);
 		return err;
 	}
+	node->ident = ident;
+	node->hash = hash;
+	node->next = *bucket;
+	*bucket = node;
 	ident->refcount = 1;
 	*id = ident->id;
 	return 0;
@@ -173,6 +230,21 @@ static void local_release(struct identity_allocator *a, uint32_t id)
 		return;
 	if (--la->items[at]->refcount)
 		return;
+	{
+		struct identity *gone = la->items[at];
+		uint64_t hash = content_hash(&gone->labels, gone->is_cidr ? &gone->prefix : NULL);
+
+		for (struct content_node **pp = &la->by_content[hash % CONTENT_BUCKETS]; *pp;
+		     pp = &(*pp)->next) {
+			if ((*pp)->ident != gone)
+				continue;
+			struct content_node *node = *pp;
+
+			*pp = node->next;
+			free(node);
+			break;
+		}
+	}
 	identity_free(la->items[at]);
 	memmove(&la->items[at], &la->items[at + 1], (la->count - at - 1) * sizeof(*la->items));
 	la->count--;
@@ -201,6 +273,14 @@ static void local_destroy(struct identity_allocator *a)
 
 	for (size_t i = 0; i < la->count; i++)
 		identity_free(la->items[i]);
+	for (size_t b = 0; la->by_content && b < CONTENT_BUCKETS; b++)
+		while (la->by_content[b]) {
+			struct content_node *node = la->by_content[b];
+
+			la->by_content[b] = node->next;
+			free(node);
+		}
+	free(la->by_content);
 	free(la->items);
 	free(la);
 }
@@ -221,6 +301,11 @@ int identity_allocator__new_local(struct identity_allocator **out)
 	if (!la)
 		return -ENOMEM;
 	la->base.ops = &local_ops;
+	la->by_content = calloc(CONTENT_BUCKETS, sizeof(*la->by_content));
+	if (!la->by_content) {
+		free(la);
+		return -ENOMEM;
+	}
 	la->next_user = WARDEN_IDENTITY_USER_MIN;
 	la->next_local = WARDEN_IDENTITY_LOCAL_MIN;
 	for (size_t i = 0; i < sizeof(reserved_identities) / sizeof(reserved_identities[0]);

@@ -6,6 +6,7 @@
  * kernel's LPM trie.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,13 +19,28 @@ struct ipcache_entry {
 	uint32_t identity;
 };
 
+/* Open addressing over prefixes, so 10,000 CIDRs are not quadratic. */
 struct local_ipcache {
 	struct ipcache base;
 	struct ipcache_sink sink;
-	struct ipcache_entry *items;
+	struct ipcache_entry *items; /* dense array, for lookups and count */
 	size_t count;
 	size_t capacity;
+	size_t *slots; /* index + 1 into items, 0 = empty; power of two */
+	size_t slot_count;
 };
+
+static uint64_t prefix_hash(const struct policy_prefix *p)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	const unsigned char *bytes = p->addr;
+
+	h = (h ^ p->family) * 0x100000001b3ull;
+	h = (h ^ p->len) * 0x100000001b3ull;
+	for (size_t i = 0; i < sizeof(p->addr); i++)
+		h = (h ^ bytes[i]) * 0x100000001b3ull;
+	return h;
+}
 
 static struct local_ipcache *to_local(struct ipcache *c)
 {
@@ -37,16 +53,64 @@ static bool prefix_equal(const struct policy_prefix *a, const struct policy_pref
 	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
+/* Find prefix: returns its slot position; *found tells whether it is there
+ * (else the position is the empty slot to use). */
+static size_t slot_find(const struct local_ipcache *lc, const struct policy_prefix *prefix,
+			bool *found)
+{
+	size_t mask = lc->slot_count - 1, pos = prefix_hash(prefix) & mask;
+
+	for (;;) {
+		size_t v = lc->slots[pos];
+
+		if (!v) {
+			*found = false;
+			return pos;
+		}
+		if (prefix_equal(&lc->items[v - 1].prefix, prefix)) {
+			*found = true;
+			return pos;
+		}
+		pos = (pos + 1) & mask;
+	}
+}
+
+static int slots_rebuild(struct local_ipcache *lc, size_t slot_count)
+{
+	size_t *slots = calloc(slot_count, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	free(lc->slots);
+	lc->slots = slots;
+	lc->slot_count = slot_count;
+	for (size_t i = 0; i < lc->count; i++) {
+		bool found;
+		size_t pos = slot_find(lc, &lc->items[i].prefix, &found);
+
+		lc->slots[pos] = i + 1;
+	}
+	return 0;
+}
+
 static int local_upsert(struct ipcache *c, const struct policy_prefix *prefix,
 			uint32_t identity)
 {
 	struct local_ipcache *lc = to_local(c);
 	struct ipcache_entry *slot = NULL;
+	bool found;
+	size_t pos;
 	int err;
 
-	for (size_t i = 0; i < lc->count; i++)
-		if (prefix_equal(&lc->items[i].prefix, prefix))
-			slot = &lc->items[i];
+	/* Keep the table at most half full. */
+	if ((lc->count + 1) * 2 > lc->slot_count) {
+		err = slots_rebuild(lc, lc->slot_count ? lc->slot_count * 2 : 256);
+		if (err)
+			return err;
+	}
+	pos = slot_find(lc, prefix, &found);
+	if (found)
+		slot = &lc->items[lc->slots[pos] - 1];
 	if (!slot && lc->count == lc->capacity) {
 		size_t cap = lc->capacity ? lc->capacity * 2 : 64;
 		struct ipcache_entry *items = realloc(lc->items, cap * sizeof(*items));
@@ -62,8 +126,10 @@ static int local_upsert(struct ipcache *c, const struct policy_prefix *prefix,
 		if (err)
 			return err;
 	}
-	if (!slot)
+	if (!slot) {
 		slot = &lc->items[lc->count++];
+		lc->slots[pos] = lc->count;
+	}
 	slot->prefix = *prefix;
 	slot->identity = identity;
 	return 0;
@@ -72,16 +138,35 @@ static int local_upsert(struct ipcache *c, const struct policy_prefix *prefix,
 static int local_remove(struct ipcache *c, const struct policy_prefix *prefix)
 {
 	struct local_ipcache *lc = to_local(c);
+	size_t pos, idx, last, mask, next;
+	bool found;
 
-	for (size_t i = 0; i < lc->count; i++) {
-		if (!prefix_equal(&lc->items[i].prefix, prefix))
-			continue;
-		if (lc->sink.remove)
-			lc->sink.remove(lc->sink.ctx, prefix);
-		lc->items[i] = lc->items[--lc->count];
-		return 0;
+	if (!lc->slot_count)
+		return -ENOENT;
+	pos = slot_find(lc, prefix, &found);
+	if (!found)
+		return -ENOENT;
+	if (lc->sink.remove)
+		lc->sink.remove(lc->sink.ctx, prefix);
+	idx = lc->slots[pos] - 1;
+	last = lc->count - 1;
+	lc->slots[pos] = 0;
+	/* Linear probing: re-place the rest of the cluster after the hole. */
+	mask = lc->slot_count - 1;
+	for (next = (pos + 1) & mask; lc->slots[next]; next = (next + 1) & mask) {
+		size_t v = lc->slots[next], at;
+
+		lc->slots[next] = 0;
+		at = slot_find(lc, &lc->items[v - 1].prefix, &found);
+		lc->slots[at] = v;
 	}
-	return -ENOENT;
+	/* Keep items dense: the last one moves into the freed index. */
+	if (idx != last) {
+		lc->items[idx] = lc->items[last];
+		lc->slots[slot_find(lc, &lc->items[idx].prefix, &found)] = idx + 1;
+	}
+	lc->count--;
+	return 0;
 }
 
 static uint32_t local_lookup(struct ipcache *c, const struct policy_prefix *addr)
@@ -110,6 +195,7 @@ static void local_destroy(struct ipcache *c)
 {
 	struct local_ipcache *lc = to_local(c);
 
+	free(lc->slots);
 	free(lc->items);
 	free(lc);
 }

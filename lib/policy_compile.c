@@ -78,6 +78,13 @@ struct compile_ctx {
 	uint32_t *peers; /* scratch, per rule */
 	size_t peer_count;
 
+	/* CIDR identities (indexes into identities) sorted by address, so a
+	 * CIDR rule finds the identities inside it by bisection instead of
+	 * testing every identity against every CIDR (10,000 x 10,000). */
+	size_t *cidr_order;
+	size_t cidr_order_count;
+	bool *cidr_marked; /* scratch, per rule: identity i is inside a CIDR */
+
 	struct work_entry *entries;
 	size_t entry_count;
 	size_t entry_capacity;
@@ -181,16 +188,25 @@ static bool cidr_selects(const struct policy_cidr *cidr,
 	return false;
 }
 
-/* The peer part of a rule without ALL and without requires. */
-static bool peer_part_selects(const struct policy_rule *rule,
-			      const struct compile_identity *peer)
+/* The endpoint-selector and entity part of a rule's peers. */
+static bool peer_labels_select(const struct policy_rule *rule,
+			       const struct compile_identity *peer)
 {
 	size_t i;
 
 	for (i = 0; i < rule->endpoint_count; i++)
 		if (selector__matches(&rule->endpoints[i], peer->labels))
 			return true;
-	if (rule->entities && entities_select(rule->entities, peer))
+	return rule->entities && entities_select(rule->entities, peer);
+}
+
+/* The peer part of a rule without ALL and without requires. */
+static bool peer_part_selects(const struct policy_rule *rule,
+			      const struct compile_identity *peer)
+{
+	size_t i;
+
+	if (peer_labels_select(rule, peer))
 		return true;
 	for (i = 0; i < rule->cidr_count; i++)
 		if (cidr_selects(&rule->cidrs[i], peer))
@@ -291,6 +307,84 @@ static int ctx__init_identities(struct compile_ctx *ctx)
 	return 0;
 }
 
+static int cidr_identity__cmp(const struct compile_identity *a,
+			      const struct compile_identity *b)
+{
+	int c;
+
+	if (a->prefix.family != b->prefix.family)
+		return a->prefix.family < b->prefix.family ? -1 : 1;
+	c = memcmp(a->prefix.addr, b->prefix.addr, sizeof(a->prefix.addr));
+	if (c)
+		return c;
+	return (int)a->prefix.len - (int)b->prefix.len;
+}
+
+static int cidr_order__cmp(const void *a, const void *b, void *identities)
+{
+	const struct compile_identity *ids = identities;
+
+	return cidr_identity__cmp(&ids[*(const size_t *)a], &ids[*(const size_t *)b]);
+}
+
+static int ctx__init_cidr_index(struct compile_ctx *ctx)
+{
+	size_t i;
+
+	ctx->cidr_order = calloc(ctx->identity_count + 1, sizeof(*ctx->cidr_order));
+	ctx->cidr_marked = calloc(ctx->identity_count + 1, sizeof(*ctx->cidr_marked));
+	if (!ctx->cidr_order || !ctx->cidr_marked)
+		return -ENOMEM;
+	for (i = 0; i < ctx->identity_count; i++)
+		if (ctx->identities[i].is_cidr)
+			ctx->cidr_order[ctx->cidr_order_count++] = i;
+	qsort_r(ctx->cidr_order, ctx->cidr_order_count, sizeof(*ctx->cidr_order),
+		cidr_order__cmp, ctx->identities);
+	return 0;
+}
+
+/*
+ * Mark the CIDR identities inside one of rule's CIDRs (and not inside one
+ * of its excepts). Prefixes have no host bits, so every prefix inside C
+ * sorts at or after C's network address and before the first address past
+ * C: bisect to the start and walk while still inside.
+ */
+static void ctx__mark_cidr_peers(struct compile_ctx *ctx, const struct policy_rule *rule)
+{
+	size_t ci;
+
+	memset(ctx->cidr_marked, 0, ctx->identity_count * sizeof(*ctx->cidr_marked));
+	for (ci = 0; ci < rule->cidr_count; ci++) {
+		const struct policy_cidr *c = &rule->cidrs[ci];
+		struct compile_identity probe = { .prefix = c->prefix };
+		size_t lo = 0, hi = ctx->cidr_order_count;
+
+		probe.prefix.len = 0;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (cidr_identity__cmp(&ctx->identities[ctx->cidr_order[mid]],
+					       &probe) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < ctx->cidr_order_count; lo++) {
+			size_t idx = ctx->cidr_order[lo];
+			const struct compile_identity *peer = &ctx->identities[idx];
+			struct policy_prefix net = peer->prefix;
+
+			/* Still inside C? Compare only C's prefix bits. */
+			net.len = c->prefix.len;
+			if (peer->prefix.family != c->prefix.family ||
+			    !policy_prefix__contains(&c->prefix, &net))
+				break;
+			if (cidr_selects(c, peer))
+				ctx->cidr_marked[idx] = true;
+		}
+	}
+}
+
 /*
  * The identities rule r allows (or denies) for this endpoint, into
  * ctx->peers. 0 stands for "any peer"; with requires in play "any" is
@@ -308,13 +402,24 @@ static void ctx__resolve_peers(struct compile_ctx *ctx, const struct policy_rule
 		ctx->peers[ctx->peer_count++] = WARDEN_IDENTITY_UNKNOWN;
 		return;
 	}
+	if (!any && rule->cidr_count)
+		ctx__mark_cidr_peers(ctx, rule);
 	for (i = 0; i < ctx->identity_count; i++) {
 		const struct compile_identity *peer = &ctx->identities[i];
 
 		if (reqs->count && !ctx->requires_ok[rule->direction][rule->deny][i])
 			continue;
-		if (!any && !peer_part_selects(rule, peer))
-			continue;
+		if (!any) {
+			bool selected;
+
+			if (peer->is_cidr && rule->cidr_count)
+				selected = ctx->cidr_marked[i] ||
+					   peer_labels_select(rule, peer);
+			else
+				selected = peer_part_selects(rule, peer);
+			if (!selected)
+				continue;
+		}
 		ctx->peers[ctx->peer_count++] = peer->id;
 	}
 }
@@ -862,6 +967,8 @@ static void ctx__free(struct compile_ctx *ctx)
 		}
 	free(ctx->peers);
 	free(ctx->entries);
+	free(ctx->cidr_order);
+	free(ctx->cidr_marked);
 }
 
 int policy_compile_endpoint(const struct policy_set *policies,
@@ -887,6 +994,8 @@ int policy_compile_endpoint(const struct policy_set *policies,
 		err[0] = '\0';
 
 	ret = ctx__init_identities(&ctx);
+	if (!ret)
+		ret = ctx__init_cidr_index(&ctx);
 	if (ret)
 		goto cleanup;
 	ctx.peers = calloc(ctx.identity_count + 1, sizeof(*ctx.peers));

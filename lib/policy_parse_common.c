@@ -544,9 +544,10 @@ static int parse_port_number(struct parse_ctx *ctx, const yaml_node_t *node,
 			return parse_ctx__error(ctx, node,
 						"port \"%s\" is a string, which must be a port "
 						"name; write the number without quotes", s);
-		value = strtoll(s, &end, 10);
 		if (strlen(s) > 5)
-			value = 65536;
+			return parse_ctx__error(ctx, node, "port `%s` is out of range (%lld-65535)",
+						s, min);
+		value = strtoll(s, &end, 10);
 		goto range;
 	}
 	if (!parse_is_service_name(s, flavour == PARSE_PORT_CILIUM))

@@ -25,9 +25,9 @@
 #include "warden/selector.h"
 
 /*
- * Upper bound on sequence items visited per document. Aliases let a small
- * file expand into an enormous tree (each alias is the same node again);
- * this bounds the walk long before memory becomes a problem.
+ * Upper bound on list items and mapping entries visited per document.
+ * Aliases let a small file expand into an enormous tree (each alias is the
+ * same node again); this bounds the walk long before time or memory do.
  */
 #define PARSE_VISIT_BUDGET (1u << 20)
 

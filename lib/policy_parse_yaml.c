@@ -303,33 +303,99 @@ yaml_node_t *parse_map__field(struct parse_ctx *ctx, const yaml_node_t *map,
 	return parse_node__is_null(value) ? NULL : value;
 }
 
+struct key_ref {
+	const char *name;
+	size_t index;
+};
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * The index of the first key (in document order) that repeats an earlier
+ * one, or -1. Keys are known to be scalars. Large mappings (matchLabels can
+ * be long) are sorted rather than compared pairwise; -2 on ENOMEM.
+ */
+static long find_duplicate(struct parse_ctx *ctx, const yaml_node_t *node)
+{
+	yaml_node_pair_t *pairs = node->data.mapping.pairs.start;
+	size_t n = (size_t)(node->data.mapping.pairs.top - pairs), i, j;
+	struct key_ref *refs;
+	long first = -1;
+
+	if (n <= 32) {
+		for (i = 1; i < n; i++)
+			for (j = 0; j < i; j++)
+				if (!strcmp(scalar_text(yaml_document_get_node(ctx->doc, pairs[i].key)),
+					    scalar_text(yaml_document_get_node(ctx->doc, pairs[j].key))))
+					return (long)i;
+		return -1;
+	}
+	refs = calloc(n, sizeof(*refs));
+	if (!refs)
+		return -2;
+	for (i = 0; i < n; i++) {
+		refs[i].name = scalar_text(yaml_document_get_node(ctx->doc, pairs[i].key));
+		refs[i].index = i;
+	}
+	qsort(refs, n, sizeof(*refs), key_ref_cmp);
+	for (i = 1; i < n; i++)
+		if (!strcmp(refs[i].name, refs[i - 1].name) &&
+		    (first < 0 || (long)refs[i].index < first))
+			first = (long)refs[i].index;
+	free(refs);
+	return first;
+}
+
 int parse_map__check(struct parse_ctx *ctx, const yaml_node_t *node,
 		     const char *const *known, bool warn_unknown)
 {
-	yaml_node_pair_t *pair, *prev;
+	yaml_node_pair_t *pair;
+	size_t count;
+	long dup;
 
 	if (!node || node->type != YAML_MAPPING_NODE)
 		return parse_ctx__error(ctx, node, "expected a mapping, got %s",
 					node ? node_kind_name(node) : "nothing");
+	/* Mappings reached again through aliases cost their size each time. */
+	count = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
+	if (count > ctx->visit_budget)
+		return parse_ctx__error(ctx, node,
+					"document too large (more than %u items, counting "
+					"each alias expansion)", PARSE_VISIT_BUDGET);
+	ctx->visit_budget -= count;
+
 	for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top;
 	     pair++) {
 		yaml_node_t *k = yaml_document_get_node(ctx->doc, pair->key);
-		const char *name;
-		size_t saved;
 
 		if (!k || k->type != YAML_SCALAR_NODE)
-			return parse_ctx__error(ctx, k, "mapping keys must be strings");
-		name = scalar_text(k);
-		for (prev = node->data.mapping.pairs.start; prev < pair; prev++) {
-			yaml_node_t *pk = yaml_document_get_node(ctx->doc, prev->key);
+			return parse_ctx__error(ctx, k ? k : node, "mapping keys must be strings");
+	}
+	dup = find_duplicate(ctx, node);
+	if (dup == -2)
+		return parse_ctx__nomem(ctx);
+	if (dup >= 0) {
+		yaml_node_t *k = yaml_document_get_node(
+			ctx->doc, node->data.mapping.pairs.start[dup].key);
 
-			if (pk && pk->type == YAML_SCALAR_NODE &&
-			    !strcmp(scalar_text(pk), name)) {
-				saved = parse_ctx__push_key(ctx, name);
-				return parse_ctx__error(ctx, k, "duplicate field `%s`", name);
-			}
-		}
-		if (!known || in_list(name, known))
+		parse_ctx__push_key(ctx, scalar_text(k));
+		return parse_ctx__error(ctx, k, "duplicate field `%s`", scalar_text(k));
+	}
+	if (!known)
+		return 0;
+	for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top;
+	     pair++) {
+		yaml_node_t *k = yaml_document_get_node(ctx->doc, pair->key);
+		const char *name = scalar_text(k);
+		size_t saved;
+
+		if (in_list(name, known))
 			continue;
 		saved = parse_ctx__push_key(ctx, name);
 		if (!warn_unknown)
@@ -357,8 +423,8 @@ int parse_seq__item(struct parse_ctx *ctx, const yaml_node_t *seq, size_t index,
 {
 	if (!ctx->visit_budget)
 		return parse_ctx__error(ctx, seq,
-					"document too large (more than %u list items, "
-					"counting each alias expansion)",
+					"document too large (more than %u items, counting "
+					"each alias expansion)",
 					PARSE_VISIT_BUDGET);
 	ctx->visit_budget--;
 	*item = yaml_document_get_node(ctx->doc, seq->data.sequence.items.start[index]);

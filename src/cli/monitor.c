@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "client.h"
@@ -62,7 +63,7 @@ static void print_time(const char *time)
 }
 
 /* "ip:port (identity name-or-labels)" of one side of a flow. */
-static void print_peer(const json_t *peer)
+static void print_peer(const json_t *peer, bool has_ports)
 {
 	const json_t *port = json_object_get(peer, "port");
 	const json_t *identity = json_object_get(peer, "identity");
@@ -70,8 +71,9 @@ static void print_peer(const json_t *peer)
 	char *text;
 
 	printf("%s", output__str(peer, "ip", "?"));
-	/* ICMP and other port-less protocols have no (or a zero) port. */
-	if (json_is_integer(port) && json_integer_value(port) > 0)
+	/* Port 0 means none; for ICMP a "port" would be the echo id, not worth showing.
+	 */
+	if (has_ports && json_is_integer(port) && json_integer_value(port) > 0)
 		printf(":%" JSON_INTEGER_FORMAT, json_integer_value(port));
 	text = output__value(identity, ",");
 	printf(" (%s", text);
@@ -97,8 +99,9 @@ static void print_word(const json_t *event, const char *key)
 
 static void print_event(const char *line, size_t len)
 {
-	const char *policy;
+	const char *policy, *protocol;
 	json_error_t jerr;
+	bool has_ports;
 	json_t *event;
 
 	event = json_loadb(line, len, 0, &jerr);
@@ -108,13 +111,22 @@ static void print_event(const char *line, size_t len)
 		json_decref(event);
 		return;
 	}
+	protocol = output__str(event, "protocol", "");
+	has_ports = strncasecmp(protocol, "ICMP", 4) != 0;
 	print_time(output__str(event, "time", NULL));
 	putchar(' ');
-	print_peer(json_object_get(event, "source"));
+	print_peer(json_object_get(event, "source"), has_ports);
 	printf(" -> ");
-	print_peer(json_object_get(event, "destination"));
-	print_word(event, "reason");
+	print_peer(json_object_get(event, "destination"), has_ports);
+	/* "Forwarded FORWARDED" says it twice: a reason equal to the verdict is left out.
+	 */
+	if (strcasecmp(output__str(event, "reason", ""),
+		       output__str(event, "verdict", "")))
+		print_word(event, "reason");
 	print_word(event, "verdict");
+	/* The direction tells an egress verdict at the source from an ingress one at the
+	 * destination: one packet can have both. */
+	print_word(event, "direction");
 	print_word(event, "protocol");
 	print_word(event, "tcp_flags");
 	policy = output__str(event, "policy", NULL);
@@ -144,10 +156,12 @@ int do_monitor(int argc, char **argv)
 	}
 	if (!args__parse(argc, argv, options, 0, do_help, &args, &status))
 		return status;
-	status = args.npositional
-		     ? args__usage_error(do_help, "monitor: unexpected argument '%s'",
-					 args.positional[0])
-		     : 0;
+	if (args.npositional)
+		status = args__usage_error(do_help, "monitor: unexpected argument '%s'",
+					   args.positional[0]);
+	/* Checked here: the agent reads any other type as "every event". */
+	else if (type && strcmp(type, "drop"))
+		status = args__usage_error(do_help, "monitor: unknown --type '%s'", type);
 	args__free(&args);
 	if (status)
 		return status;

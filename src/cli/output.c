@@ -108,7 +108,7 @@ char *output__value(const json_t *value, const char *sep)
 	case JSON_INTEGER:
 		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(value));
 	case JSON_REAL:
-		return xasprintf("%g", json_real_value(value));
+		return xasprintf("%.15g", json_real_value(value));
 	case JSON_TRUE:
 		return xstrdup("yes");
 	case JSON_FALSE:

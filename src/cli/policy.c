@@ -138,6 +138,14 @@ static int send_documents(int argc, char **argv, const char *verb, const char *c
 	return cli__call(cmd, json_pack("{s:o}", "documents", documents), result);
 }
 
+/* Milliseconds for a human: three decimals, not the float's full precision. */
+static char *format_ms(const json_t *value)
+{
+	if (json_is_number(value))
+		return xasprintf("%.3f", json_number_value(value));
+	return output__value(value, ",");
+}
+
 static int do_import(int argc, char **argv)
 {
 	json_t *result;
@@ -152,8 +160,8 @@ static int do_import(int argc, char **argv)
 		const json_t *imported = json_object_get(result, "imported");
 		char *names = output__value(imported, ", ");
 		char *revision = output__value(json_object_get(result, "revision"), ",");
-		char *compile = output__value(json_object_get(result, "compile_ms"), ",");
-		char *apply = output__value(json_object_get(result, "apply_ms"), ",");
+		char *compile = format_ms(json_object_get(result, "compile_ms"));
+		char *apply = format_ms(json_object_get(result, "apply_ms"));
 		char *entries = output__value(json_object_get(result, "entries"), ",");
 		size_t n = json_array_size(imported);
 

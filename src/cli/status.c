@@ -63,6 +63,11 @@ static void print_status(const json_t *status)
 		output__field_owned(
 		    fields[i].name,
 		    output__value(json_object_get(status, fields[i].key), "\n"));
+	/* Not in the protocol's table (yet); shown when the agent reports it. */
+	if (json_object_get(status, "events_lost"))
+		output__field_owned(
+		    "Events lost",
+		    output__value(json_object_get(status, "events_lost"), ","));
 	output__field_owned("Programs",
 			    output__value(json_object_get(datapath, "programs"), "\n"));
 	print_maps(json_object_get(datapath, "maps"));

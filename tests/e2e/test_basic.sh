@@ -94,3 +94,34 @@ t_04_policy_delete_restores_access() {
 	check "xwing reaches the deathstar again" tcp_ok xwing "$ds" 80
 	check "enforcement off again" bash -c "\"$WARDEN\" --socket \"$SOCK\" endpoint get deathstar --json | grep -q '\"ingress\": *false'"
 }
+
+t_05_monitor_shows_drops() {
+	starwars_cast || { fail "create endpoints"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
+	W monitor --json >"$E2E_TMP/monitor.json" 2>&1 &
+	local mon=$!
+	W monitor >"$E2E_TMP/monitor.txt" 2>&1 &
+	local mon2=$!
+	sleep 1
+	tcp_ok xwing "$ds" 80
+	tcp_ok tiefighter "$ds" 80
+	sleep 0.5
+	kill "$mon" "$mon2" 2>/dev/null; wait "$mon" "$mon2" 2>/dev/null
+	check "monitor --json: the xwing's SYN dropped at the deathstar, with identities and labels" python3 - "$E2E_TMP/monitor.json" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+drops = [e for e in events if e["type"] == "drop"]
+assert drops, events
+d = drops[0]
+assert d["verdict"] == "DROPPED" and d["reason"] == "Policy denied", d
+assert d["source"]["endpoint"] == "default/xwing" and "k8s:org=alliance" in d["source"]["labels"], d
+assert d["destination"]["endpoint"] == "default/deathstar" and d["destination"]["port"] == 80, d
+assert d["direction"] == "ingress" and "SYN" in d["tcp_flags"], d
+assert d["policy"] == "default deny", d
+ok = [e for e in events if e["type"] == "policy-verdict" and e["endpoint"] == "default/deathstar"
+      and e["source"]["endpoint"] == "default/tiefighter"]
+assert ok and ok[0]["policy"] == "default/rule1", ok
+PY
+	check "monitor (human): one line per drop naming xwing and deathstar" grep -q "xwing.*deathstar.*DROPPED" "$E2E_TMP/monitor.txt"
+}

@@ -1220,6 +1220,52 @@ static void test_parse_file(void **state)
 	policy_set__free(&set);
 }
 
+/* Aliases must not let a few kilobytes expand into millions of rules. */
+static void test_alias_expansion_bounded(void **state)
+{
+	struct policy_diag diag = { 0 };
+	size_t cap = 64 * 1024, len = 0;
+	char *yaml = malloc(cap);
+	int i;
+
+	(void)state;
+	assert_non_null(yaml);
+	len += (size_t)snprintf(yaml + len, cap - len,
+				CNP_HEAD "x-expr: &e {key: a, operator: Exists}\n"
+					 "x-spec: &s\n"
+					 "  endpointSelector:\n"
+					 "    matchExpressions: [");
+	for (i = 0; i < 1000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "%s*e", i ? "," : "");
+	len += (size_t)snprintf(yaml + len, cap - len, "]\nspecs: [");
+	for (i = 0; i < 1000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "%s*s", i ? "," : "");
+	len += (size_t)snprintf(yaml + len, cap - len, "]\n");
+	assert_true(len < cap);
+	assert_non_null(strstr(parse_fail(yaml, &diag)->message, "document too large"));
+	free(yaml);
+}
+
+/* Duplicate keys are found in long mappings too (sorted, not pairwise). */
+static void test_duplicate_in_long_mapping(void **state)
+{
+	struct policy_diag diag = { 0 };
+	char yaml[8192];
+	size_t len;
+	int i;
+
+	(void)state;
+	len = (size_t)snprintf(yaml, sizeof(yaml),
+			       CNP_HEAD "spec:\n  endpointSelector:\n    matchLabels:\n");
+	for (i = 0; i < 100; i++)
+		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len, "      k%d: v\n",
+					i == 70 ? 20 : i);
+	assert_true(len < sizeof(yaml));
+	/* k20 again on line 8 + 70. */
+	assert_error(parse_fail(yaml, &diag), "spec.endpointSelector.matchLabels.k20", 78,
+		     "duplicate field `k20`", false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1247,6 +1293,8 @@ int main(void)
 		cmocka_unit_test(test_multi_document),
 		cmocka_unit_test(test_all_or_nothing),
 		cmocka_unit_test(test_parse_file),
+		cmocka_unit_test(test_alias_expansion_bounded),
+		cmocka_unit_test(test_duplicate_in_long_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
