@@ -21,8 +21,8 @@
 #include "warden/netdev.h"
 #include "warden/policy.h"
 #include "warden/policy_compile.h"
+#include "warden/version.h"
 
-#define WARDEN_VERSION "0.1.0"
 
 struct agent_config {
 	const char *state_dir;
@@ -118,8 +118,11 @@ int policy_repo__parse_documents(json_t *documents, struct policy_set *out,
 				 json_t *warnings, char *err, size_t err_len);
 int policy_repo__import(struct agent *agent, struct policy_set *incoming, json_t *result,
 			char *err, size_t err_len);
-int policy_repo__delete(struct agent *agent, const char *name, const char *ns, bool all,
-			json_t *result, char *err, size_t err_len);
+/* ns NULL: the policy in "default" or a clusterwide one of that name;
+ * clusterwide_only: only a clusterwide one. */
+int policy_repo__delete(struct agent *agent, const char *name, const char *ns,
+			bool clusterwide_only, bool all, json_t *result, char *err,
+			size_t err_len);
 const char *policy_kind__name(enum policy_kind kind);
 void policy_repo__free(struct agent *agent);
 

@@ -460,7 +460,7 @@ static int do_policy_delete(struct agent *agent, int fd, json_t *args, json_t **
 			    char *err)
 {
 	const char *name = arg_string(args, "name", NULL);
-	const char *ns = arg_string(args, "namespace", NULL);
+	json_t *ns_arg = json_object_get(args, "namespace");
 	bool all = json_is_true(json_object_get(args, "all"));
 	int ret;
 
@@ -470,7 +470,9 @@ static int do_policy_delete(struct agent *agent, int fd, json_t *args, json_t **
 		return -EINVAL;
 	}
 	*result = json_object();
-	ret = policy_repo__delete(agent, name, ns, all, *result, err, ERR_LEN);
+	/* Absent: "default" and clusterwide; null: clusterwide only. */
+	ret = policy_repo__delete(agent, name, json_string_value(ns_arg),
+				  json_is_null(ns_arg), all, *result, err, ERR_LEN);
 	return ret;
 }
 

@@ -352,8 +352,9 @@ out:
 	return ret;
 }
 
-int policy_repo__delete(struct agent *agent, const char *name, const char *ns, bool all,
-			json_t *result, char *err, size_t err_len)
+int policy_repo__delete(struct agent *agent, const char *name, const char *ns,
+			bool clusterwide_only, bool all, json_t *result, char *err,
+			size_t err_len)
 {
 	struct policy_set candidate = { 0 };
 	bool *removed = calloc(agent->policies.count + 1, sizeof(*removed));
@@ -376,7 +377,8 @@ int policy_repo__delete(struct agent *agent, const char *name, const char *ns, b
 			if (!p->namespace)
 				match = !ns;
 			else
-				match = !strcmp(p->namespace, ns ? ns : "default");
+				match = !clusterwide_only &&
+					!strcmp(p->namespace, ns ? ns : "default");
 		}
 		if (match) {
 			removed[i] = true;
@@ -388,8 +390,11 @@ int policy_repo__delete(struct agent *agent, const char *name, const char *ns, b
 		}
 	}
 	if (!hits && !all) {
-		snprintf(err, err_len, "policy %s%s%s not found", ns ? ns : "default", "/",
-			 name);
+		if (clusterwide_only)
+			snprintf(err, err_len, "clusterwide policy %s not found", name);
+		else
+			snprintf(err, err_len, "policy %s/%s not found", ns ? ns : "default",
+				 name);
 		ret = -ENOENT;
 		goto out;
 	}

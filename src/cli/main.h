@@ -13,9 +13,7 @@
 
 #include "args.h"
 
-#ifndef WARDEN_VERSION
-#define WARDEN_VERSION "0.1.0"
-#endif
+#include "warden/version.h"
 
 #define WARDEN_DEFAULT_SOCKET "/run/warden/warden.sock"
 #define WARDEN_DEFAULT_NAMESPACE "default"
