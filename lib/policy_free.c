@@ -119,8 +119,7 @@ static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
  * here, as people count them, while struct policy_diag_entry keeps the
  * 0-based index; parts that are not known are left out.
  */
-size_t policy_diag_entry__format(const struct policy_diag_entry *e, char *buf,
-				 size_t len)
+size_t policy_diag_entry__format(const struct policy_diag_entry *e, char *buf, size_t len)
 {
 	size_t used = 0;
 

@@ -26,17 +26,29 @@
 #define POLICY_FILE_MAX (64u << 20)
 
 static const char *const cilium_top_fields[] = {
-	"apiVersion", "kind", "metadata", "spec", "specs", "status", NULL,
+    "apiVersion", "kind", "metadata", "spec", "specs", "status", NULL,
 };
 static const char *const k8s_top_fields[] = {
-	"apiVersion", "kind", "metadata", "spec", "status", NULL,
+    "apiVersion", "kind", "metadata", "spec", "status", NULL,
 };
 /* ObjectMeta; only name and namespace mean anything to Warden. */
 static const char *const metadata_fields[] = {
-	"name", "namespace", "labels", "annotations", "generateName", "uid",
-	"resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-	"deletionGracePeriodSeconds", "ownerReferences", "finalizers", "managedFields",
-	"selfLink", NULL,
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "generateName",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+    "selfLink",
+    NULL,
 };
 
 /* Reset diag for a new parse; allow_http is the caller's input. */
@@ -72,7 +84,8 @@ static size_t line_offset(const char *buf, size_t len, size_t line)
 static char *document_source(const char *buf, size_t len, const yaml_document_t *doc)
 {
 	size_t start = line_offset(buf, len, doc->start_mark.line);
-	size_t end = line_offset(buf, len, doc->end_mark.line + (doc->end_mark.column ? 1 : 0));
+	size_t end =
+	    line_offset(buf, len, doc->end_mark.line + (doc->end_mark.column ? 1 : 0));
 	size_t i;
 
 	if (end < start)
@@ -146,10 +159,10 @@ static int parse_kind(struct parse_ctx *ctx, const yaml_node_t *root,
 	saved = parse_ctx__push_key(ctx, "apiVersion");
 	if (!api_node) {
 		other = miscased_key(ctx, root, "apiVersion");
-		return parse_ctx__error(ctx, root, "`apiVersion` is missing (kind %s)%s%s%s",
-					kind_name, other ? "; found `" : "",
-					other ? other : "",
-					other ? "`, but keys are case-sensitive" : "");
+		return parse_ctx__error(
+		    ctx, root, "`apiVersion` is missing (kind %s)%s%s%s", kind_name,
+		    other ? "; found `" : "", other ? other : "",
+		    other ? "`, but keys are case-sensitive" : "");
 	}
 	ret = parse_node__string(ctx, api_node, &api);
 	if (ret)
@@ -157,24 +170,28 @@ static int parse_kind(struct parse_ctx *ctx, const yaml_node_t *root,
 
 	if (!strcmp(kind_name, KIND_CNP) || !strcmp(kind_name, KIND_CCNP)) {
 		if (strcmp(api, API_CILIUM))
-			return parse_ctx__error(ctx, api_node,
-						"%s apiVersion `%s` is not supported (only "
-						API_CILIUM ")", kind_name, api);
-		*kind = !strcmp(kind_name, KIND_CNP) ? POLICY_KIND_CILIUM :
-						       POLICY_KIND_CILIUM_CLUSTERWIDE;
+			return parse_ctx__error(
+			    ctx, api_node,
+			    "%s apiVersion `%s` is not supported (only " API_CILIUM ")",
+			    kind_name, api);
+		*kind = !strcmp(kind_name, KIND_CNP) ? POLICY_KIND_CILIUM
+						     : POLICY_KIND_CILIUM_CLUSTERWIDE;
 	} else if (!strcmp(kind_name, KIND_K8S)) {
 		if (strcmp(api, API_K8S))
-			return parse_ctx__error(ctx, api_node,
-						"NetworkPolicy apiVersion `%s` is not supported "
-						"(only " API_K8S ")", api);
+			return parse_ctx__error(
+			    ctx, api_node,
+			    "NetworkPolicy apiVersion `%s` is not supported "
+			    "(only " API_K8S ")",
+			    api);
 		*kind = POLICY_KIND_K8S;
 	} else {
 		parse_ctx__restore(ctx, saved);
 		parse_ctx__push_key(ctx, "kind");
-		return parse_ctx__error(ctx, kind_node,
-					"kind `%s` (apiVersion `%s`) is not a network policy "
-					"(expected " KIND_CNP ", " KIND_CCNP " or " KIND_K8S ")",
-					kind_name, api);
+		return parse_ctx__error(
+		    ctx, kind_node,
+		    "kind `%s` (apiVersion `%s`) is not a network policy "
+		    "(expected " KIND_CNP ", " KIND_CCNP " or " KIND_K8S ")",
+		    kind_name, api);
 	}
 	parse_ctx__restore(ctx, saved);
 	return 0;
@@ -203,11 +220,12 @@ static int parse_metadata(struct parse_ctx *ctx, const yaml_node_t *root,
 	if (ret)
 		return ret;
 	if (!parse_is_dns1123_subdomain(p->name))
-		return parse_ctx__error(ctx, name,
-					"invalid name `%s`: must be a DNS-1123 subdomain "
-					"(lowercase letters, digits, '-' and '.', starting and "
-					"ending with a letter or digit, at most 253 characters)",
-					p->name);
+		return parse_ctx__error(
+		    ctx, name,
+		    "invalid name `%s`: must be a DNS-1123 subdomain "
+		    "(lowercase letters, digits, '-' and '.', starting and "
+		    "ending with a letter or digit, at most 253 characters)",
+		    p->name);
 	parse_ctx__restore(ctx, saved_field);
 
 	ns = parse_map__field(ctx, md, "namespace");
@@ -217,11 +235,13 @@ static int parse_metadata(struct parse_ctx *ctx, const yaml_node_t *root,
 		if (ret)
 			return ret;
 		if (!parse_is_dns1123_label(p->namespace))
-			return parse_ctx__error(ctx, ns,
-						"invalid namespace `%s`: must be a DNS-1123 "
-						"label (lowercase letters, digits and '-', "
-						"starting and ending with a letter or digit, at "
-						"most 63 characters)", p->namespace);
+			return parse_ctx__error(
+			    ctx, ns,
+			    "invalid namespace `%s`: must be a DNS-1123 "
+			    "label (lowercase letters, digits and '-', "
+			    "starting and ending with a letter or digit, at "
+			    "most 63 characters)",
+			    p->namespace);
 	}
 	if (p->kind == POLICY_KIND_CILIUM_CLUSTERWIDE) {
 		if (ns)
@@ -254,11 +274,11 @@ static int set_append(struct parse_ctx *ctx, struct policy_set *set, struct poli
 	return 0;
 }
 
-static int parse_document(struct parse_ctx *ctx, yaml_document_t *doc,
-			  const char *buf, size_t len, struct policy_set *set)
+static int parse_document(struct parse_ctx *ctx, yaml_document_t *doc, const char *buf,
+			  size_t len, struct policy_set *set)
 {
 	yaml_node_t *root = yaml_document_get_root_node(doc);
-	struct policy p = { 0 };
+	struct policy p = {0};
 	int ret;
 
 	ctx->doc = doc;
@@ -270,17 +290,18 @@ static int parse_document(struct parse_ctx *ctx, yaml_document_t *doc,
 	if (parse_node__is_null(root))
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return parse_ctx__error(ctx, root,
-					"a policy document must be a mapping (apiVersion, "
-					"kind, metadata, spec)");
+		return parse_ctx__error(
+		    ctx, root,
+		    "a policy document must be a mapping (apiVersion, "
+		    "kind, metadata, spec)");
 
 	ret = parse_kind(ctx, root, &p.kind);
 	if (ret)
 		return ret;
 	ctx->kind = p.kind;
-	ret = parse_map__check(ctx, root,
-			       p.kind == POLICY_KIND_K8S ? k8s_top_fields : cilium_top_fields,
-			       true);
+	ret = parse_map__check(
+	    ctx, root, p.kind == POLICY_KIND_K8S ? k8s_top_fields : cilium_top_fields,
+	    true);
 	if (!ret)
 		ret = parse_metadata(ctx, root, &p);
 	if (ret)
@@ -312,7 +333,7 @@ fail:
 
 static int syntax_error(struct parse_ctx *ctx, const yaml_parser_t *parser)
 {
-	yaml_node_t where = { 0 };
+	yaml_node_t where = {0};
 
 	if (parser->error == YAML_MEMORY_ERROR)
 		return parse_ctx__nomem(ctx);
@@ -327,9 +348,9 @@ static int syntax_error(struct parse_ctx *ctx, const yaml_parser_t *parser)
 int policy_parse_buffer(const char *file, const char *buf, size_t len,
 			struct policy_set *out, struct policy_diag *diag)
 {
-	struct policy_set parsed = { 0 };
-	struct policy_diag scratch = { 0 };
-	struct parse_ctx ctx = { 0 };
+	struct policy_set parsed = {0};
+	struct policy_diag scratch = {0};
+	struct parse_ctx ctx = {0};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct policy *items;
@@ -345,7 +366,8 @@ int policy_parse_buffer(const char *file, const char *buf, size_t len,
 		return parse_ctx__error(&ctx, NULL, "no input");
 	if (!yaml_parser_initialize(&parser))
 		return parse_ctx__nomem(&ctx);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)(buf ? buf : ""), len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(buf ? buf : ""),
+				     len);
 
 	for (ctx.document = 0;; ctx.document++) {
 		if (!yaml_parser_load(&parser, &doc)) {
@@ -375,7 +397,8 @@ int policy_parse_buffer(const char *file, const char *buf, size_t len,
 		if (!items) {
 			ret = parse_ctx__nomem(&ctx);
 		} else {
-			memcpy(items + out->count, parsed.items, parsed.count * sizeof(*items));
+			memcpy(items + out->count, parsed.items,
+			       parsed.count * sizeof(*items));
 			out->items = items;
 			out->count += parsed.count;
 			/* The policies now belong to out; only the array goes. */
@@ -387,10 +410,9 @@ int policy_parse_buffer(const char *file, const char *buf, size_t len,
 	return ret;
 }
 
-int policy_parse_file(const char *path, struct policy_set *out,
-		      struct policy_diag *diag)
+int policy_parse_file(const char *path, struct policy_set *out, struct policy_diag *diag)
 {
-	struct policy_diag scratch = { 0 };
+	struct policy_diag scratch = {0};
 	size_t len = 0, cap = 0, n;
 	char *buf = NULL, *grown;
 	int ret = 0;

@@ -54,10 +54,7 @@ static bool dns_label_ok(const char *s, size_t len)
 	return true;
 }
 
-bool parse_is_dns1123_label(const char *s)
-{
-	return dns_label_ok(s, strlen(s));
-}
+bool parse_is_dns1123_label(const char *s) { return dns_label_ok(s, strlen(s)); }
 
 bool parse_is_dns1123_subdomain(const char *s)
 {
@@ -78,13 +75,13 @@ bool parse_is_dns1123_subdomain(const char *s)
 
 /* --- selectors --- */
 
-static const char *const selector_fields[] = { "matchLabels", "matchExpressions", NULL };
-static const char *const expression_fields[] = { "key", "operator", "values", NULL };
+static const char *const selector_fields[] = {"matchLabels", "matchExpressions", NULL};
+static const char *const expression_fields[] = {"key", "operator", "values", NULL};
 
 /* Cilium's label sources (pkg/labels), as they may prefix a selector key. */
 static const char *const cilium_sources[] = {
-	"any", "k8s", "reserved", "cidr", "cidrgroup", "container", "cni",
-	"unspec", "kvstore", "node", "fqdn", "cilium-generated", "directory", NULL,
+    "any",    "k8s",	 "reserved", "cidr", "cidrgroup",	 "container", "cni",
+    "unspec", "kvstore", "node",     "fqdn", "cilium-generated", "directory", NULL,
 };
 
 static bool source_known(const char *s, size_t len)
@@ -103,8 +100,8 @@ static bool source_known(const char *s, size_t len)
  * or none (= any); Kubernetes keys get the k8s source, namespace-selector
  * keys Cilium's namespace-label prefix. *out is allocated.
  */
-static int selector_key(struct parse_ctx *ctx, const yaml_node_t *node,
-			const char *key, enum parse_selector_flavour flavour, char **out)
+static int selector_key(struct parse_ctx *ctx, const yaml_node_t *node, const char *key,
+			enum parse_selector_flavour flavour, char **out)
 {
 	const char *colon = strchr(key, ':');
 	const char *name = key;
@@ -113,7 +110,8 @@ static int selector_key(struct parse_ctx *ctx, const yaml_node_t *node,
 
 	if (flavour == PARSE_SELECTOR_CILIUM && colon) {
 		if (!source_known(key, (size_t)(colon - key)))
-			return parse_ctx__error(ctx, node, "unknown label source `%.*s` in key `%s`",
+			return parse_ctx__error(ctx, node,
+						"unknown label source `%.*s` in key `%s`",
 						(int)(colon - key), key, key);
 		name = colon + 1;
 		/* A CIDR label's "key" is an address, not a Kubernetes name. */
@@ -121,7 +119,8 @@ static int selector_key(struct parse_ctx *ctx, const yaml_node_t *node,
 			goto build;
 	}
 	if (label_key__validate(name, err, sizeof(err)))
-		return parse_ctx__error(ctx, node, "invalid label key `%s`: %s", key, err);
+		return parse_ctx__error(ctx, node, "invalid label key `%s`: %s", key,
+					err);
 build:
 	switch (flavour) {
 	case PARSE_SELECTOR_CILIUM:
@@ -131,7 +130,8 @@ build:
 		n = asprintf(out, LABEL_SOURCE_K8S ":%s", key);
 		break;
 	case PARSE_SELECTOR_K8S_NAMESPACE:
-		n = asprintf(out, LABEL_SOURCE_K8S ":" LABEL_NAMESPACE_LABELS_PREFIX "%s", key);
+		n = asprintf(out, LABEL_SOURCE_K8S ":" LABEL_NAMESPACE_LABELS_PREFIX "%s",
+			     key);
 		break;
 	}
 	if (n < 0) {
@@ -141,8 +141,8 @@ build:
 	return 0;
 }
 
-static int selector_value(struct parse_ctx *ctx, const yaml_node_t *node,
-			  const char *key, const char **out)
+static int selector_value(struct parse_ctx *ctx, const yaml_node_t *node, const char *key,
+			  const char **out)
 {
 	char err[256];
 	int ret;
@@ -158,7 +158,8 @@ static int selector_value(struct parse_ctx *ctx, const yaml_node_t *node,
 	if (!strncmp(key, LABEL_SOURCE_CIDR ":", 5))
 		return 0;
 	if (label_value__validate(*out, err, sizeof(err)))
-		return parse_ctx__error(ctx, node, "invalid label value `%s`: %s", *out, err);
+		return parse_ctx__error(ctx, node, "invalid label value `%s`: %s", *out,
+					err);
 	return 0;
 }
 
@@ -171,7 +172,8 @@ static int selector_add(struct parse_ctx *ctx, const yaml_node_t *node,
 	if (ret == -ENOMEM)
 		return parse_ctx__nomem(ctx);
 	if (ret)
-		return parse_ctx__error(ctx, node, "invalid selector requirement on `%s`", key);
+		return parse_ctx__error(ctx, node, "invalid selector requirement on `%s`",
+					key);
 	return 0;
 }
 
@@ -230,9 +232,11 @@ static int parse_operator(struct parse_ctx *ctx, const yaml_node_t *node,
 		 * Cilium's agent turns an unknown operator into a selector that
 		 * matches nothing; refusing it here is the only honest option.
 		 */
-		return parse_ctx__error(ctx, node,
-					"invalid operator `%s` (expected In, NotIn, Exists or "
-					"DoesNotExist; operators are case-sensitive)", s);
+		return parse_ctx__error(
+		    ctx, node,
+		    "invalid operator `%s` (expected In, NotIn, Exists or "
+		    "DoesNotExist; operators are case-sensitive)",
+		    s);
 	return 0;
 }
 
@@ -284,9 +288,9 @@ static int parse_expression(struct parse_ctx *ctx, const yaml_node_t *node,
 		goto out;
 	}
 	if ((op == SELECTOR_OP_EXISTS || op == SELECTOR_OP_DOES_NOT_EXIST) && count) {
-		ret = parse_ctx__error(ctx, values_node,
-				       "`values` must be empty for operator %s",
-				       op == SELECTOR_OP_EXISTS ? "Exists" : "DoesNotExist");
+		ret = parse_ctx__error(
+		    ctx, values_node, "`values` must be empty for operator %s",
+		    op == SELECTOR_OP_EXISTS ? "Exists" : "DoesNotExist");
 		goto out;
 	}
 	if (count) {
@@ -424,8 +428,8 @@ int parse_prefix(struct parse_ctx *ctx, const yaml_node_t *node, bool require_le
 		return ret;
 	slash = strchr(s, '/');
 	if (require_length && !slash)
-		return parse_ctx__error(ctx, node,
-					"`%s` is not a CIDR (expected address/prefix-length)", s);
+		return parse_ctx__error(
+		    ctx, node, "`%s` is not a CIDR (expected address/prefix-length)", s);
 	if (!policy_prefix__parse(s, out))
 		return 0;
 
@@ -439,11 +443,11 @@ int parse_prefix(struct parse_ctx *ctx, const yaml_node_t *node, bool require_le
 			masked = base;
 			masked.len = (uint8_t)len;
 			for (i = len; i < (base.family == 4 ? 32u : 128u); i++)
-				masked.addr[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+				masked.addr[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 			policy_prefix__format(&masked, fixed, sizeof(fixed));
-			return parse_ctx__error(ctx, node,
-						"CIDR `%s` has host bits set (did you mean `%s`?)",
-						s, fixed);
+			return parse_ctx__error(
+			    ctx, node, "CIDR `%s` has host bits set (did you mean `%s`?)",
+			    s, fixed);
 		}
 	}
 	return parse_ctx__error(ctx, node, "invalid CIDR `%s`", s);
@@ -451,7 +455,7 @@ int parse_prefix(struct parse_ctx *ctx, const yaml_node_t *node, bool require_le
 
 /* --- ports --- */
 
-static const char *const port_fields[] = { "port", "endPort", "protocol", NULL };
+static const char *const port_fields[] = {"port", "endPort", "protocol", NULL};
 
 struct protocol_name {
 	const char *name;
@@ -461,22 +465,22 @@ struct protocol_name {
 
 /* Cilium's L4Proto enum; the names are case-sensitive as in its CRD. */
 static const struct protocol_name cilium_protocols[] = {
-	{ "ANY", 0, true },
-	{ "TCP", IPPROTO_TCP, true },
-	{ "UDP", IPPROTO_UDP, true },
-	{ "SCTP", IPPROTO_SCTP, true },
-	{ "ICMP", IPPROTO_ICMP, true },
-	{ "ICMPv6", IPPROTO_ICMPV6, true },
-	{ "VRRP", 112, false },
-	{ "IGMP", IPPROTO_IGMP, false },
-	{ NULL, 0, false },
+    {"ANY", 0, true},
+    {"TCP", IPPROTO_TCP, true},
+    {"UDP", IPPROTO_UDP, true},
+    {"SCTP", IPPROTO_SCTP, true},
+    {"ICMP", IPPROTO_ICMP, true},
+    {"ICMPv6", IPPROTO_ICMPV6, true},
+    {"VRRP", 112, false},
+    {"IGMP", IPPROTO_IGMP, false},
+    {NULL, 0, false},
 };
 
 static const struct protocol_name k8s_protocols[] = {
-	{ "TCP", IPPROTO_TCP, true },
-	{ "UDP", IPPROTO_UDP, true },
-	{ "SCTP", IPPROTO_SCTP, true },
-	{ NULL, 0, false },
+    {"TCP", IPPROTO_TCP, true},
+    {"UDP", IPPROTO_UDP, true},
+    {"SCTP", IPPROTO_SCTP, true},
+    {NULL, 0, false},
 };
 
 static int parse_protocol(struct parse_ctx *ctx, const yaml_node_t *node,
@@ -484,7 +488,7 @@ static int parse_protocol(struct parse_ctx *ctx, const yaml_node_t *node,
 			  const struct protocol_name **out)
 {
 	const struct protocol_name *table =
-		flavour == PARSE_PORT_K8S ? k8s_protocols : cilium_protocols;
+	    flavour == PARSE_PORT_K8S ? k8s_protocols : cilium_protocols;
 	const struct protocol_name *p;
 	const char *s;
 	int ret;
@@ -504,11 +508,13 @@ static int parse_protocol(struct parse_ctx *ctx, const yaml_node_t *node,
 		}
 	}
 	if (flavour == PARSE_PORT_K8S)
-		return parse_ctx__error(ctx, node,
-					"invalid protocol `%s` (expected TCP, UDP or SCTP)", s);
-	return parse_ctx__error(ctx, node,
-				"invalid protocol `%s` (expected TCP, UDP, SCTP, ICMP, "
-				"ICMPv6, VRRP, IGMP or ANY; protocols are case-sensitive)", s);
+		return parse_ctx__error(
+		    ctx, node, "invalid protocol `%s` (expected TCP, UDP or SCTP)", s);
+	return parse_ctx__error(
+	    ctx, node,
+	    "invalid protocol `%s` (expected TCP, UDP, SCTP, ICMP, "
+	    "ICMPv6, VRRP, IGMP or ANY; protocols are case-sensitive)",
+	    s);
 }
 
 /* A decimal string without sign, as Cilium writes ports ("80"). */
@@ -541,20 +547,24 @@ static int parse_port_number(struct parse_ctx *ctx, const yaml_node_t *node,
 		 * name, so "80" is refused there; Cilium writes ports as strings.
 		 */
 		if (flavour == PARSE_PORT_K8S)
-			return parse_ctx__error(ctx, node,
-						"port \"%s\" is a string, which must be a port "
-						"name; write the number without quotes", s);
+			return parse_ctx__error(
+			    ctx, node,
+			    "port \"%s\" is a string, which must be a port "
+			    "name; write the number without quotes",
+			    s);
 		if (strlen(s) > 5)
-			return parse_ctx__error(ctx, node, "port `%s` is out of range (%lld-65535)",
-						s, min);
+			return parse_ctx__error(
+			    ctx, node, "port `%s` is out of range (%lld-65535)", s, min);
 		value = strtoll(s, &end, 10);
 		goto range;
 	}
 	if (!parse_is_service_name(s, flavour == PARSE_PORT_CILIUM))
-		return parse_ctx__error(ctx, node,
-					"invalid port `%s`: expected a number 0-65535 or a port "
-					"name (IANA service name: 1-15 lowercase letters, digits "
-					"and '-', at least one letter)", s);
+		return parse_ctx__error(
+		    ctx, node,
+		    "invalid port `%s`: expected a number 0-65535 or a port "
+		    "name (IANA service name: 1-15 lowercase letters, digits "
+		    "and '-', at least one letter)",
+		    s);
 	out->name = strdup(s);
 	if (!out->name)
 		return parse_ctx__nomem(ctx);
@@ -566,8 +576,8 @@ static int parse_port_number(struct parse_ctx *ctx, const yaml_node_t *node,
 	return 0;
 range:
 	if (value < min || value > 65535)
-		return parse_ctx__error(ctx, node, "port %lld is out of range (%lld-65535)",
-					value, min);
+		return parse_ctx__error(
+		    ctx, node, "port %lld is out of range (%lld-65535)", value, min);
 	out->port = (uint16_t)value;
 	return 0;
 }
@@ -624,16 +634,19 @@ int parse_port(struct parse_ctx *ctx, const yaml_node_t *node,
 		if (!port_node)
 			return parse_ctx__error(ctx, end_node, "endPort requires port");
 		if (out->name)
-			return parse_ctx__error(ctx, end_node,
-						"endPort requires a numeric port, not the "
-						"named port `%s`", out->name);
+			return parse_ctx__error(
+			    ctx, end_node,
+			    "endPort requires a numeric port, not the "
+			    "named port `%s`",
+			    out->name);
 		if (!out->port)
 			return parse_ctx__error(ctx, end_node,
 						"endPort requires a non-zero port");
 		if (end_port < out->port || end_port > 65535)
-			return parse_ctx__error(ctx, end_node,
-						"endPort %lld must be between port (%u) and 65535",
-						end_port, out->port);
+			return parse_ctx__error(
+			    ctx, end_node,
+			    "endPort %lld must be between port (%u) and 65535", end_port,
+			    out->port);
 		if (end_port > out->port)
 			out->end_port = (uint16_t)end_port;
 	}

@@ -60,16 +60,16 @@ size_t parse_ctx__push_index(struct parse_ctx *ctx, size_t index);
 void parse_ctx__restore(struct parse_ctx *ctx, size_t saved);
 
 /* Record the error at node (may be NULL) and the current path; -EINVAL. */
-int parse_ctx__error(struct parse_ctx *ctx, const yaml_node_t *node,
-		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int parse_ctx__error(struct parse_ctx *ctx, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Record an allocation failure; returns -ENOMEM. */
 int parse_ctx__nomem(struct parse_ctx *ctx);
 /* Remember the first unsupported feature; returns 0 (the walk goes on). */
 int parse_ctx__unsupported(struct parse_ctx *ctx, const yaml_node_t *node,
 			   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Add a warning (dropped silently past POLICY_DIAG_MAX_WARNINGS). */
-void parse_ctx__warn(struct parse_ctx *ctx, const yaml_node_t *node,
-		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void parse_ctx__warn(struct parse_ctx *ctx, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* --- typed access to YAML nodes (policy_parse_yaml.c) --- */
 
@@ -102,8 +102,7 @@ int parse_seq__item(struct parse_ctx *ctx, const yaml_node_t *seq, size_t index,
  * string"): `app: true` is not the label value "true". *out points into
  * the document.
  */
-int parse_node__string(struct parse_ctx *ctx, const yaml_node_t *node,
-		       const char **out);
+int parse_node__string(struct parse_ctx *ctx, const yaml_node_t *node, const char **out);
 /* An integer scalar (plain style, decimal). */
 int parse_node__int(struct parse_ctx *ctx, const yaml_node_t *node, long long *out);
 /* Plain scalar that is a decimal integer? (quoted "80" is not) */
@@ -113,6 +112,23 @@ int parse_node__bool(struct parse_ctx *ctx, const yaml_node_t *node, bool *out);
 /* Newly allocated copy of a string field; NULL node gives NULL. */
 int parse_node__strdup(struct parse_ctx *ctx, const yaml_node_t *node, char **out);
 int parse_node__line(const yaml_node_t *node);
+
+/*
+ * A list field of map: *value (NULL if absent or null) and its *count;
+ * error if it is not a list. name NULL = a field this dialect lacks.
+ */
+int parse_map__list(struct parse_ctx *ctx, const yaml_node_t *map, const char *name,
+		    const yaml_node_t **value, size_t *count);
+/*
+ * Shape checks for what Warden validates but does not implement (Kafka,
+ * DNS and FQDN entries, rule labels): a list of strings; a mapping whose
+ * values are strings (known NULL = any keys); a list of such mappings.
+ */
+int parse_seq__check_strings(struct parse_ctx *ctx, const yaml_node_t *node);
+int parse_map__check_strings(struct parse_ctx *ctx, const yaml_node_t *node,
+			     const char *const *known);
+int parse_seq__check_string_maps(struct parse_ctx *ctx, const yaml_node_t *node,
+				 const char *const *known);
 
 /* --- shared pieces (policy_parse_common.c) --- */
 
@@ -168,9 +184,17 @@ bool parse_is_dns1123_label(const char *s);
 
 /* --- the two dialects --- */
 
+/*
+ * Cilium toPorts[] entry (a deny rule takes ports only) and icmps[] entry
+ * (lib/policy_parse_ports.c).
+ */
+int parse_cilium_port_rule(struct parse_ctx *ctx, const yaml_node_t *node, bool ingress,
+			   bool deny, struct policy_port_rule *out);
+int parse_cilium_icmp_rule(struct parse_ctx *ctx, const yaml_node_t *node,
+			   struct policy_port_rule *out);
+
 /* spec / specs of a CiliumNetworkPolicy or a clusterwide one, into p. */
-int parse_cilium_policy(struct parse_ctx *ctx, const yaml_node_t *root,
-			struct policy *p);
+int parse_cilium_policy(struct parse_ctx *ctx, const yaml_node_t *root, struct policy *p);
 /* spec of a networking.k8s.io/v1 NetworkPolicy, into p. */
 int parse_k8s_policy(struct parse_ctx *ctx, const yaml_node_t *root, struct policy *p);
 

@@ -15,14 +15,17 @@
 #include "warden/prefix.h"
 
 static const char *const spec_fields[] = {
-	"podSelector", "ingress", "egress", "policyTypes", NULL,
+    "podSelector", "ingress", "egress", "policyTypes", NULL,
 };
-static const char *const ingress_fields[] = { "from", "ports", NULL };
-static const char *const egress_fields[] = { "to", "ports", NULL };
+static const char *const ingress_fields[] = {"from", "ports", NULL};
+static const char *const egress_fields[] = {"to", "ports", NULL};
 static const char *const peer_fields[] = {
-	"podSelector", "namespaceSelector", "ipBlock", NULL,
+    "podSelector",
+    "namespaceSelector",
+    "ipBlock",
+    NULL,
 };
-static const char *const ip_block_fields[] = { "cidr", "except", NULL };
+static const char *const ip_block_fields[] = {"cidr", "except", NULL};
 
 /* ipBlock {cidr, except}: every except a strict subset of cidr. */
 static int parse_ip_block(struct parse_ctx *ctx, const yaml_node_t *node,
@@ -65,11 +68,12 @@ static int parse_ip_block(struct parse_ctx *ctx, const yaml_node_t *node,
 			ret = parse_prefix(ctx, item, true, ex);
 		if (ret)
 			return ret;
-		if (!policy_prefix__contains(&out->prefix, ex) || ex->len <= out->prefix.len)
-			return parse_ctx__error(ctx, item,
-						"except `%s` must be a strict subset of cidr `%s`",
-						(const char *)item->data.scalar.value,
-						(const char *)cidr->data.scalar.value);
+		if (!policy_prefix__contains(&out->prefix, ex) ||
+		    ex->len <= out->prefix.len)
+			return parse_ctx__error(
+			    ctx, item, "except `%s` must be a strict subset of cidr `%s`",
+			    (const char *)item->data.scalar.value,
+			    (const char *)cidr->data.scalar.value);
 		parse_ctx__restore(ctx, saved_item);
 	}
 	parse_ctx__restore(ctx, saved);
@@ -127,13 +131,15 @@ static int parse_peers(struct parse_ctx *ctx, const yaml_node_t *list, size_t co
 		namespaces = parse_map__field(ctx, item, "namespaceSelector");
 		block = parse_map__field(ctx, item, "ipBlock");
 		if (block && (pods || namespaces))
-			return parse_ctx__error(ctx, item,
-						"ipBlock cannot be combined with podSelector or "
-						"namespaceSelector in one peer");
+			return parse_ctx__error(
+			    ctx, item,
+			    "ipBlock cannot be combined with podSelector or "
+			    "namespaceSelector in one peer");
 		if (!block && !pods && !namespaces)
-			return parse_ctx__error(ctx, item,
-						"a peer needs podSelector, namespaceSelector or "
-						"ipBlock");
+			return parse_ctx__error(
+			    ctx, item,
+			    "a peer needs podSelector, namespaceSelector or "
+			    "ipBlock");
 		if (block)
 			blocks++;
 		else
@@ -170,10 +176,10 @@ static int parse_peers(struct parse_ctx *ctx, const yaml_node_t *list, size_t co
 				return ret;
 			parse_ctx__restore(ctx, saved_field);
 		} else {
-			ret = parse_selector_peer(ctx, parse_map__field(ctx, item, "podSelector"),
-						  parse_map__field(ctx, item,
-								   "namespaceSelector"),
-						  &rule->endpoints[selectors++]);
+			ret = parse_selector_peer(
+			    ctx, parse_map__field(ctx, item, "podSelector"),
+			    parse_map__field(ctx, item, "namespaceSelector"),
+			    &rule->endpoints[selectors++]);
 			if (ret)
 				return ret;
 		}
@@ -299,9 +305,11 @@ static int parse_policy_types(struct parse_ctx *ctx, const yaml_node_t *spec,
 		else if (!strcmp(s, "Egress"))
 			*egress = true;
 		else
-			return parse_ctx__error(ctx, item,
-						"invalid policy type `%s` (expected Ingress or "
-						"Egress)", s);
+			return parse_ctx__error(
+			    ctx, item,
+			    "invalid policy type `%s` (expected Ingress or "
+			    "Egress)",
+			    s);
 		parse_ctx__restore(ctx, saved_item);
 	}
 	parse_ctx__restore(ctx, saved);
@@ -311,7 +319,7 @@ static int parse_policy_types(struct parse_ctx *ctx, const yaml_node_t *spec,
 static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
 		      struct policy_spec *spec)
 {
-	const char *names[2] = { "ingress", "egress" };
+	const char *names[2] = {"ingress", "egress"};
 	const yaml_node_t *lists[2];
 	bool enabled[2];
 	size_t counts[2], total, d, i, saved;
@@ -351,7 +359,7 @@ static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
 	for (d = 0; d < 2; d++) {
 		saved = parse_ctx__push_key(ctx, names[d]);
 		for (i = 0; i < counts[d]; i++) {
-			struct policy_rule rule = { 0 };
+			struct policy_rule rule = {0};
 			yaml_node_t *item;
 			size_t saved_item = parse_ctx__push_index(ctx, i);
 
@@ -370,9 +378,10 @@ static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
 			parse_ctx__restore(ctx, saved_item);
 		}
 		if (counts[d] && !enabled[d])
-			parse_ctx__warn(ctx, lists[d],
-					"%s rules are ignored: policyTypes does not list %s",
-					names[d], d ? "Egress" : "Ingress");
+			parse_ctx__warn(
+			    ctx, lists[d],
+			    "%s rules are ignored: policyTypes does not list %s",
+			    names[d], d ? "Egress" : "Ingress");
 		parse_ctx__restore(ctx, saved);
 	}
 	/* Each listed type isolates the selected pods in that direction. */

@@ -20,8 +20,8 @@ size_t parse_ctx__push_key(struct parse_ctx *ctx, const char *key)
 	size_t saved = ctx->path_len;
 	int n;
 
-	n = snprintf(ctx->path + ctx->path_len, sizeof(ctx->path) - ctx->path_len,
-		     "%s%s", ctx->path_len ? "." : "", key);
+	n = snprintf(ctx->path + ctx->path_len, sizeof(ctx->path) - ctx->path_len, "%s%s",
+		     ctx->path_len ? "." : "", key);
 	/* A path longer than the buffer is cut; the line still locates it. */
 	if (n > 0)
 		ctx->path_len += (size_t)n;
@@ -66,8 +66,7 @@ static void entry_fill(struct parse_ctx *ctx, struct policy_diag_entry *e,
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 }
 
-int parse_ctx__error(struct parse_ctx *ctx, const yaml_node_t *node,
-		     const char *fmt, ...)
+int parse_ctx__error(struct parse_ctx *ctx, const yaml_node_t *node, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -102,8 +101,7 @@ int parse_ctx__unsupported(struct parse_ctx *ctx, const yaml_node_t *node,
 	return 0;
 }
 
-void parse_ctx__warn(struct parse_ctx *ctx, const yaml_node_t *node,
-		     const char *fmt, ...)
+void parse_ctx__warn(struct parse_ctx *ctx, const yaml_node_t *node, const char *fmt, ...)
 {
 	struct policy_diag *diag = ctx->diag;
 	va_list ap;
@@ -127,15 +125,15 @@ enum scalar_kind {
 };
 
 static const char *const yaml_true[] = {
-	"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", NULL,
+    "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", NULL,
 };
 static const char *const yaml_false[] = {
-	"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", NULL,
+    "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", NULL,
 };
-static const char *const yaml_null[] = { "", "~", "null", "Null", "NULL", NULL };
+static const char *const yaml_null[] = {"", "~", "null", "Null", "NULL", NULL};
 static const char *const yaml_float_words[] = {
-	".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
-	"-.INF", ".nan", ".NaN", ".NAN", NULL,
+    ".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+    "-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",	NULL,
 };
 
 static bool in_list(const char *s, const char *const *list)
@@ -331,8 +329,10 @@ static long find_duplicate(struct parse_ctx *ctx, const yaml_node_t *node)
 	if (n <= 32) {
 		for (i = 1; i < n; i++)
 			for (j = 0; j < i; j++)
-				if (!strcmp(scalar_text(yaml_document_get_node(ctx->doc, pairs[i].key)),
-					    scalar_text(yaml_document_get_node(ctx->doc, pairs[j].key))))
+				if (!strcmp(scalar_text(yaml_document_get_node(
+						ctx->doc, pairs[i].key)),
+					    scalar_text(yaml_document_get_node(
+						ctx->doc, pairs[j].key))))
 					return (long)i;
 		return -1;
 	}
@@ -340,7 +340,8 @@ static long find_duplicate(struct parse_ctx *ctx, const yaml_node_t *node)
 	if (!refs)
 		return -2;
 	for (i = 0; i < n; i++) {
-		refs[i].name = scalar_text(yaml_document_get_node(ctx->doc, pairs[i].key));
+		refs[i].name =
+		    scalar_text(yaml_document_get_node(ctx->doc, pairs[i].key));
 		refs[i].index = i;
 	}
 	qsort(refs, n, sizeof(*refs), key_ref_cmp);
@@ -365,9 +366,11 @@ int parse_map__check(struct parse_ctx *ctx, const yaml_node_t *node,
 	/* Mappings reached again through aliases cost their size each time. */
 	count = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
 	if (count > ctx->visit_budget)
-		return parse_ctx__error(ctx, node,
-					"document too large (more than %u items, counting "
-					"each alias expansion)", PARSE_VISIT_BUDGET);
+		return parse_ctx__error(
+		    ctx, node,
+		    "document too large (more than %u items, counting "
+		    "each alias expansion)",
+		    PARSE_VISIT_BUDGET);
 	ctx->visit_budget -= count;
 
 	for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top;
@@ -375,14 +378,15 @@ int parse_map__check(struct parse_ctx *ctx, const yaml_node_t *node,
 		yaml_node_t *k = yaml_document_get_node(ctx->doc, pair->key);
 
 		if (!k || k->type != YAML_SCALAR_NODE)
-			return parse_ctx__error(ctx, k ? k : node, "mapping keys must be strings");
+			return parse_ctx__error(ctx, k ? k : node,
+						"mapping keys must be strings");
 	}
 	dup = find_duplicate(ctx, node);
 	if (dup == -2)
 		return parse_ctx__nomem(ctx);
 	if (dup >= 0) {
 		yaml_node_t *k = yaml_document_get_node(
-			ctx->doc, node->data.mapping.pairs.start[dup].key);
+		    ctx->doc, node->data.mapping.pairs.start[dup].key);
 
 		parse_ctx__push_key(ctx, scalar_text(k));
 		return parse_ctx__error(ctx, k, "duplicate field `%s`", scalar_text(k));
@@ -414,7 +418,8 @@ int parse_seq__check(struct parse_ctx *ctx, const yaml_node_t *node, size_t *cou
 	if (node->type != YAML_SEQUENCE_NODE)
 		return parse_ctx__error(ctx, node, "expected a list, got %s",
 					node_kind_name(node));
-	*count = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	*count =
+	    (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
 	return 0;
 }
 
@@ -422,10 +427,11 @@ int parse_seq__item(struct parse_ctx *ctx, const yaml_node_t *seq, size_t index,
 		    yaml_node_t **item)
 {
 	if (!ctx->visit_budget)
-		return parse_ctx__error(ctx, seq,
-					"document too large (more than %u items, counting "
-					"each alias expansion)",
-					PARSE_VISIT_BUDGET);
+		return parse_ctx__error(
+		    ctx, seq,
+		    "document too large (more than %u items, counting "
+		    "each alias expansion)",
+		    PARSE_VISIT_BUDGET);
 	ctx->visit_budget--;
 	*item = yaml_document_get_node(ctx->doc, seq->data.sequence.items.start[index]);
 	if (!*item)
@@ -433,18 +439,17 @@ int parse_seq__item(struct parse_ctx *ctx, const yaml_node_t *seq, size_t index,
 	return 0;
 }
 
-int parse_node__string(struct parse_ctx *ctx, const yaml_node_t *node,
-		       const char **out)
+int parse_node__string(struct parse_ctx *ctx, const yaml_node_t *node, const char **out)
 {
 	if (!node)
 		return parse_ctx__error(ctx, NULL, "expected a string");
 	if (node->type != YAML_SCALAR_NODE || scalar_resolve(node) != SCALAR_STRING)
-		return parse_ctx__error(ctx, node,
-					"expected a string, got %s%s%s%s", node_kind_name(node),
-					node->type == YAML_SCALAR_NODE ? " `" : "",
-					node->type == YAML_SCALAR_NODE ? scalar_text(node) : "",
-					node->type == YAML_SCALAR_NODE ?
-						"` (quote it to make it a string)" : "");
+		return parse_ctx__error(
+		    ctx, node, "expected a string, got %s%s%s%s", node_kind_name(node),
+		    node->type == YAML_SCALAR_NODE ? " `" : "",
+		    node->type == YAML_SCALAR_NODE ? scalar_text(node) : "",
+		    node->type == YAML_SCALAR_NODE ? "` (quote it to make it a string)"
+						   : "");
 	*out = scalar_text(node);
 	return 0;
 }
@@ -468,12 +473,12 @@ int parse_node__int(struct parse_ctx *ctx, const yaml_node_t *node, long long *o
 	char *end;
 
 	if (!parse_node__is_int(node))
-		return parse_ctx__error(ctx, node, "expected an integer, got %s%s%s%s",
-					node ? node_kind_name(node) : "nothing",
-					node && node->type == YAML_SCALAR_NODE ? " `" : "",
-					node && node->type == YAML_SCALAR_NODE ?
-						scalar_text(node) : "",
-					node && node->type == YAML_SCALAR_NODE ? "`" : "");
+		return parse_ctx__error(
+		    ctx, node, "expected an integer, got %s%s%s%s",
+		    node ? node_kind_name(node) : "nothing",
+		    node && node->type == YAML_SCALAR_NODE ? " `" : "",
+		    node && node->type == YAML_SCALAR_NODE ? scalar_text(node) : "",
+		    node && node->type == YAML_SCALAR_NODE ? "`" : "");
 	errno = 0;
 	v = strtoll(scalar_text(node), &end, 10);
 	if (errno || *end)
@@ -485,7 +490,8 @@ int parse_node__int(struct parse_ctx *ctx, const yaml_node_t *node, long long *o
 
 int parse_node__bool(struct parse_ctx *ctx, const yaml_node_t *node, bool *out)
 {
-	if (!node || node->type != YAML_SCALAR_NODE || scalar_resolve(node) != SCALAR_BOOL)
+	if (!node || node->type != YAML_SCALAR_NODE ||
+	    scalar_resolve(node) != SCALAR_BOOL)
 		return parse_ctx__error(ctx, node, "expected true or false, got %s",
 					node ? node_kind_name(node) : "nothing");
 	*out = in_list(scalar_text(node), yaml_true);
@@ -505,4 +511,102 @@ int parse_node__strdup(struct parse_ctx *ctx, const yaml_node_t *node, char **ou
 		return err;
 	*out = strdup(s);
 	return *out ? 0 : parse_ctx__nomem(ctx);
+}
+
+/* --- shapes that repeat --- */
+
+/*
+ * Look up a field and push it onto the path. The value (NULL if absent or
+ * null) is returned in *value and its item count in *count when it must be
+ * a list. Errors if a list field is not a list.
+ */
+int parse_map__list(struct parse_ctx *ctx, const yaml_node_t *map, const char *name,
+		    const yaml_node_t **value, size_t *count)
+{
+	size_t saved;
+	int ret;
+
+	*value = name ? parse_map__field(ctx, map, name) : NULL;
+	*count = 0;
+	if (!*value)
+		return 0;
+	saved = parse_ctx__push_key(ctx, name);
+	ret = parse_seq__check(ctx, *value, count);
+	if (ret)
+		return ret;
+	parse_ctx__restore(ctx, saved);
+	return 0;
+}
+
+/* A list of strings, each checked for type only. */
+int parse_seq__check_strings(struct parse_ctx *ctx, const yaml_node_t *node)
+{
+	size_t count, i;
+	int ret;
+
+	ret = parse_seq__check(ctx, node, &count);
+	for (i = 0; !ret && i < count; i++) {
+		yaml_node_t *item;
+		const char *s;
+		size_t saved = parse_ctx__push_index(ctx, i);
+
+		ret = parse_seq__item(ctx, node, i, &item);
+		if (!ret)
+			ret = parse_node__string(ctx, item, &s);
+		if (!ret)
+			parse_ctx__restore(ctx, saved);
+	}
+	return ret;
+}
+
+/*
+ * A mapping whose known fields are all strings (kafka, dns, fqdn entries):
+ * checked for shape only, since Warden does not implement them yet.
+ */
+int parse_map__check_strings(struct parse_ctx *ctx, const yaml_node_t *node,
+			     const char *const *known)
+{
+	yaml_node_pair_t *pair;
+	int ret;
+
+	ret = parse_map__check(ctx, node, known, false);
+	if (ret)
+		return ret;
+	for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top;
+	     pair++) {
+		yaml_node_t *k = yaml_document_get_node(ctx->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(ctx->doc, pair->value);
+		const char *s;
+		size_t saved =
+		    parse_ctx__push_key(ctx, (const char *)k->data.scalar.value);
+
+		if (!parse_node__is_null(v)) {
+			ret = parse_node__string(ctx, v, &s);
+			if (ret)
+				return ret;
+		}
+		parse_ctx__restore(ctx, saved);
+	}
+	return 0;
+}
+
+/* A list of parse_map__check_strings() entries. */
+int parse_seq__check_string_maps(struct parse_ctx *ctx, const yaml_node_t *node,
+				 const char *const *known)
+{
+	size_t count, i;
+	int ret;
+
+	ret = parse_seq__check(ctx, node, &count);
+	for (i = 0; !ret && i < count; i++) {
+		yaml_node_t *item;
+		size_t saved = parse_ctx__push_index(ctx, i);
+
+		ret = parse_seq__item(ctx, node, i, &item);
+		if (!ret)
+			ret = parse_map__check_strings(ctx, item, known);
+		if (!ret)
+			parse_ctx__restore(ctx, saved);
+	}
+	return ret;
 }

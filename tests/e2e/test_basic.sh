@@ -80,8 +80,8 @@ YAML
 		timeout 5 "$WARDEND" --state-dir "$E2E_TMP/state" --socket "$E2E_TMP/other.sock"
 	check "duplicate endpoint name is refused" bash -c "! \"$WARDEN\" --socket \"$SOCK\" endpoint create xwing --labels a=b"
 	check "invalid label is refused" bash -c "! \"$WARDEN\" --socket \"$SOCK\" endpoint create other --labels 'bad key=x'"
-	check "policy validate reports an unsupported feature by name" bash -c \
-		"\"$WARDEN\" --socket \"$SOCK\" policy validate \"$CORPUS/cilium/policies/l3/fqdn/fqdn.yaml\" 2>&1 | grep -q toFQDNs"
+	check "policy validate names an unsupported feature and its field" bash -c \
+		"\"$WARDEN\" --socket \"$SOCK\" policy validate \"$CORPUS/cilium/policies/l7/http/http.yaml\" 2>&1 | grep -q 'rules.http: L7 HTTP rules are not supported yet'"
 }
 
 t_04_policy_delete_restores_access() {

@@ -162,3 +162,25 @@ YAML
 	check "server without app label is no longer selected: open to all" bash -c \
 		"\"$WARDEN\" --socket \"$SOCK\" endpoint get server --json | grep -q '\"ingress\": *false'"
 }
+
+t_16_icmp_types() {
+	two_clients || { fail "endpoints"; return; }
+	serve_tcp server 80; wait_listen server 80
+	local s; s=$(ep_ip server)
+	import - <<'YAML' || { fail "import"; return; }
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: ping-only
+spec:
+  endpointSelector:
+    matchLabels: {app: server}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    icmps:
+    - fields:
+      - {type: EchoRequest, family: IPv4}
+YAML
+	check "icmps EchoRequest: ping allowed (reply via conntrack)" ping_ok client-a "$s"
+	check_not "icmps only: TCP/80 dropped" tcp_ok client-a "$s" 80
+}

@@ -14,12 +14,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <cmocka.h>
 
 #include "warden/policy.h"
 
@@ -44,8 +44,8 @@ static char *trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' ||
-			   end[-1] == '\r'))
+	while (end > s &&
+	       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
 		*--end = '\0';
 	return s;
 }
@@ -111,8 +111,8 @@ static void test_corpus(void **state)
 		const struct corpus_entry *e = &entries[i];
 		bool want_accept = !strncmp(e->expected, "accept", 6);
 		bool want_warning = !strncmp(e->expected, "accept (warn", 12);
-		struct policy_set set = { 0 };
-		struct policy_diag diag = { 0 };
+		struct policy_set set = {0};
+		struct policy_diag diag = {0};
 		char path[1024], message[1024];
 		const char *verdict;
 		bool ok;
@@ -120,7 +120,8 @@ static void test_corpus(void **state)
 
 		if (!want_accept && strncmp(e->expected, "reject", 6))
 			fail_msg("%s: unknown expectation \"%s\"", e->path, e->expected);
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->path) >= sizeof(path))
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->path) >=
+		    sizeof(path))
 			fail_msg("corpus path too long: %s/%s", dir, e->path);
 		ret = policy_parse_file(path, &set, &diag);
 		policy_diag_entry__format(&diag.error, message, sizeof(message));
@@ -129,22 +130,23 @@ static void test_corpus(void **state)
 			accepted++;
 			verdict = "accept";
 			ok = want_accept && (!want_warning || diag.warning_count > 0);
-			printf("%-6s %-12s %s (%zu policies, %zu warnings)\n", ok ? "ok" : "FAIL",
-			       verdict, e->path, set.count, diag.warning_count);
+			printf("%-6s %-12s %s (%zu policies, %zu warnings)\n",
+			       ok ? "ok" : "FAIL", verdict, e->path, set.count,
+			       diag.warning_count);
 			if (want_warning && !diag.warning_count)
 				printf("       expected a warning: %s\n", e->expected);
 		} else if (diag.error.unsupported) {
 			unsupported++;
 			verdict = "unsupported";
 			ok = want_accept;
-			printf("%-6s %-12s %s\n       %s\n", ok ? "ok" : "FAIL", verdict, e->path,
-			       message);
+			printf("%-6s %-12s %s\n       %s\n", ok ? "ok" : "FAIL", verdict,
+			       e->path, message);
 		} else {
 			rejected++;
 			verdict = "reject";
 			ok = !want_accept;
-			printf("%-6s %-12s %s\n       %s\n", ok ? "ok" : "FAIL", verdict, e->path,
-			       message);
+			printf("%-6s %-12s %s\n       %s\n", ok ? "ok" : "FAIL", verdict,
+			       e->path, message);
 		}
 		if (!ok) {
 			mismatches++;
@@ -153,7 +155,8 @@ static void test_corpus(void **state)
 		/* All or nothing: a failed parse must not leave policies behind. */
 		if (ret && set.count) {
 			mismatches++;
-			printf("FAIL   %s: failed parse left %zu policies\n", e->path, set.count);
+			printf("FAIL   %s: failed parse left %zu policies\n", e->path,
+			       set.count);
 		}
 		policy_set__free(&set);
 	}
@@ -166,7 +169,7 @@ static void test_corpus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_corpus),
+	    cmocka_unit_test(test_corpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,36 +4,36 @@
  * scoping, default deny, ports, peers) and the exact field, line and reason
  * of what it refuses.
  */
+#include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
 #include "warden/policy.h"
 #include "warden/prefix.h"
 
-#define CNP_HEAD                                                                  \
-	"apiVersion: cilium.io/v2\n"                                              \
-	"kind: CiliumNetworkPolicy\n"                                             \
-	"metadata:\n"                                                             \
+#define CNP_HEAD                                                                         \
+	"apiVersion: cilium.io/v2\n"                                                     \
+	"kind: CiliumNetworkPolicy\n"                                                    \
+	"metadata:\n"                                                                    \
 	"  name: p\n"
-#define CCNP_HEAD                                                                 \
-	"apiVersion: cilium.io/v2\n"                                              \
-	"kind: CiliumClusterwideNetworkPolicy\n"                                  \
-	"metadata:\n"                                                             \
+#define CCNP_HEAD                                                                        \
+	"apiVersion: cilium.io/v2\n"                                                     \
+	"kind: CiliumClusterwideNetworkPolicy\n"                                         \
+	"metadata:\n"                                                                    \
 	"  name: p\n"
-#define KNP_HEAD                                                                  \
-	"apiVersion: networking.k8s.io/v1\n"                                      \
-	"kind: NetworkPolicy\n"                                                   \
-	"metadata:\n"                                                             \
+#define KNP_HEAD                                                                         \
+	"apiVersion: networking.k8s.io/v1\n"                                             \
+	"kind: NetworkPolicy\n"                                                          \
+	"metadata:\n"                                                                    \
 	"  name: p\n"
 
 static int parse(const char *yaml, struct policy_set *set, struct policy_diag *diag)
@@ -44,7 +44,7 @@ static int parse(const char *yaml, struct policy_set *set, struct policy_diag *d
 /* Parse what must succeed; returns the single spec of the single policy. */
 static struct policy_spec *parse_one(const char *yaml, struct policy_set *set)
 {
-	struct policy_diag diag = { 0 };
+	struct policy_diag diag = {0};
 	char message[1024];
 	int ret = parse(yaml, set, &diag);
 
@@ -61,7 +61,7 @@ static struct policy_spec *parse_one(const char *yaml, struct policy_set *set)
 static const struct policy_diag_entry *parse_fail(const char *yaml,
 						  struct policy_diag *diag)
 {
-	struct policy_set set = { 0 };
+	struct policy_set set = {0};
 
 	assert_int_equal(parse(yaml, &set, diag), -EINVAL);
 	assert_true(diag->failed);
@@ -117,22 +117,22 @@ static bool names_namespace(const struct selector *sel)
 static void test_cnp_basic_model(void **state)
 {
 	static const char yaml[] = CNP_HEAD /* 1-4 */
-		"  namespace: prod\n"       /* 5 */
-		"spec:\n"                   /* 6 */
-		"  description: web\n"      /* 7 */
-		"  endpointSelector:\n"     /* 8 */
-		"    matchLabels:\n"        /* 9 */
-		"      app: web\n"          /* 10 */
-		"  ingress:\n"              /* 11 */
-		"  - fromEndpoints:\n"      /* 12 */
-		"    - matchLabels:\n"      /* 13 */
-		"        role: frontend\n"  /* 14 */
-		"    toPorts:\n"            /* 15 */
-		"    - ports:\n"            /* 16 */
-		"      - port: \"80\"\n"    /* 17 */
-		"        protocol: TCP\n"   /* 18 */
-		"      - port: \"53\"\n";   /* 19 */
-	struct policy_set set = { 0 };
+	    "  namespace: prod\n"	    /* 5 */
+	    "spec:\n"			    /* 6 */
+	    "  description: web\n"	    /* 7 */
+	    "  endpointSelector:\n"	    /* 8 */
+	    "    matchLabels:\n"	    /* 9 */
+	    "      app: web\n"		    /* 10 */
+	    "  ingress:\n"		    /* 11 */
+	    "  - fromEndpoints:\n"	    /* 12 */
+	    "    - matchLabels:\n"	    /* 13 */
+	    "        role: frontend\n"	    /* 14 */
+	    "    toPorts:\n"		    /* 15 */
+	    "    - ports:\n"		    /* 16 */
+	    "      - port: \"80\"\n"	    /* 17 */
+	    "        protocol: TCP\n"	    /* 18 */
+	    "      - port: \"53\"\n";	    /* 19 */
+	struct policy_set set = {0};
 	struct policy_spec *spec = parse_one(yaml, &set);
 	struct policy *p = &set.items[0];
 	struct policy_rule *r;
@@ -180,13 +180,14 @@ static void test_cnp_basic_model(void **state)
 
 static void test_cnp_default_namespace_and_entities(void **state)
 {
-	struct policy_set set = { 0 };
-	struct policy_spec *spec = parse_one(CNP_HEAD "spec:\n"
-						      "  endpointSelector: {}\n"
-						      "  egress:\n"
-						      "  - toEntities: [world, kube-apiserver]\n"
-						      "  - toEntities: [world-ipv4]\n",
-					     &set);
+	struct policy_set set = {0};
+	struct policy_spec *spec =
+	    parse_one(CNP_HEAD "spec:\n"
+			       "  endpointSelector: {}\n"
+			       "  egress:\n"
+			       "  - toEntities: [world, kube-apiserver]\n"
+			       "  - toEntities: [world-ipv4]\n",
+		      &set);
 
 	(void)state;
 	assert_string_equal(set.items[0].namespace, "default");
@@ -197,8 +198,8 @@ static void test_cnp_default_namespace_and_entities(void **state)
 	assert_int_equal(spec->rule_count, 2);
 	assert_int_equal(spec->rules[0].direction, 1);
 	assert_int_equal(spec->rules[0].entities, POLICY_ENTITY_WORLD |
-							  POLICY_ENTITY_WORLD_IPV6 |
-							  POLICY_ENTITY_KUBE_APISERVER);
+						      POLICY_ENTITY_WORLD_IPV6 |
+						      POLICY_ENTITY_KUBE_APISERVER);
 	assert_int_equal(spec->rules[1].entities, POLICY_ENTITY_WORLD);
 	assert_true(spec->default_deny_egress);
 	assert_false(spec->default_deny_ingress);
@@ -207,22 +208,22 @@ static void test_cnp_default_namespace_and_entities(void **state)
 
 static void test_cnp_peer_namespace_scoping(void **state)
 {
-	struct policy_set set = { 0 };
+	struct policy_set set = {0};
 	struct policy_spec *spec = parse_one(
-		CNP_HEAD "  namespace: ns1\n"
-			 "spec:\n"
-			 "  endpointSelector: {}\n"
-			 "  ingress:\n"
-			 "  - fromEndpoints:\n"
-			 "    - {}\n"
-			 "    - matchLabels: {k8s:io.kubernetes.pod.namespace: ns2}\n"
-			 "    - matchExpressions:\n"
-			 "      - {key: io.kubernetes.pod.namespace, operator: Exists}\n"
-			 "    - matchLabels: {\"reserved:host\": \"\"}\n"
-			 "    - matchLabels: {io.cilium.k8s.namespace.labels.team: a}\n"
-			 "  - fromRequires:\n"
-			 "    - matchLabels: {env: prod}\n",
-		&set);
+	    CNP_HEAD "  namespace: ns1\n"
+		     "spec:\n"
+		     "  endpointSelector: {}\n"
+		     "  ingress:\n"
+		     "  - fromEndpoints:\n"
+		     "    - {}\n"
+		     "    - matchLabels: {k8s:io.kubernetes.pod.namespace: ns2}\n"
+		     "    - matchExpressions:\n"
+		     "      - {key: io.kubernetes.pod.namespace, operator: Exists}\n"
+		     "    - matchLabels: {\"reserved:host\": \"\"}\n"
+		     "    - matchLabels: {io.cilium.k8s.namespace.labels.team: a}\n"
+		     "  - fromRequires:\n"
+		     "    - matchLabels: {env: prod}\n",
+	    &set);
 	const struct policy_rule *r = &spec->rules[0];
 
 	(void)state;
@@ -255,24 +256,24 @@ static void test_cnp_peer_namespace_scoping(void **state)
 
 static void test_ccnp_scoping(void **state)
 {
-	struct policy_set set = { 0 };
-	struct policy_diag diag = { 0 };
+	struct policy_set set = {0};
+	struct policy_diag diag = {0};
 	struct policy_spec *spec;
 	const struct policy_rule *r;
 
 	(void)state;
 	/* Clusterwide: nothing pins a namespace; peers must be pods. */
-	assert_int_equal(parse(CCNP_HEAD "  namespace: ignored\n"
-					 "spec:\n"
-					 "  endpointSelector: {matchLabels: {app: dns}}\n"
-					 "  ingress:\n"
-					 "  - fromEndpoints: [{}, {matchLabels: {a: b}}]\n"
-					 "---\n" CCNP_HEAD
-					 "spec:\n"
-					 "  endpointSelector:\n"
-					 "    matchLabels: {\"reserved:init\": \"\"}\n"
-					 "  egress:\n"
-					 "  - toEndpoints: [{}]\n",
+	assert_int_equal(parse(CCNP_HEAD
+			       "  namespace: ignored\n"
+			       "spec:\n"
+			       "  endpointSelector: {matchLabels: {app: dns}}\n"
+			       "  ingress:\n"
+			       "  - fromEndpoints: [{}, {matchLabels: {a: b}}]\n"
+			       "---\n" CCNP_HEAD "spec:\n"
+			       "  endpointSelector:\n"
+			       "    matchLabels: {\"reserved:init\": \"\"}\n"
+			       "  egress:\n"
+			       "  - toEndpoints: [{}]\n",
 			       &set, &diag),
 			 0);
 	assert_int_equal(set.count, 2);
@@ -301,36 +302,36 @@ static void test_ccnp_scoping(void **state)
 static void test_knp_model(void **state)
 {
 	static const char yaml[] = KNP_HEAD /* 1-4 */
-		"  namespace: shop\n"       /* 5 */
-		"spec:\n"                   /* 6 */
-		"  podSelector:\n"          /* 7 */
-		"    matchLabels: {app: db}\n" /* 8 */
-		"  ingress:\n"              /* 9 */
-		"  - from:\n"               /* 10 */
-		"    - namespaceSelector:\n" /* 11: one peer, AND */
-		"        matchLabels: {team: ops}\n"
-		"      podSelector:\n"
-		"        matchLabels: {type: monitoring}\n"
-		"  - from:\n"               /* 15: two peers, OR */
-		"    - namespaceSelector:\n"
-		"        matchLabels: {team: ops}\n"
-		"    - podSelector:\n"
-		"        matchLabels: {type: monitoring}\n"
-		"    ports:\n"
-		"    - port: 5432\n"
-		"    - port: metrics\n"
-		"      protocol: UDP\n"
-		"    - port: 8000\n"
-		"      endPort: 8080\n"
-		"  - from:\n"               /* 26 */
-		"    - ipBlock:\n"
-		"        cidr: 10.0.0.0/8\n"
-		"        except: [10.1.0.0/16, 10.2.0.0/16]\n"
-		"    - namespaceSelector: {}\n"
-		"  - {}\n"                  /* 31 */
-		"  egress:\n"
-		"  - to: []\n";
-	struct policy_set set = { 0 };
+	    "  namespace: shop\n"	    /* 5 */
+	    "spec:\n"			    /* 6 */
+	    "  podSelector:\n"		    /* 7 */
+	    "    matchLabels: {app: db}\n"  /* 8 */
+	    "  ingress:\n"		    /* 9 */
+	    "  - from:\n"		    /* 10 */
+	    "    - namespaceSelector:\n"    /* 11: one peer, AND */
+	    "        matchLabels: {team: ops}\n"
+	    "      podSelector:\n"
+	    "        matchLabels: {type: monitoring}\n"
+	    "  - from:\n" /* 15: two peers, OR */
+	    "    - namespaceSelector:\n"
+	    "        matchLabels: {team: ops}\n"
+	    "    - podSelector:\n"
+	    "        matchLabels: {type: monitoring}\n"
+	    "    ports:\n"
+	    "    - port: 5432\n"
+	    "    - port: metrics\n"
+	    "      protocol: UDP\n"
+	    "    - port: 8000\n"
+	    "      endPort: 8080\n"
+	    "  - from:\n" /* 26 */
+	    "    - ipBlock:\n"
+	    "        cidr: 10.0.0.0/8\n"
+	    "        except: [10.1.0.0/16, 10.2.0.0/16]\n"
+	    "    - namespaceSelector: {}\n"
+	    "  - {}\n" /* 31 */
+	    "  egress:\n"
+	    "  - to: []\n";
+	struct policy_set set = {0};
 	struct policy_spec *spec = parse_one(yaml, &set);
 	const struct policy_rule *r;
 	const struct policy_port *ports;
@@ -352,9 +353,11 @@ static void test_knp_model(void **state)
 	assert_int_equal(r->line, 10);
 	assert_int_equal(r->endpoint_count, 1);
 	assert_int_equal(r->endpoints[0].count, 3);
-	assert_true(has_req(&r->endpoints[0], "k8s", "type", SELECTOR_OP_IN, "monitoring"));
-	assert_true(has_req(&r->endpoints[0], "k8s", "io.cilium.k8s.namespace.labels.team",
-			    SELECTOR_OP_IN, "ops"));
+	assert_true(
+	    has_req(&r->endpoints[0], "k8s", "type", SELECTOR_OP_IN, "monitoring"));
+	assert_true(has_req(&r->endpoints[0], "k8s",
+			    "io.cilium.k8s.namespace.labels.team", SELECTOR_OP_IN,
+			    "ops"));
 	assert_true(has_req(&r->endpoints[0], "k8s", "io.kubernetes.pod.namespace",
 			    SELECTOR_OP_EXISTS, NULL));
 	assert_int_equal(r->port_rule_count, 0);
@@ -363,12 +366,14 @@ static void test_knp_model(void **state)
 	r = &spec->rules[1];
 	assert_int_equal(r->endpoint_count, 2);
 	assert_int_equal(r->endpoints[0].count, 2);
-	assert_true(has_req(&r->endpoints[0], "k8s", "io.cilium.k8s.namespace.labels.team",
-			    SELECTOR_OP_IN, "ops"));
+	assert_true(has_req(&r->endpoints[0], "k8s",
+			    "io.cilium.k8s.namespace.labels.team", SELECTOR_OP_IN,
+			    "ops"));
 	assert_true(has_req(&r->endpoints[0], "k8s", "io.kubernetes.pod.namespace",
 			    SELECTOR_OP_EXISTS, NULL));
 	assert_int_equal(r->endpoints[1].count, 2);
-	assert_true(has_req(&r->endpoints[1], "k8s", "type", SELECTOR_OP_IN, "monitoring"));
+	assert_true(
+	    has_req(&r->endpoints[1], "k8s", "type", SELECTOR_OP_IN, "monitoring"));
 	assert_true(has_req(&r->endpoints[1], "k8s", "io.kubernetes.pod.namespace",
 			    SELECTOR_OP_IN, "shop"));
 	assert_int_equal(r->port_rule_count, 1);
@@ -409,8 +414,8 @@ static void test_knp_model(void **state)
 
 static void test_knp_policy_types(void **state)
 {
-	struct policy_set set = { 0 };
-	struct policy_diag diag = { 0 };
+	struct policy_set set = {0};
+	struct policy_diag diag = {0};
 	struct policy_spec *spec;
 
 	(void)state;
@@ -456,7 +461,7 @@ static void test_knp_policy_types(void **state)
 
 static void test_default_deny_resolution(void **state)
 {
-	struct policy_set set = { 0 };
+	struct policy_set set = {0};
 	struct policy_spec *spec;
 
 	(void)state;
@@ -512,7 +517,7 @@ static void test_default_deny_resolution(void **state)
 
 static void test_empty_peer_list_selects_nothing(void **state)
 {
-	struct policy_set set = { 0 };
+	struct policy_set set = {0};
 	struct policy_spec *spec;
 
 	(void)state;
@@ -534,7 +539,7 @@ static void test_empty_peer_list_selects_nothing(void **state)
 
 static void test_ports(void **state)
 {
-	struct policy_set set = { 0 };
+	struct policy_set set = {0};
 	const struct policy_port *ports;
 	struct policy_spec *spec;
 
@@ -568,17 +573,17 @@ static void test_ports(void **state)
 	policy_set__free(&set);
 }
 
-#define PORT_DOC(ports_yaml)                                                      \
-	CNP_HEAD "spec:\n"            /* 5 */                                     \
-		 "  endpointSelector: {}\n"                                        \
-		 "  ingress:\n"                                                    \
-		 "  - toPorts:\n"                                                  \
-		 "    - ports:\n"       /* 9 */                                    \
+#define PORT_DOC(ports_yaml)                                                             \
+	CNP_HEAD "spec:\n" /* 5 */                                                       \
+		 "  endpointSelector: {}\n"                                              \
+		 "  ingress:\n"                                                          \
+		 "  - toPorts:\n"                                                        \
+		 "    - ports:\n"	    /* 9 */                                      \
 		 "      - " ports_yaml "\n" /* 10 */
 
 static void test_bad_ports(void **state)
 {
-	struct policy_diag diag = { 0 };
+	struct policy_diag diag = {0};
 	const char *field = "spec.ingress[0].toPorts[0].ports[0].port";
 
 	(void)state;
@@ -586,39 +591,40 @@ static void test_bad_ports(void **state)
 		     "port 70000 is out of range", false);
 	assert_error(parse_fail(PORT_DOC("port: 65536"), &diag), field, 10,
 		     "port 65536 is out of range (0-65535)", false);
-	assert_error(parse_fail(PORT_DOC("port: REMOVE_ME_AFTER_DOUBLE_CHECKING_PORTS"), &diag),
-		     field, 10, "invalid port `REMOVE_ME_AFTER_DOUBLE_CHECKING_PORTS`", false);
+	assert_error(
+	    parse_fail(PORT_DOC("port: REMOVE_ME_AFTER_DOUBLE_CHECKING_PORTS"), &diag),
+	    field, 10, "invalid port `REMOVE_ME_AFTER_DOUBLE_CHECKING_PORTS`", false);
 	assert_error(parse_fail(PORT_DOC("port: web--admin"), &diag), field, 10,
 		     "invalid port `web--admin`", false);
 	assert_error(parse_fail(PORT_DOC("port: \"-http\""), &diag), field, 10,
 		     "invalid port", false);
-	assert_error(parse_fail(PORT_DOC("port: averyveryverylongname"), &diag), field, 10,
-		     "invalid port", false);
+	assert_error(parse_fail(PORT_DOC("port: averyveryverylongname"), &diag), field,
+		     10, "invalid port", false);
 
 	field = "spec.ingress[0].toPorts[0].ports[0].endPort";
-	assert_error(parse_fail(PORT_DOC("{port: \"90\", endPort: 80}"), &diag), field, 10,
-		     "endPort 80 must be between port (90) and 65535", false);
+	assert_error(parse_fail(PORT_DOC("{port: \"90\", endPort: 80}"), &diag), field,
+		     10, "endPort 80 must be between port (90) and 65535", false);
 	assert_error(parse_fail(PORT_DOC("{port: http, endPort: 80}"), &diag), field, 10,
 		     "endPort requires a numeric port", false);
 	assert_error(parse_fail(PORT_DOC("{endPort: 80}"), &diag), field, 10,
 		     "endPort requires port", false);
-	assert_error(parse_fail(PORT_DOC("{port: \"80\", endPort: \"90\"}"), &diag), field, 10,
-		     "expected an integer", false);
+	assert_error(parse_fail(PORT_DOC("{port: \"80\", endPort: \"90\"}"), &diag),
+		     field, 10, "expected an integer", false);
 
 	field = "spec.ingress[0].toPorts[0].ports[0].protocol";
-	assert_error(parse_fail(PORT_DOC("{port: \"80\", protocol: tcp}"), &diag), field, 10,
-		     "invalid protocol `tcp`", false);
+	assert_error(parse_fail(PORT_DOC("{port: \"80\", protocol: tcp}"), &diag), field,
+		     10, "invalid protocol `tcp`", false);
 	assert_error(parse_fail(PORT_DOC("{port: \"80\", protocol: VRRP}"), &diag),
-		     "spec.ingress[0].toPorts[0].ports[0].port", 10, "protocol VRRP has no ports",
-		     false);
+		     "spec.ingress[0].toPorts[0].ports[0].port", 10,
+		     "protocol VRRP has no ports", false);
 	assert_error(parse_fail(PORT_DOC("{port: \"80\", proto: TCP}"), &diag),
-		     "spec.ingress[0].toPorts[0].ports[0].proto", 10, "unknown field `proto`",
-		     false);
+		     "spec.ingress[0].toPorts[0].ports[0].proto", 10,
+		     "unknown field `proto`", false);
 }
 
 static void test_knp_bad_ports(void **state)
 {
-	struct policy_diag diag = { 0 };
+	struct policy_diag diag = {0};
 	const char *head = KNP_HEAD "spec:\n"
 				    "  podSelector: {}\n"
 				    "  ingress:\n"
@@ -644,8 +650,8 @@ static void test_knp_bad_ports(void **state)
 
 static void test_icmps(void **state)
 {
-	struct policy_set set = { 0 };
-	struct policy_diag diag = { 0 };
+	struct policy_set set = {0};
+	struct policy_diag diag = {0};
 	const struct policy_port_rule *pr;
 	struct policy_spec *spec;
 
@@ -694,46 +700,47 @@ static void test_icmps(void **state)
 					 "  - icmps: [{fields: [{type: 8}]}]\n"
 					 "    toPorts: [{ports: [{port: \"80\"}]}]\n",
 				&diag),
-		     "spec.egress[0]", 8, "icmps may only be given without toPorts", false);
+		     "spec.egress[0]", 8, "icmps may only be given without toPorts",
+		     false);
 }
 
 /* --- L7 --- */
 
 static const char http_doc[] = CNP_HEAD /* 1-4 */
-	"spec:\n"                      /* 5 */
-	"  endpointSelector: {}\n"     /* 6 */
-	"  ingress:\n"                 /* 7 */
-	"  - toPorts:\n"               /* 8 */
-	"    - ports:\n"               /* 9 */
-	"      - port: \"80\"\n"       /* 10 */
-	"        protocol: TCP\n"      /* 11 */
-	"      rules:\n"               /* 12 */
-	"        http:\n"              /* 13 */
-	"        - method: GET\n"      /* 14 */
-	"          path: \"/public$\"\n"
-	"          host: \"^api\\\\.example\\\\.com$\"\n"
-	"          headers:\n"
-	"          - 'X-My-Header: true'\n"
-	"          - X-Present\n"
-	"          headerMatches:\n"
-	"          - name: X-Token\n"
-	"            value: abc\n"
-	"            mismatch: LOG\n"
-	"        - {}\n";
+    "spec:\n"				/* 5 */
+    "  endpointSelector: {}\n"		/* 6 */
+    "  ingress:\n"			/* 7 */
+    "  - toPorts:\n"			/* 8 */
+    "    - ports:\n"			/* 9 */
+    "      - port: \"80\"\n"		/* 10 */
+    "        protocol: TCP\n"		/* 11 */
+    "      rules:\n"			/* 12 */
+    "        http:\n"			/* 13 */
+    "        - method: GET\n"		/* 14 */
+    "          path: \"/public$\"\n"
+    "          host: \"^api\\\\.example\\\\.com$\"\n"
+    "          headers:\n"
+    "          - 'X-My-Header: true'\n"
+    "          - X-Present\n"
+    "          headerMatches:\n"
+    "          - name: X-Token\n"
+    "            value: abc\n"
+    "            mismatch: LOG\n"
+    "        - {}\n";
 
 static void test_http_parsed_but_unsupported(void **state)
 {
-	struct policy_diag diag = { 0 };
+	struct policy_diag diag = {0};
 
 	(void)state;
-	assert_error(parse_fail(http_doc, &diag), "spec.ingress[0].toPorts[0].rules.http", 14,
-		     "L7 HTTP rules are not supported yet", true);
+	assert_error(parse_fail(http_doc, &diag), "spec.ingress[0].toPorts[0].rules.http",
+		     14, "L7 HTTP rules are not supported yet", true);
 }
 
 static void test_http_model(void **state)
 {
-	struct policy_set set = { 0 };
-	struct policy_diag diag = { .allow_http = true };
+	struct policy_set set = {0};
+	struct policy_diag diag = {.allow_http = true};
 	const struct policy_port_rule *pr;
 	const struct policy_http_rule *h;
 
@@ -766,7 +773,7 @@ static void test_http_model(void **state)
 
 static void test_http_invalid(void **state)
 {
-	struct policy_diag diag = { .allow_http = true };
+	struct policy_diag diag = {.allow_http = true};
 
 	(void)state;
 	/* A bad L7 rule is a real error, whatever allow_http says. */
@@ -778,8 +785,8 @@ static void test_http_invalid(void **state)
 					 "      rules:\n"
 					 "        http: [{method: GET}]\n",
 				&diag),
-		     "spec.ingress[0].toPorts[0].rules", 11, "L7 rules can only apply to TCP",
-		     false);
+		     "spec.ingress[0].toPorts[0].rules", 11,
+		     "L7 rules can only apply to TCP", false);
 	diag.allow_http = false;
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
 					 "  endpointSelector: {}\n"
@@ -797,8 +804,8 @@ static void test_http_invalid(void **state)
 
 static void test_unsupported_features(void **state)
 {
-	struct policy_diag diag = { 0 };
-	struct policy_set set = { 0 };
+	struct policy_diag diag = {0};
+	struct policy_set set = {0};
 
 	(void)state;
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
@@ -813,12 +820,13 @@ static void test_unsupported_features(void **state)
 					 "  egress:\n"
 					 "  - toServices: [{}]\n",
 				&diag),
-		     "spec.egress[0].toServices", 8, "toServices is not supported yet", true);
+		     "spec.egress[0].toServices", 8, "toServices is not supported yet",
+		     true);
 	assert_error(parse_fail(CCNP_HEAD "spec:\n"
 					  "  nodeSelector: {}\n",
 				&diag),
-		     "spec.nodeSelector", 6, "nodeSelector (host policies) is not supported yet",
-		     true);
+		     "spec.nodeSelector", 6,
+		     "nodeSelector (host policies) is not supported yet", true);
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
 					 "  endpointSelector: {}\n"
 					 "  egress:\n"
@@ -857,8 +865,8 @@ static void test_unsupported_features(void **state)
 
 static void test_unknown_fields(void **state)
 {
-	struct policy_diag diag = { 0 };
-	struct policy_set set = { 0 };
+	struct policy_diag diag = {0};
+	struct policy_set set = {0};
 
 	(void)state;
 	/* Inside spec: Cilium's CRD schema is strict. */
@@ -869,7 +877,8 @@ static void test_unknown_fields(void **state)
 					 "    - matchLabels:\n"
 					 "      role: frontend\n",
 				&diag),
-		     "spec.ingress[0].fromEndpoints[0].role", 10, "unknown field `role`", false);
+		     "spec.ingress[0].fromEndpoints[0].role", 10, "unknown field `role`",
+		     false);
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
 					 "  podSelector: {}\n",
 				&diag),
@@ -898,7 +907,7 @@ static void test_unknown_fields(void **state)
 
 static void test_wrong_types(void **state)
 {
-	struct policy_diag diag = { 0 };
+	struct policy_diag diag = {0};
 
 	(void)state;
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
@@ -926,32 +935,35 @@ static void test_wrong_types(void **state)
 					 "  endpointSelector: {}\n"
 					 "  enableDefaultDeny: {ingress: \"yes\"}\n",
 				&diag),
-		     "spec.enableDefaultDeny.ingress", 7, "expected true or false", false);
+		     "spec.enableDefaultDeny.ingress", 7, "expected true or false",
+		     false);
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
 					 "  endpointSelector: {}\n"
 					 "  endpointSelector: {}\n",
 				&diag),
-		     "spec.endpointSelector", 7, "duplicate field `endpointSelector`", false);
+		     "spec.endpointSelector", 7, "duplicate field `endpointSelector`",
+		     false);
 }
 
 static void test_selectors(void **state)
 {
-	struct policy_diag diag = { 0 };
-	struct policy_set set = { 0 };
+	struct policy_diag diag = {0};
+	struct policy_set set = {0};
 	struct policy_spec *spec;
 
 	(void)state;
-	spec = parse_one(CNP_HEAD "spec:\n"
-				  "  endpointSelector:\n"
-				  "    matchLabels: null\n"
-				  "    matchExpressions:\n"
-				  "    - {key: \"k8s:tier\", operator: NotIn, values: [a, b]}\n"
-				  "    - {key: legacy, operator: DoesNotExist}\n",
+	spec = parse_one(CNP_HEAD
+			 "spec:\n"
+			 "  endpointSelector:\n"
+			 "    matchLabels: null\n"
+			 "    matchExpressions:\n"
+			 "    - {key: \"k8s:tier\", operator: NotIn, values: [a, b]}\n"
+			 "    - {key: legacy, operator: DoesNotExist}\n",
 			 &set);
 	assert_int_equal(spec->subject.count, 3);
 	assert_true(has_req(&spec->subject, "k8s", "tier", SELECTOR_OP_NOT_IN, "b"));
-	assert_true(has_req(&spec->subject, "any", "legacy", SELECTOR_OP_DOES_NOT_EXIST,
-			    NULL));
+	assert_true(
+	    has_req(&spec->subject, "any", "legacy", SELECTOR_OP_DOES_NOT_EXIST, NULL));
 	policy_set__free(&set);
 
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
@@ -970,10 +982,11 @@ static void test_selectors(void **state)
 				&diag),
 		     "spec.endpointSelector.matchExpressions[0].values", 8,
 		     "`values` must be non-empty for operator In", false);
-	assert_error(parse_fail(CNP_HEAD "spec:\n"
-					 "  endpointSelector:\n"
-					 "    matchExpressions:\n"
-					 "    - {key: app, operator: Exists, values: [a]}\n",
+	assert_error(parse_fail(CNP_HEAD
+				"spec:\n"
+				"  endpointSelector:\n"
+				"    matchExpressions:\n"
+				"    - {key: app, operator: Exists, values: [a]}\n",
 				&diag),
 		     "spec.endpointSelector.matchExpressions[0].values", 8,
 		     "`values` must be empty for operator Exists", false);
@@ -981,12 +994,14 @@ static void test_selectors(void **state)
 					 "  endpointSelector:\n"
 					 "    matchLabels: {\"bad key!\": x}\n",
 				&diag),
-		     "spec.endpointSelector.matchLabels.bad key!", 7, "invalid label key", false);
+		     "spec.endpointSelector.matchLabels.bad key!", 7, "invalid label key",
+		     false);
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
 					 "  endpointSelector:\n"
 					 "    matchLabels: {app: \"-x-\"}\n",
 				&diag),
-		     "spec.endpointSelector.matchLabels.app", 7, "invalid label value", false);
+		     "spec.endpointSelector.matchLabels.app", 7, "invalid label value",
+		     false);
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
 					 "  endpointSelector:\n"
 					 "    matchLabels: {\"moon:app\": x}\n",
@@ -997,8 +1012,8 @@ static void test_selectors(void **state)
 
 static void test_cidrs(void **state)
 {
-	struct policy_diag diag = { 0 };
-	struct policy_set set = { 0 };
+	struct policy_diag diag = {0};
+	struct policy_set set = {0};
 	struct policy_spec *spec;
 	char buf[64];
 
@@ -1025,14 +1040,16 @@ static void test_cidrs(void **state)
 					 "    toCIDRSet: [{cidr: 10.0.0.0/8}]\n",
 				&diag),
 		     "spec.egress[0]", 8,
-		     "combining toCIDR and toCIDRSet in one rule is not supported", false);
+		     "combining toCIDR and toCIDRSet in one rule is not supported",
+		     false);
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
 					 "  endpointSelector: {}\n"
 					 "  egress:\n"
 					 "  - toCIDR: [10.0.0.1/8]\n",
 				&diag),
 		     "spec.egress[0].toCIDR[0]", 8,
-		     "CIDR `10.0.0.1/8` has host bits set (did you mean `10.0.0.0/8`?)", false);
+		     "CIDR `10.0.0.1/8` has host bits set (did you mean `10.0.0.0/8`?)",
+		     false);
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
 					 "  endpointSelector: {}\n"
 					 "  egress:\n"
@@ -1040,15 +1057,18 @@ static void test_cidrs(void **state)
 					 "    - cidr: 10.0.0.0/8\n"
 					 "      except: [192.168.0.0/16]\n",
 				&diag),
-		     "spec.egress[0].toCIDRSet[0].except[0]", 10, "is not inside cidr", false);
-	assert_error(parse_fail(KNP_HEAD "spec:\n"
-					 "  podSelector: {}\n"
-					 "  ingress:\n"
-					 "  - from:\n"
-					 "    - ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}\n",
-				&diag),
-		     "spec.ingress[0].from[0].ipBlock.except[0]", 9,
-		     "must be a strict subset of cidr", false);
+		     "spec.egress[0].toCIDRSet[0].except[0]", 10, "is not inside cidr",
+		     false);
+	assert_error(
+	    parse_fail(KNP_HEAD
+		       "spec:\n"
+		       "  podSelector: {}\n"
+		       "  ingress:\n"
+		       "  - from:\n"
+		       "    - ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}\n",
+		       &diag),
+	    "spec.ingress[0].from[0].ipBlock.except[0]", 9,
+	    "must be a strict subset of cidr", false);
 	assert_error(parse_fail(KNP_HEAD "spec:\n"
 					 "  podSelector: {}\n"
 					 "  ingress:\n"
@@ -1061,8 +1081,8 @@ static void test_cidrs(void **state)
 
 static void test_kinds_and_metadata(void **state)
 {
-	struct policy_diag diag = { 0 };
-	struct policy_set set = { 0 };
+	struct policy_diag diag = {0};
+	struct policy_set set = {0};
 
 	(void)state;
 	assert_error(parse_fail("apiversion: cilium.io/v2\n"
@@ -1070,25 +1090,29 @@ static void test_kinds_and_metadata(void **state)
 				"metadata: {name: p}\n"
 				"spec: {endpointSelector: {}}\n",
 				&diag),
-		     "apiVersion", 1, "`apiVersion` is missing (kind CiliumNetworkPolicy)", false);
+		     "apiVersion", 1,
+		     "`apiVersion` is missing (kind CiliumNetworkPolicy)", false);
 	assert_non_null(strstr(diag.error.message, "`apiversion`"));
 	assert_error(parse_fail("apiVersion: cilium.io/v1\n"
 				"kind: CiliumNetworkPolicy\n"
 				"metadata: {name: p}\n"
 				"spec: {endpointSelector: {}}\n",
 				&diag),
-		     "apiVersion", 1, "apiVersion `cilium.io/v1` is not supported", false);
+		     "apiVersion", 1, "apiVersion `cilium.io/v1` is not supported",
+		     false);
 	assert_error(parse_fail("apiVersion: extensions/v1beta1\n"
 				"kind: NetworkPolicy\n"
 				"metadata: {name: p}\n"
 				"spec: {podSelector: {}}\n",
 				&diag),
-		     "apiVersion", 1, "apiVersion `extensions/v1beta1` is not supported", false);
+		     "apiVersion", 1, "apiVersion `extensions/v1beta1` is not supported",
+		     false);
 	assert_error(parse_fail("apiVersion: v1\n"
 				"kind: Service\n"
 				"metadata: {name: p}\n",
 				&diag),
-		     "kind", 2, "kind `Service` (apiVersion `v1`) is not a network policy", false);
+		     "kind", 2,
+		     "kind `Service` (apiVersion `v1`) is not a network policy", false);
 	assert_error(parse_fail("apiVersion: cilium.io/v2\n"
 				"kind: CiliumNetworkPolicy\n"
 				"metadata: {name: Bad_Name}\n"
@@ -1101,13 +1125,15 @@ static void test_kinds_and_metadata(void **state)
 				"spec: {endpointSelector: {}}\n",
 				&diag),
 		     "metadata.name", 3, "`name` is required", false);
-	assert_error(parse_fail(CNP_HEAD, &diag), "spec", 1,
-		     "neither `spec` nor `specs`", false);
+	assert_error(parse_fail(CNP_HEAD, &diag), "spec", 1, "neither `spec` nor `specs`",
+		     false);
 	assert_error(parse_fail(CNP_HEAD "spec: {}\n", &diag), "spec", 5,
 		     "needs endpointSelector", false);
-	assert_error(parse_fail(CNP_HEAD "spec:\n  endpointSelector: {}\n  egress:\n  - toEndpoints: [{]\n",
-				&diag),
-		     "", 8, "YAML syntax error", false);
+	assert_error(
+	    parse_fail(CNP_HEAD
+		       "spec:\n  endpointSelector: {}\n  egress:\n  - toEndpoints: [{]\n",
+		       &diag),
+	    "", 8, "YAML syntax error", false);
 
 	/* Comments only: nothing to do, and that is fine. */
 	assert_int_equal(parse("# nothing here\n", &set, &diag), 0);
@@ -1117,20 +1143,20 @@ static void test_kinds_and_metadata(void **state)
 
 static void test_multi_document(void **state)
 {
-	struct policy_diag diag = { 0 };
-	struct policy_set set = { 0 };
+	struct policy_diag diag = {0};
+	struct policy_set set = {0};
 
 	(void)state;
 	assert_int_equal(parse(CNP_HEAD "spec: {endpointSelector: {}}\n" /* 1-5 */
-			       "---\n"                                  /* 6 */
-			       "# just a comment\n"                     /* 7 */
-			       "---\n"                                  /* 8 */
-			       KNP_HEAD                                 /* 9-12 */
-			       "spec: {podSelector: {}}\n"              /* 13 */
-			       "---\n" CNP_HEAD                         /* 14-18 */
-			       "specs:\n"                               /* 19 */
-			       "- endpointSelector: {}\n"               /* 20 */
-			       "- endpointSelector: {}\n",
+					"---\n"				 /* 6 */
+					"# just a comment\n"		 /* 7 */
+					"---\n"				 /* 8 */
+			       KNP_HEAD					 /* 9-12 */
+					"spec: {podSelector: {}}\n"	 /* 13 */
+					"---\n" CNP_HEAD		 /* 14-18 */
+					"specs:\n"			 /* 19 */
+					"- endpointSelector: {}\n"	 /* 20 */
+					"- endpointSelector: {}\n",
 			       &set, &diag),
 			 0);
 	assert_int_equal(set.count, 3);
@@ -1148,24 +1174,24 @@ static void test_multi_document(void **state)
 
 static void test_all_or_nothing(void **state)
 {
-	struct policy_diag diag = { 0 };
-	struct policy_set set = { 0 };
+	struct policy_diag diag = {0};
+	struct policy_set set = {0};
 	struct policy *before;
 	char message[512];
 	size_t len;
 
 	(void)state;
-	assert_int_equal(parse(CNP_HEAD "spec: {endpointSelector: {}}\n", &set, &diag), 0);
+	assert_int_equal(parse(CNP_HEAD "spec: {endpointSelector: {}}\n", &set, &diag),
+			 0);
 	assert_int_equal(set.count, 1);
 	before = set.items;
 
 	/* Document 2 is broken: nothing of document 1 may be appended. */
 	assert_int_equal(parse(CNP_HEAD "spec: {endpointSelector: {}}\n"
-			       "---\n" CNP_HEAD
-			       "spec:\n"
-			       "  endpointSelector: {}\n"
-			       "  ingress:\n"
-			       "  - toPorts: [{ports: [{port: \"99999\"}]}]\n",
+					"---\n" CNP_HEAD "spec:\n"
+					"  endpointSelector: {}\n"
+					"  ingress:\n"
+					"  - toPorts: [{ports: [{port: \"99999\"}]}]\n",
 			       &set, &diag),
 			 -EINVAL);
 	assert_int_equal(set.count, 1);
@@ -1186,26 +1212,28 @@ static void test_all_or_nothing(void **state)
 	assert_int_equal(strlen(message), 9);
 
 	/* A good second parse appends. */
-	assert_int_equal(parse(CNP_HEAD "spec: {endpointSelector: {}}\n", &set, &diag), 0);
+	assert_int_equal(parse(CNP_HEAD "spec: {endpointSelector: {}}\n", &set, &diag),
+			 0);
 	assert_int_equal(set.count, 2);
 	policy_set__free(&set);
 }
 
 static void test_parse_file(void **state)
 {
-	struct policy_diag diag = { 0 };
-	struct policy_set set = { 0 };
+	struct policy_diag diag = {0};
+	struct policy_set set = {0};
 	char path[] = "/tmp/warden-policy-XXXXXX";
 	char message[512];
 	FILE *f;
 	int fd;
 
 	(void)state;
-	assert_int_equal(policy_parse_file("/nonexistent/policy.yaml", &set, &diag), -ENOENT);
+	assert_int_equal(policy_parse_file("/nonexistent/policy.yaml", &set, &diag),
+			 -ENOENT);
 	assert_true(diag.failed);
 	policy_diag_entry__format(&diag.error, message, sizeof(message));
-	assert_string_equal(message,
-			    "/nonexistent/policy.yaml: cannot read: No such file or directory");
+	assert_string_equal(
+	    message, "/nonexistent/policy.yaml: cannot read: No such file or directory");
 
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -1223,7 +1251,7 @@ static void test_parse_file(void **state)
 /* Aliases must not let a few kilobytes expand into millions of rules. */
 static void test_alias_expansion_bounded(void **state)
 {
-	struct policy_diag diag = { 0 };
+	struct policy_diag diag = {0};
 	size_t cap = 64 * 1024, len = 0;
 	char *yaml = malloc(cap);
 	int i;
@@ -1249,7 +1277,7 @@ static void test_alias_expansion_bounded(void **state)
 /* Duplicate keys are found in long mappings too (sorted, not pairwise). */
 static void test_duplicate_in_long_mapping(void **state)
 {
-	struct policy_diag diag = { 0 };
+	struct policy_diag diag = {0};
 	char yaml[8192];
 	size_t len;
 	int i;
@@ -1269,32 +1297,32 @@ static void test_duplicate_in_long_mapping(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cnp_basic_model),
-		cmocka_unit_test(test_cnp_default_namespace_and_entities),
-		cmocka_unit_test(test_cnp_peer_namespace_scoping),
-		cmocka_unit_test(test_ccnp_scoping),
-		cmocka_unit_test(test_knp_model),
-		cmocka_unit_test(test_knp_policy_types),
-		cmocka_unit_test(test_default_deny_resolution),
-		cmocka_unit_test(test_empty_peer_list_selects_nothing),
-		cmocka_unit_test(test_ports),
-		cmocka_unit_test(test_bad_ports),
-		cmocka_unit_test(test_knp_bad_ports),
-		cmocka_unit_test(test_icmps),
-		cmocka_unit_test(test_http_parsed_but_unsupported),
-		cmocka_unit_test(test_http_model),
-		cmocka_unit_test(test_http_invalid),
-		cmocka_unit_test(test_unsupported_features),
-		cmocka_unit_test(test_unknown_fields),
-		cmocka_unit_test(test_wrong_types),
-		cmocka_unit_test(test_selectors),
-		cmocka_unit_test(test_cidrs),
-		cmocka_unit_test(test_kinds_and_metadata),
-		cmocka_unit_test(test_multi_document),
-		cmocka_unit_test(test_all_or_nothing),
-		cmocka_unit_test(test_parse_file),
-		cmocka_unit_test(test_alias_expansion_bounded),
-		cmocka_unit_test(test_duplicate_in_long_mapping),
+	    cmocka_unit_test(test_cnp_basic_model),
+	    cmocka_unit_test(test_cnp_default_namespace_and_entities),
+	    cmocka_unit_test(test_cnp_peer_namespace_scoping),
+	    cmocka_unit_test(test_ccnp_scoping),
+	    cmocka_unit_test(test_knp_model),
+	    cmocka_unit_test(test_knp_policy_types),
+	    cmocka_unit_test(test_default_deny_resolution),
+	    cmocka_unit_test(test_empty_peer_list_selects_nothing),
+	    cmocka_unit_test(test_ports),
+	    cmocka_unit_test(test_bad_ports),
+	    cmocka_unit_test(test_knp_bad_ports),
+	    cmocka_unit_test(test_icmps),
+	    cmocka_unit_test(test_http_parsed_but_unsupported),
+	    cmocka_unit_test(test_http_model),
+	    cmocka_unit_test(test_http_invalid),
+	    cmocka_unit_test(test_unsupported_features),
+	    cmocka_unit_test(test_unknown_fields),
+	    cmocka_unit_test(test_wrong_types),
+	    cmocka_unit_test(test_selectors),
+	    cmocka_unit_test(test_cidrs),
+	    cmocka_unit_test(test_kinds_and_metadata),
+	    cmocka_unit_test(test_multi_document),
+	    cmocka_unit_test(test_all_or_nothing),
+	    cmocka_unit_test(test_parse_file),
+	    cmocka_unit_test(test_alias_expansion_bounded),
+	    cmocka_unit_test(test_duplicate_in_long_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
