@@ -55,7 +55,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BINS := $(BUILD)/wardend $(BUILD)/warden
 
-.PHONY: all clean test unit bpftest e2e demo deps
+.PHONY: all clean test unit bpftest e2e demo deps fuzz
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS)
 
@@ -94,6 +94,20 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
+
+# libFuzzer targets: tests/fuzz/fuzz_*.c against the pure parts of lib/.
+FUZZ_LIB_SRCS := $(filter-out lib/datapath.c lib/netdev.c,$(LIB_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 20
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/warden/*.h lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
+		-Ilib -Isrc -o $@ $< $(FUZZ_LIB_SRCS) -lyaml -ljansson -lpcre2-8 -lbpf
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(BUILD)

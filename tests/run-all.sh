@@ -42,6 +42,7 @@ make -s SAN=1 all || { echo "sanitizer build failed"; echo "0 passed, 1 failed";
 run_suite unit tests/run-unit.sh build unit
 run_suite unit-asan tests/run-unit.sh build-san unit
 run_suite bpf tests/run-unit.sh build bpf
+run_suite fuzz make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 run_suite e2e tests/e2e/run.sh
 echo "${total_pass} passed, ${total_fail} failed"
 [ "$total_fail" -eq 0 ]
