@@ -58,9 +58,54 @@ struct {
 } warden_metrics SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct warden_endpoint_addr_key);
+	__type(value, struct warden_endpoint_info);
+	__uint(max_entries, WARDEN_ENDPOINTS_MAX);
+} warden_local_endpoints SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, WARDEN_EVENTS_BYTES);
 } warden_events SEC(".maps");
+
+static __always_inline bool from_proxy(const struct __sk_buff *skb)
+{
+	return (skb->mark & WARDEN_MARK_MASK) == WARDEN_MARK_FROM_PROXY;
+}
+
+/* Hand the packet to the L7 proxy: netfilter's TPROXY rule and policy
+ * routing act on this mark (lib/redirect.c sets them up). */
+static __always_inline void redirect_to_proxy(struct __sk_buff *skb)
+{
+	skb->mark = (skb->mark & ~WARDEN_MARK_MASK) | WARDEN_MARK_TO_PROXY;
+}
+
+/*
+ * When a TCP flow goes to another local endpoint, does that endpoint's
+ * ingress policy want it through the proxy? Only the source's hook can
+ * redirect, so the destination's ingress entry is consulted here; its
+ * L3/L4 verdict itself stays with the destination's own hook.
+ */
+static __always_inline __be16 local_destination_proxy_port(const struct warden_endpoint_info *ep,
+							   const struct warden_packet *pkt)
+{
+	struct warden_endpoint_addr_key addr = { .family = WARDEN_FAMILY_IPV4 };
+	struct warden_endpoint_info *dst;
+	__be16 proxy_port = 0;
+	__u32 cookie;
+
+	if (pkt->protocol != IPPROTO_TCP)
+		return 0;
+	__builtin_memcpy(addr.addr, &pkt->daddr, sizeof(pkt->daddr));
+	dst = bpf_map_lookup_elem(&warden_local_endpoints, &addr);
+	if (!dst)
+		return 0;
+	if (policy_can_access(&warden_policy, dst, ep->identity, WARDEN_DIR_INGRESS,
+			      pkt->protocol, pkt->policy_dport, &cookie, &proxy_port) < 0)
+		return 0;
+	return proxy_port;
+}
 
 /*
  * Conntrack and policy for an IPv4 packet of endpoint ep. Returns 0 to
@@ -73,6 +118,7 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 	struct warden_ct_key key, rev;
 	struct warden_ct_value *entry;
 	__u64 now = bpf_ktime_get_ns();
+	__be16 proxy_port = 0;
 	__u32 cookie = 0;
 	int status, ret;
 
@@ -92,7 +138,15 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 			ret = policy_can_access(&warden_policy, ep, trace->peer_identity,
 						orig->direction, orig->protocol,
 						ct_original_policy_port(orig, pkt, status),
-						&cookie);
+						&cookie, &proxy_port);
+			/*
+			 * A flow that now needs the L7 proxy but does not go
+			 * through it cannot be moved there mid-connection: cut
+			 * it (fail closed) unless the proxy itself sends it.
+			 */
+			if (!ret && proxy_port && !entry->proxy_port &&
+			    !from_proxy(skb))
+				ret = -WARDEN_DROP_PROXY_REQUIRED;
 			trace->rule_cookie = cookie;
 			entry->policy_revision = ep->policy_revision;
 			entry->remote_identity = trace->peer_identity;
@@ -114,6 +168,11 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 			entry->expires_ns = now + WARDEN_CT_TCP_ESTABLISHED_NS;
 			return -WARDEN_DROP_POLICY_REVOKED;
 		}
+		/* Every packet the client sends on a redirected flow goes to
+		 * the proxy's socket for it. */
+		if (entry->proxy_port && status == CT_ESTABLISHED &&
+		    trace->direction == WARDEN_DIR_EGRESS)
+			redirect_to_proxy(skb);
 		ct_update(entry, pkt, status, skb->len, now);
 		return 0;
 	}
@@ -124,7 +183,7 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 	 * does, so existing connections survive an agent restart if allowed.
 	 */
 	ret = policy_can_access(&warden_policy, ep, trace->peer_identity, trace->direction,
-				pkt->protocol, pkt->policy_dport, &cookie);
+				pkt->protocol, pkt->policy_dport, &cookie, &proxy_port);
 	trace->rule_cookie = cookie;
 	if (ret < 0) {
 		/*
@@ -140,10 +199,28 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 	 * their tuple (ports 0) is not the flow's tuple.
 	 */
 	if (pkt->fragment)
-		return 0;
+		return proxy_port && !from_proxy(skb) ? -WARDEN_DROP_PROXY_REQUIRED : 0;
+
+	if (trace->direction == WARDEN_DIR_EGRESS) {
+		/* Also the destination's ingress L7 rules redirect here. */
+		if (!proxy_port)
+			proxy_port = local_destination_proxy_port(ep, pkt);
+		if (proxy_port)
+			redirect_to_proxy(skb);
+	} else if (proxy_port) {
+		/*
+		 * Ingress that needs L7: only the proxy's own connections may
+		 * use it. Anything else did not pass a hook that could
+		 * redirect it (traffic from outside the node), so it is
+		 * dropped rather than let through unfiltered.
+		 */
+		if (!from_proxy(skb))
+			return -WARDEN_DROP_PROXY_REQUIRED;
+		proxy_port = 0;
+	}
 
 	ct_create(&warden_ct, &key, pkt, trace->peer_identity, cookie, ep->policy_revision,
-		  skb->len, now);
+		  proxy_port, skb->len, now);
 	event_emit(&warden_events, &warden_metrics, skb, trace, pkt,
 		   WARDEN_EVENT_POLICY_VERDICT, WARDEN_REASON_FORWARDED);
 	return 0;

@@ -117,11 +117,25 @@ void datapath__detach(struct datapath *dp, int ifindex)
 	bpf_tc_hook_destroy(&hook);
 }
 
+static struct warden_endpoint_addr_key endpoint_addr_key(const __u8 ipv4[4])
+{
+	struct warden_endpoint_addr_key key = { .family = WARDEN_FAMILY_IPV4 };
+
+	memcpy(key.addr, ipv4, 4);
+	return key;
+}
+
+/* Both tables: by veth (the endpoint's own hooks) and by address (a source
+ * endpoint's hook looking at its local destination's ingress policy). */
 int datapath__endpoint_set(struct datapath *dp, int ifindex,
 			   const struct warden_endpoint_info *info)
 {
 	struct warden_endpoint_key key = { .ifindex = (__u32)ifindex };
+	struct warden_endpoint_addr_key addr = endpoint_addr_key(info->ipv4);
 
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_local_endpoints), &addr,
+				info, BPF_ANY))
+		return -errno;
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_endpoints), &key, info,
 				BPF_ANY))
 		return -errno;
@@ -131,9 +145,15 @@ int datapath__endpoint_set(struct datapath *dp, int ifindex,
 int datapath__endpoint_delete(struct datapath *dp, int ifindex)
 {
 	struct warden_endpoint_key key = { .ifindex = (__u32)ifindex };
+	struct warden_endpoint_info info;
+	int fd = bpf_map__fd(dp->skel->maps.warden_endpoints);
 
-	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_endpoints), &key) &&
-	    errno != ENOENT)
+	if (!bpf_map_lookup_elem(fd, &key, &info)) {
+		struct warden_endpoint_addr_key addr = endpoint_addr_key(info.ipv4);
+
+		bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_local_endpoints), &addr);
+	}
+	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
 		return -errno;
 	return 0;
 }

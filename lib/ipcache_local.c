@@ -191,6 +191,22 @@ static size_t local_count(struct ipcache *c)
 	return to_local(c)->count;
 }
 
+static int local_foreach(struct ipcache *c,
+			 int (*fn)(void *ctx, const struct policy_prefix *prefix,
+				   uint32_t identity),
+			 void *ctx)
+{
+	struct local_ipcache *lc = to_local(c);
+
+	for (size_t i = 0; i < lc->count; i++) {
+		int ret = fn(ctx, &lc->items[i].prefix, lc->items[i].identity);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static void local_destroy(struct ipcache *c)
 {
 	struct local_ipcache *lc = to_local(c);
@@ -205,6 +221,7 @@ static const struct ipcache_ops local_ops = {
 	.remove = local_remove,
 	.lookup = local_lookup,
 	.count = local_count,
+	.foreach = local_foreach,
 	.destroy = local_destroy,
 };
 

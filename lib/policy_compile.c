@@ -43,6 +43,8 @@ struct work_entry {
 	struct l4_block block;
 	uint8_t direction;
 	bool deny;
+	bool l7;      /* allow only through the proxy */
+	const struct policy_port_rule *l7_rules; /* its HTTP rules, when l7 */
 };
 
 struct selected_rule {
@@ -88,6 +90,7 @@ struct compile_ctx {
 	struct work_entry *entries;
 	size_t entry_count;
 	size_t entry_capacity;
+	const struct policy_port_rule *cur_l7; /* set while pushing an L7 rule */
 
 	char *err;
 	size_t err_len;
@@ -555,6 +558,8 @@ static int ctx__push(struct compile_ctx *ctx, uint32_t identity, uint8_t directi
 	e->block = *block;
 	e->direction = direction;
 	e->deny = deny;
+	e->l7 = !deny && ctx->cur_l7;
+	e->l7_rules = e->l7 ? ctx->cur_l7 : NULL;
 	ctx->entry_count++;
 	return 0;
 }
@@ -677,6 +682,9 @@ static int ctx__named_port_egress(struct compile_ctx *ctx, const struct selected
 	return 0;
 }
 
+static int ctx__compile_port_rule(struct compile_ctx *ctx, const struct selected_rule *sr,
+				  const struct policy_port_rule *pr, struct l4_block *blocks);
+
 static int ctx__compile_rule(struct compile_ctx *ctx, const struct selected_rule *sr)
 {
 	const struct policy_rule *rule = sr->rule;
@@ -702,6 +710,23 @@ static int ctx__compile_rule(struct compile_ctx *ctx, const struct selected_rule
 	for (i = 0; i < rule->port_rule_count; i++) {
 		const struct policy_port_rule *pr = &rule->port_rules[i];
 
+		ctx->cur_l7 = pr->has_http && !rule->deny ? pr : NULL;
+		ret = ctx__compile_port_rule(ctx, sr, pr, blocks);
+		ctx->cur_l7 = NULL;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int ctx__compile_port_rule(struct compile_ctx *ctx, const struct selected_rule *sr,
+				  const struct policy_port_rule *pr, struct l4_block *blocks)
+{
+	const struct policy_rule *rule = sr->rule;
+	size_t j, n;
+	int ret;
+
+	{
 		/* A toPorts entry without ports (possible with L7 rules only)
 		 * applies to every port. */
 		if (!pr->port_count) {
@@ -712,7 +737,7 @@ static int ctx__compile_rule(struct compile_ctx *ctx, const struct selected_rule
 				if (ret)
 					return ret;
 			}
-			continue;
+			return 0;
 		}
 		for (size_t k = 0; k < pr->port_count; k++) {
 			const struct policy_port *p = &pr->ports[k];
@@ -813,15 +838,7 @@ static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *p
 						rule->direction);
 					return -EINVAL;
 				}
-				for (k = 0; k < rule->port_rule_count; k++) {
-					if (rule->port_rules[k].has_http) {
-						set_err(ctx->err, ctx->err_len,
-							"policy %s line %d: L7 HTTP "
-							"rules are not enforced yet",
-							policy_name(p), rule->line);
-						return -EOPNOTSUPP;
-					}
-				}
+				(void)k;
 				sr = &ctx->rules[ctx->rule_count++];
 				sr->rule = rule;
 				sr->policy = p;
@@ -855,6 +872,9 @@ static int work_entry__cmp(const void *a, const void *b)
 		return x->block.bits < y->block.bits ? -1 : 1;
 	if (x->deny != y->deny)
 		return x->deny ? -1 : 1;
+	/* For one key a plain allow beats an L7 one: L4-only lifts L7. */
+	if (x->l7 != y->l7)
+		return x->l7 ? 1 : -1;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
 	return 0;
@@ -891,6 +911,113 @@ static void work_entry__to_policy(const struct work_entry *w, uint32_t endpoint_
 	out->value.rule_cookie = w->cookie;
 }
 
+/* Where the HTTP rules of a kept L7 entry come from (several rules can
+ * name the same peer and port: their HTTP rules are unioned). */
+struct l7_source {
+	size_t kept;
+	const struct policy_port_rule *rules;
+	uint32_t cookie;
+};
+
+struct l7_sources {
+	struct l7_source *items;
+	size_t count;
+	size_t capacity;
+};
+
+static int l7_sources__add(struct l7_sources *s, size_t kept,
+			   const struct policy_port_rule *rules, uint32_t cookie)
+{
+	if (s->count == s->capacity) {
+		size_t cap = s->capacity ? s->capacity * 2 : 16;
+		struct l7_source *items = realloc(s->items, cap * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		s->items = items;
+		s->capacity = cap;
+	}
+	s->items[s->count++] = (struct l7_source){ kept, rules, cookie };
+	return 0;
+}
+
+/* A plain (L4-only) allow of `identity` in e[0..kept) covering block? */
+static bool plain_allow_covers(const struct work_entry *e, size_t kept, uint32_t identity,
+			       uint8_t direction, const struct l4_block *block)
+{
+	for (size_t i = 0; i < kept; i++)
+		if (e[i].identity == identity && e[i].direction == direction &&
+		    !e[i].deny && !e[i].l7 && block__contains(&e[i].block, block))
+			return true;
+	return false;
+}
+
+/*
+ * Turn the kept L7 entries into the proxy's view (struct policy_l7_entry).
+ * A peer-specific L7 entry under an any-peer plain allow is lifted (the
+ * datapath does not redirect it either); an any-peer L7 entry lists the
+ * peers with their own plain allow as exempt.
+ */
+static int ctx__build_l7(struct compile_ctx *ctx, struct work_entry *e, size_t kept,
+			 const struct l7_sources *srcs, struct policy_entries *out)
+{
+	size_t i = 0;
+
+	while (i < srcs->count) {
+		size_t idx = srcs->items[i].kept, end = i, rules = 0;
+		struct work_entry *w = &e[idx];
+		struct policy_l7_entry *le;
+
+		while (end < srcs->count && srcs->items[end].kept == idx)
+			rules += srcs->items[end++].rules->http_count;
+		if (!w->l7)
+			goto next;
+		if (w->identity &&
+		    plain_allow_covers(e, kept, WARDEN_IDENTITY_UNKNOWN, w->direction,
+				       &w->block)) {
+			w->l7 = false;
+			goto next;
+		}
+		if (w->block.bits != L4_BITS) {
+			set_err(ctx->err, ctx->err_len,
+				"L7 rules need a single port (no range, no port 0) "
+				"on endpoint %u",
+				ctx->ep->endpoint_id);
+			return -EOPNOTSUPP;
+		}
+		le = &out->l7[out->l7_count++];
+		le->direction = w->direction;
+		le->protocol = (uint8_t)(w->block.value >> 16);
+		le->port = (uint16_t)(w->block.value & 0xffff);
+		le->identity = w->identity;
+		le->rules = calloc(rules + 1, sizeof(*le->rules));
+		if (!le->rules)
+			return -ENOMEM;
+		for (size_t k = i; k < end; k++)
+			for (size_t h = 0; h < srcs->items[k].rules->http_count; h++)
+				le->rules[le->rule_count++] = (struct policy_l7_rule_ref){
+					&srcs->items[k].rules->http[h], srcs->items[k].cookie
+				};
+		if (!w->identity) {
+			le->exempt = calloc(kept + 1, sizeof(*le->exempt));
+			if (!le->exempt)
+				return -ENOMEM;
+			for (size_t k = 0; k < kept; k++) {
+				uint32_t id = e[k].identity;
+
+				if (!id || (le->exempt_count &&
+					    le->exempt[le->exempt_count - 1] == id))
+					continue;
+				if (plain_allow_covers(e, kept, id, w->direction, &w->block))
+					le->exempt[le->exempt_count++] = id;
+			}
+		}
+next:
+		i = end;
+	}
+	return 0;
+}
+
 /*
  * Sort, then one pass: the first entry of each run of equal keys wins (the
  * sort puts denies first, then emission order), and an allow inside a deny
@@ -901,27 +1028,38 @@ static int ctx__finish(struct compile_ctx *ctx, struct policy_entries *out)
 {
 	struct work_entry *e = ctx->entries;
 	size_t n = ctx->entry_count, i, kept = 0;
-	size_t *stack = NULL, depth = 0;
+	size_t *stack = NULL, depth = 0, *plain = NULL, plain_depth = 0;
+	struct l7_sources srcs = { 0 };
+	uint16_t proxy_port = ctx->world->proxy_port ? ctx->world->proxy_port :
+						       WARDEN_PROXY_PORT_DEFAULT;
+	int ret = 0;
 
 	if (n) {
 		qsort(e, n, sizeof(*e), work_entry__cmp);
 		stack = malloc((L4_BITS + 1) * sizeof(*stack));
+		plain = malloc((L4_BITS + 1) * sizeof(*plain));
 		out->items = calloc(n, sizeof(*out->items));
-		if (!stack || !out->items) {
-			free(stack);
-			free(out->items);
-			out->items = NULL;
-			return -ENOMEM;
+		if (!stack || !plain || !out->items) {
+			ret = -ENOMEM;
+			goto out;
 		}
 	}
 
 	for (i = 0; i < n; i++) {
 		struct work_entry *cur = &e[i];
 
-		if (kept && work_entry__same_key(&e[kept - 1], cur))
+		if (kept && work_entry__same_key(&e[kept - 1], cur)) {
+			/* Same peer and port: HTTP rules are unioned. */
+			if (e[kept - 1].l7 && cur->l7) {
+				ret = l7_sources__add(&srcs, kept - 1, cur->l7_rules,
+						      cur->cookie);
+				if (ret)
+					goto out;
+			}
 			continue;
-		/* Deny blocks of another identity or direction, or that do
-		 * not contain this one, no longer apply. */
+		}
+		/* Deny (and plain allow) blocks of another identity or
+		 * direction, or that do not contain this one, no longer apply. */
 		while (depth) {
 			const struct work_entry *top = &e[stack[depth - 1]];
 
@@ -931,24 +1069,60 @@ static int ctx__finish(struct compile_ctx *ctx, struct policy_entries *out)
 				break;
 			depth--;
 		}
+		while (plain_depth) {
+			const struct work_entry *top = &e[plain[plain_depth - 1]];
+
+			if (top->identity == cur->identity &&
+			    top->direction == cur->direction &&
+			    block__contains(&top->block, &cur->block))
+				break;
+			plain_depth--;
+		}
 		if (!cur->deny && depth) {
 			cur->deny = true;
+			cur->l7 = false;
 			cur->cookie = e[stack[depth - 1]].cookie;
+		} else if (cur->l7 && plain_depth) {
+			/* An L4-only allow of this peer covers the port. */
+			cur->l7 = false;
 		}
 		e[kept] = *cur;
-		/* The stack holds a chain of nested blocks, at most one per
+		if (e[kept].l7) {
+			ret = l7_sources__add(&srcs, kept, e[kept].l7_rules, e[kept].cookie);
+			if (ret)
+				goto out;
+		}
+		/* The stacks hold chains of nested blocks, at most one per
 		 * prefix length; an equal key was skipped above. */
 		if (e[kept].deny && depth <= L4_BITS)
 			stack[depth++] = kept;
+		else if (!e[kept].deny && !e[kept].l7 && plain_depth <= L4_BITS)
+			plain[plain_depth++] = kept;
 		kept++;
 	}
 
-	for (i = 0; i < kept; i++)
+	if (srcs.count) {
+		out->l7 = calloc(srcs.count, sizeof(*out->l7));
+		if (!out->l7) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		ret = ctx__build_l7(ctx, e, kept, &srcs, out);
+		if (ret)
+			goto out;
+	}
+	for (i = 0; i < kept; i++) {
 		work_entry__to_policy(&e[i], ctx->ep->endpoint_id, &out->items[i]);
+		if (e[i].l7)
+			out->items[i].value.proxy_port = htons(proxy_port);
+	}
 	out->count = kept;
 	out->capacity = n;
+out:
+	free(srcs.items);
 	free(stack);
-	return 0;
+	free(plain);
+	return ret;
 }
 
 static void ctx__free(struct compile_ctx *ctx)
@@ -1042,6 +1216,11 @@ void policy_entries__free(struct policy_entries *entries)
 {
 	if (!entries)
 		return;
+	for (size_t i = 0; i < entries->l7_count; i++) {
+		free(entries->l7[i].rules);
+		free(entries->l7[i].exempt);
+	}
+	free(entries->l7);
 	free(entries->items);
 	memset(entries, 0, sizeof(*entries));
 }

@@ -16,6 +16,7 @@
 #define WARDEN_BPF_COMMON_H
 
 #include <linux/bpf.h>
+#include <stdbool.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>

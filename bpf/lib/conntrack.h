@@ -141,9 +141,11 @@ static __always_inline void ct_update(struct warden_ct_value *entry,
 static __always_inline void ct_create(void *ct, const struct warden_ct_key *key,
 				      const struct warden_packet *pkt,
 				      __u32 remote_identity, __u32 rule_cookie,
-				      __u32 policy_revision, __u32 bytes, __u64 now)
+				      __u32 policy_revision, __be16 proxy_port,
+				      __u32 bytes, __u64 now)
 {
 	struct warden_ct_value value = {
+		.proxy_port = proxy_port,
 		.packets = 1,
 		.bytes = bytes,
 		.policy_revision = policy_revision,

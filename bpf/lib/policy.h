@@ -27,12 +27,18 @@ static __always_inline __u32 policy_enforce_flag(__u8 direction)
  *
  * Returns 0 (allowed) or -WARDEN_DROP_POLICY_DENY / -WARDEN_DROP_POLICY.
  * *cookie receives the deciding rule's cookie, 0 for the default verdict.
+ * *proxy_port is the L7 proxy port when the allow requires the proxy (no
+ * plain allow among the matches), else 0.
  */
 static __always_inline int policy_can_access(void *policy,
 					     const struct warden_endpoint_info *ep,
 					     __u32 identity, __u8 direction,
-					     __u8 protocol, __be16 dport, __u32 *cookie)
+					     __u8 protocol, __be16 dport, __u32 *cookie,
+					     __be16 *proxy_port)
 {
+	struct warden_policy_value *allow = NULL;
+	bool plain = false;
+
 	struct warden_policy_key key = {
 		.prefixlen = WARDEN_POLICY_PREFIX_FULL,
 		.endpoint_id = ep->endpoint_id,
@@ -55,12 +61,27 @@ static __always_inline int policy_can_access(void *policy,
 		*cookie = any_peer->rule_cookie;
 		return -WARDEN_DROP_POLICY_DENY;
 	}
-	if (by_identity && (by_identity->flags & WARDEN_POLICY_ALLOW)) {
-		*cookie = by_identity->rule_cookie;
-		return 0;
-	}
+	/*
+	 * An L4-only allow for this peer and port lifts L7: redirect only when
+	 * every matching allow names the proxy. (Pointers are picked one by
+	 * one: the verifier does not follow a flag correlated with a NULL
+	 * check.)
+	 */
+	*proxy_port = 0;
+	if (by_identity && (by_identity->flags & WARDEN_POLICY_ALLOW))
+		allow = by_identity;
+	if (allow && !allow->proxy_port)
+		plain = true;
 	if (any_peer && (any_peer->flags & WARDEN_POLICY_ALLOW)) {
-		*cookie = any_peer->rule_cookie;
+		if (!any_peer->proxy_port)
+			plain = true;
+		if (!allow)
+			allow = any_peer;
+	}
+	if (allow) {
+		*cookie = allow->rule_cookie;
+		if (!plain)
+			*proxy_port = allow->proxy_port;
 		return 0;
 	}
 

@@ -28,6 +28,11 @@ struct ipcache_ops {
 	/* Longest-prefix lookup; returns WARDEN_IDENTITY_WORLD on a miss. */
 	uint32_t (*lookup)(struct ipcache *cache, const struct policy_prefix *addr);
 	size_t (*count)(struct ipcache *cache);
+	/* Call fn for every entry; stops at and returns fn's first non-zero. */
+	int (*foreach)(struct ipcache *cache,
+		       int (*fn)(void *ctx, const struct policy_prefix *prefix,
+				 uint32_t identity),
+		       void *ctx);
 	void (*destroy)(struct ipcache *cache);
 };
 

@@ -43,6 +43,7 @@ struct compile_endpoint {
 
 /* Everything the compiler may look at besides the policies. */
 struct compile_world {
+	uint16_t proxy_port; /* L7 proxy port for redirect entries; 0 = default */
 	const struct compile_identity *identities; /* reserved ones included */
 	size_t identity_count;
 	const struct compile_endpoint *endpoints;  /* for egress named ports */
@@ -54,12 +55,37 @@ struct policy_entry {
 	struct warden_policy_value value;
 };
 
+/* One HTTP rule that applies to an L7 entry, and the rule that carried it. */
+struct policy_l7_rule_ref {
+	const struct policy_http_rule *rule; /* borrowed from the policy set */
+	uint32_t cookie;
+};
+
+/*
+ * The L7 rules for (direction, port, peer identity) of the endpoint, for the
+ * proxy (docs/proxy-policy.md). Only emitted where the datapath really
+ * redirects: a peer allowed on the port at L4 only is never restricted.
+ * identity 0 = any peer, minus `exempt` (peers with such an L4-only allow).
+ */
+struct policy_l7_entry {
+	uint8_t direction;
+	uint8_t protocol;
+	uint16_t port;
+	uint32_t identity;
+	struct policy_l7_rule_ref *rules; /* ORed; owned */
+	size_t rule_count;
+	uint32_t *exempt; /* owned */
+	size_t exempt_count;
+};
+
 /* The compiled policy of one endpoint (owned; free with _free). */
 struct policy_entries {
 	struct policy_entry *items;
 	size_t count;
 	size_t capacity;
 	uint32_t endpoint_flags; /* WARDEN_EP_ENFORCE_INGRESS / _EGRESS */
+	struct policy_l7_entry *l7;
+	size_t l7_count;
 };
 
 /*
@@ -76,7 +102,9 @@ struct policy_entries {
 /*
  * Compile the policy of endpoint ep. Deny precedence is folded into the
  * entries (see the comment on struct warden_policy_key). Also adds the
- * implicit ingress allow from the local host. Returns 0, or -errno with a
+ * implicit ingress allow from the local host. A port rule with HTTP rules
+ * becomes an allow entry with the proxy port, plus an L7 entry, unless a
+ * plain (L4-only) allow for the same peer covers the port. Returns 0, or -errno with a
  * reason in err (for example a named port that resolves to two numbers).
  */
 int policy_compile_endpoint(const struct policy_set *policies,

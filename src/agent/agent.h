@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -29,7 +31,8 @@ struct agent_config {
 	const char *socket_path;
 	uint32_t pod_net;   /* network order */
 	int pod_prefix_len;
-	uint32_t gateway;   /* first address of the pod CIDR, on warden0 */
+	uint32_t gateway;   /* first address of the pod CIDR, on lo */
+	uint16_t proxy_port; /* the L7 proxy's TPROXY listener */
 };
 
 struct endpoint {
@@ -82,6 +85,15 @@ struct agent {
 	uint64_t last_apply_ns;
 	size_t last_entries;
 
+	pid_t proxy_pid;
+	int proxy_events_fd;
+	bool stopping;
+	uint64_t proxy_restarts;
+	uint64_t proxy_requests;
+	time_t proxy_restart_window;
+	unsigned int proxy_burst;
+	time_t proxy_retry_at;
+
 	struct monitor_client *monitors;
 	uint64_t events_seen;
 	uint64_t events_lost_clients;
@@ -131,9 +143,19 @@ void monitor__on_event(void *ctx, const struct warden_event *event);
 int monitor__subscribe(struct agent *agent, int fd, json_t *args);
 void monitor__unsubscribe(struct agent *agent, int fd);
 void monitor__free_all(struct agent *agent);
+/* Send an event built elsewhere (the proxy's access log) to the clients. */
+void monitor__relay(struct agent *agent, json_t *event);
 /* "ns/name" of the policy behind a rule cookie, or "default deny" etc. */
 void monitor__describe_cookie(struct agent *agent, uint32_t cookie, bool allowed,
 			      char *buf, size_t len);
+
+/* proxy.c */
+int proxy__start(struct agent *agent);
+void proxy__stop(struct agent *agent);
+int proxy__write_policy(struct agent *agent);
+void proxy__on_child_exit(struct agent *agent);
+void proxy__retry(struct agent *agent);
+void proxy__on_events(struct agent *agent);
 
 /* control.c */
 int control__listen(const char *path);

@@ -28,6 +28,7 @@
 #include "agent.h"
 #include "warden/log.h"
 #include "warden/prefix.h"
+#include "warden/redirect.h"
 
 #define MAX_REQUEST (64u << 20)
 
@@ -46,7 +47,8 @@ static void usage(FILE *out)
 		"usage: wardend [--state-dir DIR] [--socket PATH] [--pod-cidr CIDR] [-v|--debug]\n"
 		"  --state-dir DIR   lock file and state (default /var/lib/warden)\n"
 		"  --socket PATH     control socket (default /run/warden/warden.sock)\n"
-		"  --pod-cidr CIDR   IPv4 range for endpoints (default 10.200.0.0/16)\n");
+		"  --pod-cidr CIDR   IPv4 range for endpoints (default 10.200.0.0/16)\n"
+		"  --proxy-port PORT the L7 proxy's listener (default 15001)\n");
 }
 
 static int mkdir_p(const char *path)
@@ -247,6 +249,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "pod-cidr", required_argument, NULL, 'p' },
+		{ "proxy-port", required_argument, NULL, 'P' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -255,7 +258,7 @@ int main(int argc, char **argv)
 	struct client *clients = NULL;
 	const char *pod_cidr = "10.200.0.0/16";
 	int lock_fd = -1, listen_fd = -1, sig_fd = -1, ep_fd = -1, events_fd;
-	bool host_ready = false, running = true;
+	bool host_ready = false, redirect_ready = false, running = true;
 	char err[1024];
 	sigset_t mask;
 	int opt, ret = 1;
@@ -263,6 +266,8 @@ int main(int argc, char **argv)
 	agent.config.state_dir = "/var/lib/warden";
 	agent.config.socket_path = "/run/warden/warden.sock";
 	agent.next_endpoint_id = 1;
+	agent.config.proxy_port = WARDEN_PROXY_PORT_DEFAULT;
+	agent.proxy_events_fd = -1;
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -273,6 +278,13 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			pod_cidr = optarg;
+			break;
+		case 'P':
+			agent.config.proxy_port = (uint16_t)atoi(optarg);
+			if (!agent.config.proxy_port) {
+				fprintf(stderr, "wardend: --proxy-port needs a port number\n");
+				return 2;
+			}
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
@@ -315,6 +327,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -344,6 +357,14 @@ int main(int argc, char **argv)
 		pr_warn("cannot fill the ipcache\n");
 		goto cleanup;
 	}
+	if (redirect__setup(agent.config.proxy_port, agent.config.state_dir, err,
+			    sizeof(err))) {
+		pr_warn("L7 redirect set-up: %s\n", err);
+		goto cleanup;
+	}
+	redirect_ready = true;
+	if (proxy__start(&agent))
+		pr_warn("the L7 proxy did not start: traffic that needs it is dropped\n");
 	listen_fd = control__listen(agent.config.socket_path);
 	if (listen_fd < 0) {
 		pr_warn("listen on %s: %s\n", agent.config.socket_path, strerror(-listen_fd));
@@ -359,13 +380,19 @@ int main(int argc, char **argv)
 	epoll_ctl(ep_fd, EPOLL_CTL_ADD, sig_fd, &ev);
 	ev.data.ptr = &events_fd;
 	epoll_ctl(ep_fd, EPOLL_CTL_ADD, events_fd, &ev);
+	if (agent.proxy_events_fd >= 0) {
+		ev.data.ptr = &agent.proxy_events_fd;
+		epoll_ctl(ep_fd, EPOLL_CTL_ADD, agent.proxy_events_fd, &ev);
+	}
 	pr_info("wardend %s ready: socket %s, pod CIDR %s\n", WARDEN_VERSION,
 		agent.config.socket_path, pod_cidr);
 
 	while (running) {
 		struct epoll_event events[32];
-		int n = epoll_wait(ep_fd, events, 32, -1);
+		/* A proxy that keeps crashing is retried once a second. */
+		int n = epoll_wait(ep_fd, events, 32, agent.proxy_retry_at ? 1000 : -1);
 
+		proxy__retry(&agent);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -378,10 +405,16 @@ int main(int argc, char **argv)
 			if (tag == &sig_fd) {
 				struct signalfd_siginfo si;
 
-				if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGCHLD) {
+						proxy__on_child_exit(&agent);
+						continue;
+					}
 					pr_info("signal %u: shutting down\n", si.ssi_signo);
 					running = false;
 				}
+			} else if (tag == &agent.proxy_events_fd) {
+				proxy__on_events(&agent);
 			} else if (tag == &events_fd) {
 				datapath__events_poll(agent.datapath);
 			} else if (tag == &listen_fd) {
@@ -419,6 +452,9 @@ cleanup:
 	while (clients)
 		client_close(&agent, &clients, clients);
 	monitor__free_all(&agent);
+	proxy__stop(&agent);
+	if (redirect_ready)
+		redirect__teardown();
 	if (agent.datapath) {
 		endpoint__delete_all(&agent);
 		policy_repo__free(&agent);

@@ -143,25 +143,39 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev)
 	return obj;
 }
 
+static void broadcast(struct agent *agent, json_t *obj, bool is_drop);
+
 void monitor__on_event(void *ctx, const struct warden_event *event)
 {
 	struct agent *agent = ctx;
 	json_t *obj;
-	char *line;
-	size_t len;
 
 	agent->events_seen++;
 	if (!agent->monitors)
 		return;
 	obj = event_json(agent, event);
-	line = json_dumps(obj, JSON_COMPACT);
+	broadcast(agent, obj, event->type == WARDEN_EVENT_DROP);
 	json_decref(obj);
+}
+
+void monitor__relay(struct agent *agent, json_t *event)
+{
+	if (agent->monitors)
+		broadcast(agent, event, false);
+}
+
+static void broadcast(struct agent *agent, json_t *obj, bool is_drop)
+{
+	char *line;
+	size_t len;
+
+	line = json_dumps(obj, JSON_COMPACT);
 	if (!line)
 		return;
 	len = strlen(line);
 	line[len] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
 	for (struct monitor_client *c = agent->monitors; c; c = c->next) {
-		if (c->drops_only && event->type != WARDEN_EVENT_DROP)
+		if (c->drops_only && !is_drop)
 			continue;
 		/* One write per event; a full socket buffer loses this event for
 		 * this client only. */

@@ -134,7 +134,8 @@ int agent__regenerate(struct agent *agent, struct policy_set *candidate, char *e
 						    .ports = ep->ports,
 						    .port_count = ep->port_count };
 	}
-	struct compile_world world = { .identities = ids,
+	struct compile_world world = { .proxy_port = agent->config.proxy_port,
+				       .identities = ids,
 				       .identity_count = id_count,
 				       .endpoints = eps,
 				       .endpoint_count = agent->endpoint_count };
@@ -204,6 +205,10 @@ int agent__regenerate(struct agent *agent, struct policy_set *candidate, char *e
 	agent->last_compile_ns = t1 - t0;
 	agent->last_apply_ns = now_ns() - t1;
 	agent->last_entries = total;
+	/* The proxy follows the same revision (a failure to write is logged;
+	 * the proxy then keeps its previous snapshot). */
+	if (agent->proxy_events_fd >= 0)
+		proxy__write_policy(agent);
 out:
 	if (ret) {
 		/* Put back what was already written, endpoint by endpoint. */
@@ -250,6 +255,7 @@ int policy_repo__parse_documents(json_t *documents, struct policy_set *out,
 			return -EINVAL;
 		}
 		memset(&diag, 0, sizeof(diag));
+		diag.allow_http = true; /* enforced by warden-proxy */
 		ret = policy_parse_buffer(file, json_string_value(content),
 					  json_string_length(content), out, &diag);
 		for (size_t w = 0; warnings && w < diag.warning_count; w++) {

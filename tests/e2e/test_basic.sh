@@ -81,7 +81,7 @@ YAML
 	check "duplicate endpoint name is refused" bash -c "! \"$WARDEN\" --socket \"$SOCK\" endpoint create xwing --labels a=b"
 	check "invalid label is refused" bash -c "! \"$WARDEN\" --socket \"$SOCK\" endpoint create other --labels 'bad key=x'"
 	check "policy validate names an unsupported feature and its field" bash -c \
-		"\"$WARDEN\" --socket \"$SOCK\" policy validate \"$CORPUS/cilium/policies/l7/http/http.yaml\" 2>&1 | grep -q 'rules.http: L7 HTTP rules are not supported yet'"
+		"\"$WARDEN\" --socket \"$SOCK\" policy validate \"$CORPUS/cilium/policies/l7/kafka/kafka.yaml\" 2>&1 | grep -q 'rules.kafka: Kafka rules are not supported yet'"
 }
 
 t_04_policy_delete_restores_access() {

@@ -1156,22 +1156,158 @@ static void test_cookies_across_specs(void **state)
 	assert_int_equal(e->value.rule_cookie, POLICY_COOKIE(1, 3));
 }
 
-static void test_l7_rejected(void **state)
+/* Give a port rule n HTTP rules with these paths (method GET). */
+static void port_rule_http(struct policy_port_rule *pr, const char *const *paths, size_t n)
 {
+	pr->has_http = true;
+	pr->http = calloc(n + 1, sizeof(*pr->http));
+	assert_non_null(pr->http);
+	for (size_t i = 0; i < n; i++) {
+		pr->http[i].method = "GET";
+		pr->http[i].path = (char *)paths[i];
+	}
+	pr->http_count = n;
+}
+
+static const struct policy_l7_entry *find_l7(const struct policy_entries *out,
+					     uint8_t direction, uint16_t port,
+					     uint32_t identity)
+{
+	for (size_t i = 0; i < out->l7_count; i++)
+		if (out->l7[i].direction == direction && out->l7[i].port == port &&
+		    out->l7[i].identity == identity)
+			return &out->l7[i];
+	return NULL;
+}
+
+static uint16_t proxy_port_of(const struct policy_entries *out, uint32_t identity,
+			      uint8_t direction, uint16_t port)
+{
+	const struct policy_entry *e = lpm(out, EP_DEATHSTAR, identity, direction, TCP, port);
+
+	return e ? ntohs(e->value.proxy_port) : 0;
+}
+
+static void free_http(struct policy_set *set)
+{
+	for (size_t pi = 0; pi < set->count; pi++)
+		for (size_t si = 0; si < set->items[pi].spec_count; si++)
+			for (size_t ri = 0; ri < set->items[pi].specs[si].rule_count; ri++) {
+				struct policy_rule *r = &set->items[pi].specs[si].rules[ri];
+
+				for (size_t k = 0; k < r->port_rule_count; k++)
+					free(r->port_rules[k].http);
+			}
+}
+
+static void test_l7_redirects_with_rules(void **state)
+{
+	static const char *const paths[] = { "/v1/request-landing", "/v1" };
 	struct fixture *f = *state;
 	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
 	struct policy_rule *r = add_rule(s, IN, false);
-	struct policy_port_rule *pr;
+	const struct policy_l7_entry *le;
 
 	rule_endpoints(r, "org=empire");
-	pr = rule_port(r, TCP, 80, 0, NULL);
-	pr->has_http = true;
+	port_rule_http(rule_port(r, TCP, 80, 0, NULL), paths, 2);
+	compile_ok(f, ep_deathstar(f));
+	/* Empire peers may reach port 80, through the proxy only. */
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, IN, TCP, 80), ALLOW);
+	assert_int_equal(proxy_port_of(&f->out, ID_TIEFIGHTER, IN, 80),
+			 WARDEN_PROXY_PORT_DEFAULT);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_XWING, IN, TCP, 80), NO_MATCH);
+	le = find_l7(&f->out, IN, 80, ID_TIEFIGHTER);
+	assert_non_null(le);
+	assert_int_equal(le->rule_count, 2);
+	assert_string_equal(le->rules[1].rule->path, "/v1");
+	assert_int_equal(le->rules[0].cookie, POLICY_COOKIE(0, 0));
+	assert_null(find_l7(&f->out, IN, 80, ID_XWING));
+	/* The implicit host allow is plain: the node is never proxied. */
+	assert_int_equal(proxy_port_of(&f->out, WARDEN_IDENTITY_HOST, IN, 80), 0);
+	free_http(&f->set);
+}
+
+static void test_l7_lifted_by_l4_rule_for_same_peer(void **state)
+{
+	static const char *const paths[] = { "/public" };
+	struct fixture *f = *state;
+	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
+	struct policy_rule *r = add_rule(s, IN, false);
+
+	rule_endpoints(r, "org=empire");
+	port_rule_http(rule_port(r, TCP, 80, 0, NULL), paths, 1);
+	/* Another rule allows tiefighters on every port at L4 only. */
+	r = add_rule(s, IN, false);
+	rule_endpoints(r, "class=tiefighter");
+	compile_ok(f, ep_deathstar(f));
+	assert_int_equal(proxy_port_of(&f->out, ID_TIEFIGHTER, IN, 80), 0);
+	assert_null(find_l7(&f->out, IN, 80, ID_TIEFIGHTER));
+	/* The deathstar itself (org=empire, not a tiefighter) stays L7. */
+	assert_int_equal(proxy_port_of(&f->out, ID_DEATHSTAR, IN, 80),
+			 WARDEN_PROXY_PORT_DEFAULT);
+	assert_non_null(find_l7(&f->out, IN, 80, ID_DEATHSTAR));
+	free_http(&f->set);
+}
+
+static void test_l7_any_peer_with_exempt_and_union(void **state)
+{
+	static const char *const a[] = { "/a" }, *const b[] = { "/b", "/c" };
+	struct fixture *f = *state;
+	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
+	struct policy_rule *r = add_rule(s, IN, false);
+	const struct policy_l7_entry *le;
+
+	port_rule_http(rule_port(r, TCP, 80, 0, NULL), a, 1); /* any peer */
+	r = add_rule(s, IN, false);
+	port_rule_http(rule_port(r, TCP, 80, 0, NULL), b, 2); /* any peer again */
+	r = add_rule(s, IN, false);
+	rule_endpoints(r, "class=tiefighter");
+	rule_port(r, TCP, 80, 0, NULL); /* L4 only on 80 */
+	compile_ok(f, ep_deathstar(f));
+	le = find_l7(&f->out, IN, 80, 0);
+	assert_non_null(le);
+	assert_int_equal(le->rule_count, 3); /* unioned */
+	/* Exempt: the host (implicit plain allow) and both tiefighter
+	 * identities (plain and env=prod), sorted. */
+	assert_int_equal(le->exempt_count, 3);
+	assert_int_equal(le->exempt[0], WARDEN_IDENTITY_HOST);
+	assert_int_equal(le->exempt[1], ID_TIEFIGHTER);
+	assert_int_equal(le->exempt[2], ID_PROD);
+	assert_int_equal(proxy_port_of(&f->out, 0, IN, 80), WARDEN_PROXY_PORT_DEFAULT);
+	assert_int_equal(proxy_port_of(&f->out, ID_TIEFIGHTER, IN, 80), 0);
+	free_http(&f->set);
+}
+
+static void test_l7_deny_wins(void **state)
+{
+	static const char *const paths[] = { "/" };
+	struct fixture *f = *state;
+	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
+	struct policy_rule *r = add_rule(s, IN, false);
+
+	rule_endpoints(r, "org=empire");
+	port_rule_http(rule_port(r, TCP, 80, 0, NULL), paths, 1);
+	r = add_rule(s, IN, true);
+	rule_endpoints(r, "class=tiefighter");
+	compile_ok(f, ep_deathstar(f));
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, IN, TCP, 80), DENY);
+	assert_null(find_l7(&f->out, IN, 80, ID_TIEFIGHTER));
+	assert_non_null(find_l7(&f->out, IN, 80, ID_DEATHSTAR));
+	free_http(&f->set);
+}
+
+static void test_l7_port_range_refused(void **state)
+{
+	static const char *const paths[] = { "/" };
+	struct fixture *f = *state;
+	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
+	struct policy_rule *r = add_rule(s, IN, false);
+
+	rule_endpoints(r, "org=empire");
+	port_rule_http(rule_port(r, TCP, 8000, 8003, NULL), paths, 1);
 	assert_int_equal(compile(f, ep_deathstar(f)), -EOPNOTSUPP);
-	assert_non_null(strstr(f->err, "L7"));
-	assert_non_null(strstr(f->err, "l7"));
-	assert_int_equal(f->out.count, 0);
-	/* Not selected, not compiled: the x-wing is fine. */
-	compile_ok(f, &f->endpoints[2]);
+	assert_non_null(strstr(f->err, "single port"));
+	free_http(&f->set);
 }
 
 static void test_output_deterministic(void **state)
@@ -1347,7 +1483,11 @@ int main(void)
 	    T(test_requires),
 	    T(test_host_implicit_allow),
 	    T(test_cookies_across_specs),
-	    T(test_l7_rejected),
+	    T(test_l7_redirects_with_rules),
+	    T(test_l7_lifted_by_l4_rule_for_same_peer),
+	    T(test_l7_any_peer_with_exempt_and_union),
+	    T(test_l7_deny_wins),
+	    T(test_l7_port_range_refused),
 	    T(test_output_deterministic),
 	    T(test_selects_peer),
 	    T(test_collect_prefixes_and_labels),

@@ -22,7 +22,7 @@
 
 /* Capacities: user space reports usage against these. */
 #define WARDEN_IPCACHE_MAX 65536
-#define WARDEN_ENDPOINTS_MAX 4096
+#define WARDEN_ENDPOINTS_MAX 4096 /* also the local-endpoints-by-address map */
 #define WARDEN_POLICY_MAX 262144
 #define WARDEN_CT_MAX 262144
 #define WARDEN_METRICS_MAX 16384
@@ -104,6 +104,30 @@ struct warden_endpoint_info {
 };
 
 /*
+ * Local endpoints by address, so the source side can see the destination's
+ * ingress policy (an L7 ingress rule must redirect at the source's hook:
+ * tc egress, where the destination's hook sits, cannot redirect).
+ */
+struct warden_endpoint_addr_key {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+/*
+ * skb marks between the datapath, netfilter's TPROXY rule and the proxy.
+ * TO_PROXY: set by from_container on packets of a redirected flow; the
+ * nftables rules deliver them to the proxy (see lib/redirect.c).
+ * FROM_PROXY: the proxy's sockets carry it (SO_MARK); the destination's
+ * to_container lets such packets use L7-redirect entries, which the proxy
+ * has enforced already.
+ */
+#define WARDEN_MARK_MASK 0xf00
+#define WARDEN_MARK_TO_PROXY 0x200
+#define WARDEN_MARK_FROM_PROXY 0xa00
+#define WARDEN_PROXY_PORT_DEFAULT 15001
+
+/*
  * Policy map: one LPM trie for all endpoints. The bits, in order:
  *   endpoint_id (32) identity (32) direction (8) protocol (8) dport (16)
  * A full key is prefixlen 96. Wildcards are shorter prefixes:
@@ -137,7 +161,11 @@ enum warden_policy_flags {
 
 struct warden_policy_value {
 	__u16 flags;      /* enum warden_policy_flags */
-	__be16 proxy_port; /* L7 redirect, 0 = none (a later issue) */
+	__be16 proxy_port; /* allowed, but only through the L7 proxy on this
+			    * port; 0 = allowed as is. When both lookups
+			    * allow, the flow is redirected only if neither
+			    * allow is a plain one (an L4-only rule for the
+			    * same peer and port lifts the L7 restriction). */
 	__u32 rule_cookie; /* which policy rule decided: see policy_rule_ref */
 };
 
@@ -200,6 +228,9 @@ enum warden_reason {
 	WARDEN_DROP_FRAGMENT = 6,         /* non-first fragment, no L4 */
 	WARDEN_DROP_POLICY_REVOKED = 7,   /* established flow lost its allow */
 	WARDEN_DROP_SPOOFED_SOURCE = 8,   /* pod sent with a foreign source */
+	WARDEN_DROP_PROXY_REQUIRED = 9,   /* L7 rules apply, but the packet did
+					   * not come through the proxy and
+					   * cannot be redirected here */
 	WARDEN_REASON_MAX,
 };
 

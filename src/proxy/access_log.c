@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Access-log records as JSON datagrams. The socket is not connected: the
+ * agent may come and go (restart, re-bind the same path), and sendto() with
+ * the address finds whoever is bound now, where a connected socket would
+ * keep failing after the first restart.
+ *
+ * The JSON is written by hand into a fixed buffer: jansson would allocate
+ * per record, and the shape is fixed. Strings that come from the client
+ * (method, url, host) are escaped byte by byte; bytes outside ASCII become
+ * \u00XX, so the datagram is valid JSON (and UTF-8) whatever was received.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "access_log.h"
+#include "warden/abi/maps.h"
+
+const char *access_verdict__name(enum access_verdict v)
+{
+	switch (v) {
+	case ACCESS_FORWARDED:
+		return "FORWARDED";
+	case ACCESS_DENIED:
+		return "DENIED";
+	default:
+		return "ERROR";
+	}
+}
+
+int access_log__open(struct access_log *log, const char *path)
+{
+	log->fd = -1;
+	log->sent = log->dropped = 0;
+	if (!path)
+		return 0;
+	if (strlen(path) >= sizeof(log->addr.sun_path))
+		return -ENAMETOOLONG;
+	memset(&log->addr, 0, sizeof(log->addr));
+	log->addr.sun_family = AF_UNIX;
+	strcpy(log->addr.sun_path, path);
+	log->addr_len = (unsigned int)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	log->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return log->fd < 0 ? -errno : 0;
+}
+
+void access_log__close(struct access_log *log)
+{
+	if (log->fd >= 0)
+		close(log->fd);
+	log->fd = -1;
+}
+
+/* A bounded JSON writer: on overflow it stops writing and says so. */
+struct json_out {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool overflow;
+};
+
+static void out_raw(struct json_out *o, const char *s, size_t n)
+{
+	if (o->overflow || o->cap - o->len < n) {
+		o->overflow = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+static void out_str(struct json_out *o, const char *s)
+{
+	out_raw(o, s, strlen(s));
+}
+
+static void out_fmt(struct json_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void out_fmt(struct json_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len)
+		o->overflow = true;
+	else
+		o->len += (size_t)n;
+}
+
+/* A JSON string literal (quotes included) of arbitrary bytes. */
+static void out_quoted(struct json_out *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	out_raw(o, "\"", 1);
+	for (size_t i = 0; i < n && !o->overflow; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+
+		if (ch == '"' || ch == '\\') {
+			esc[1] = (char)ch;
+			out_raw(o, esc, 2);
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			out_raw(o, esc, 6);
+		} else {
+			out_raw(o, s + i, 1);
+		}
+	}
+	out_raw(o, "\"", 1);
+}
+
+/* "k8s:a=b,k8s:c=d" → ["k8s:a=b","k8s:c=d"]: label text has no commas. */
+static void out_labels(struct json_out *o, const char *labels)
+{
+	const char *p = labels ? labels : "";
+
+	out_raw(o, "[", 1);
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (p != labels)
+			out_raw(o, ",", 1);
+		out_quoted(o, p, n);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	out_raw(o, "]", 1);
+}
+
+static void out_peer(struct json_out *o, const char *key, const struct access_peer *peer)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &peer->ipv4, ip, sizeof(ip));
+	out_fmt(o, ",\"%s\":{\"ip\":\"%s\",\"port\":%u,\"identity\":%u,\"endpoint\":", key, ip,
+		peer->port, peer->identity);
+	if (peer->endpoint)
+		out_quoted(o, peer->endpoint, strlen(peer->endpoint));
+	else
+		out_str(o, "null");
+	out_str(o, ",\"labels\":");
+	out_labels(o, peer->labels);
+	out_raw(o, "}", 1);
+}
+
+static void out_time(struct json_out *o)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	out_fmt(o, "\"time\":\"%s.%06ldZ\"", when, ts.tv_nsec / 1000);
+}
+
+void access_log__send(struct access_log *log, const struct access_record *rec)
+{
+	struct json_out o = { .buf = log->buf, .cap = sizeof(log->buf) };
+
+	if (log->fd < 0)
+		return;
+	out_str(&o, "{\"type\":\"http-request\",");
+	out_time(&o);
+	out_str(&o, ",\"verdict\":\"");
+	out_str(&o, access_verdict__name(rec->verdict));
+	out_fmt(&o, "\",\"status\":%d,\"method\":", rec->status);
+	out_quoted(&o, rec->method.ptr, rec->method.len);
+	out_str(&o, ",\"url\":");
+	out_quoted(&o, rec->url.ptr, rec->url.len);
+	out_str(&o, ",\"host\":");
+	out_quoted(&o, rec->host.ptr, rec->host.len);
+	out_str(&o, ",\"direction\":");
+	out_str(&o, rec->direction == WARDEN_DIR_INGRESS ? "\"ingress\"" :
+		    rec->direction == WARDEN_DIR_EGRESS  ? "\"egress\"" :
+							   "null");
+	out_fmt(&o, ",\"rule_cookie\":%u,\"latency_us\":%llu,\"revision\":%llu",
+		rec->rule_cookie, (unsigned long long)rec->latency_us,
+		(unsigned long long)rec->revision);
+	if (rec->error) {
+		out_str(&o, ",\"error\":");
+		out_quoted(&o, rec->error, strlen(rec->error));
+	}
+	out_peer(&o, "source", &rec->source);
+	out_peer(&o, "destination", &rec->destination);
+	out_raw(&o, "}", 1);
+	if (o.overflow) {
+		log->dropped++;
+		return;
+	}
+	/* EAGAIN (agent behind), ENOENT/ECONNREFUSED (no agent): drop. */
+	if (sendto(log->fd, o.buf, o.len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		   (struct sockaddr *)&log->addr, log->addr_len) < 0)
+		log->dropped++;
+	else
+		log->sent++;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The access log: one JSON datagram per request to a Unix datagram socket
+ * (the agent's, which relays them to `warden monitor`). Best effort by
+ * design: a full or absent socket drops the record, counted, and never
+ * blocks a worker. One access_log per worker (no locks); the record is
+ * formatted into the log's own buffer, nothing is allocated.
+ */
+#ifndef WARDEN_PROXY_ACCESS_LOG_H
+#define WARDEN_PROXY_ACCESS_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include "warden/http_parser.h"
+
+enum access_verdict {
+	ACCESS_FORWARDED, /* allowed and answered by the server */
+	ACCESS_DENIED,    /* 403 from the policy */
+	ACCESS_ERROR,     /* 400, 408, 502, 503, 504: answered by the proxy */
+	ACCESS_VERDICT_COUNT,
+};
+
+struct access_peer {
+	uint32_t ipv4; /* network order */
+	uint16_t port; /* host order */
+	uint32_t identity;
+	const char *labels;   /* "k8s:a=b,k8s:c=d" (borrowed from the snapshot) */
+	const char *endpoint; /* "namespace/name", or NULL when not local */
+};
+
+/* Every pointer is borrowed for the duration of access_log__send. */
+struct access_record {
+	struct http_slice method;
+	struct http_slice url; /* normalised path (and query) */
+	struct http_slice host;
+	int status;
+	enum access_verdict verdict;
+	const char *error; /* why, for ACCESS_ERROR; else NULL */
+	int direction;     /* WARDEN_DIR_*, or -1 when no L7 rule applied */
+	uint32_t rule_cookie;
+	uint64_t latency_us;
+	uint64_t revision;
+	struct access_peer source;
+	struct access_peer destination;
+};
+
+struct access_log {
+	int fd; /* -1: disabled */
+	struct sockaddr_un addr;
+	unsigned int addr_len;
+	uint64_t sent;
+	uint64_t dropped;
+	char buf[16384];
+};
+
+const char *access_verdict__name(enum access_verdict v);
+
+/* path NULL: a disabled log (send is a no-op). Returns 0 or -errno. */
+int access_log__open(struct access_log *log, const char *path);
+static inline bool access_log__enabled(const struct access_log *log)
+{
+	return log->fd >= 0;
+}
+void access_log__send(struct access_log *log, const struct access_record *rec);
+void access_log__close(struct access_log *log);
+
+#endif /* WARDEN_PROXY_ACCESS_LOG_H */
