@@ -44,6 +44,8 @@ AGENT_SRCS := $(wildcard src/agent/*.c)
 AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
+PROXY_SRCS := $(wildcard src/proxy/*.c)
+PROXY_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(PROXY_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -53,7 +55,7 @@ BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-BINS := $(BUILD)/wardend $(BUILD)/warden
+BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy
 
 .PHONY: all clean test unit bpftest e2e demo deps fuzz
 .SECONDARY: $(BPF_OBJS) $(SKELS)
@@ -84,6 +86,13 @@ $(BUILD)/wardend: $(AGENT_OBJS) $(BUILD)/libwarden.a
 $(BUILD)/warden: $(CLI_OBJS) $(BUILD)/libwarden.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The L7 proxy: its objects also depend on its private headers.
+$(PROXY_OBJS): $(wildcard src/proxy/*.h)
+
+$(BUILD)/warden-proxy: $(PROXY_OBJS) $(BUILD)/libwarden.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libwarden.a $(wildcard tests/unit/*.h)
 	$(call msg,TEST,$@)

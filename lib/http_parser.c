@@ -151,6 +151,40 @@ static inline const char *scan_value(const char *p, const char *end)
 }
 
 /*
+ * First byte at or after p that cannot be in a request-target, or end:
+ * like scan_value, eight bytes at a time while none of them is a CTL, SP,
+ * DEL, non-ASCII, '#' or '\'.
+ */
+static inline const char *scan_target(const char *p, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	for (;;) {
+		const char *stop;
+
+		while (end - p >= 8) {
+			uint64_t x, del, hash, backslash;
+
+			memcpy(&x, p, 8);
+			del = x ^ (ones * 0x7f);
+			hash = x ^ (ones * '#');
+			backslash = x ^ (ones * '\\');
+			if (((x - ones * 0x21) & ~x & highs) | (x & highs) |
+			    ((del - ones) & ~del & highs) | ((hash - ones) & ~hash & highs) |
+			    ((backslash - ones) & ~backslash & highs))
+				break;
+			p += 8;
+		}
+		stop = end - p >= 8 ? p + 8 : end;
+		for (; p < stop; p++)
+			if (!is_class(*p, C_TARGET))
+				return p;
+		if (p == end)
+			return p;
+	}
+}
+
+/*
  * At p is CR or LF, expected to end a line. Returns 0 and moves *pp past
  * the CRLF, HTTP_PARSE_INCOMPLETE, or HTTP_PARSE_ERROR (bare CR / LF).
  */
@@ -572,8 +606,7 @@ static int parse_request(const char *buf, const char *end, struct http_request *
 	req->method.len = (size_t)(p - req->method.ptr);
 
 	req->target.ptr = ++p;
-	while (p < end && is_class(*p, C_TARGET))
-		p++;
+	p = scan_target(p, end);
 	if (p == end)
 		return HTTP_PARSE_INCOMPLETE;
 	if (p == req->target.ptr) {
@@ -662,6 +695,8 @@ int http_request__parse(const char *buf, size_t len, const struct http_limits *l
 	req->body = HTTP_BODY_NONE;
 	req->content_length = 0;
 	req->keep_alive = req->expect_continue = req->upgrade = false;
+	if (!len)
+		return HTTP_PARSE_INCOMPLETE; /* (and buf may be NULL) */
 	rc = parse_request(buf, buf + (len < max ? len : max), req, error);
 	if (rc == HTTP_PARSE_INCOMPLETE && len > max) {
 		*error = HTTP_ERR_HEAD_TOO_LARGE;
@@ -762,6 +797,8 @@ int http_response__parse(const char *buf, size_t len, const struct http_limits *
 	resp->body = HTTP_BODY_NONE;
 	resp->content_length = 0;
 	resp->keep_alive = false;
+	if (!len)
+		return HTTP_PARSE_INCOMPLETE;
 	rc = parse_response(buf, buf + (len < max ? len : max), request_method, resp, error);
 	if (rc == HTTP_PARSE_INCOMPLETE && len > max) {
 		*error = HTTP_ERR_HEAD_TOO_LARGE;
@@ -813,15 +850,17 @@ long http_chunked__feed(struct http_chunked *c, const char *buf, size_t len, boo
 	if (!done)
 		done = &scratch;
 	*done = false;
-	if (len > LONG_MAX)
-		len = LONG_MAX;
-	end = buf + len;
 	if (c->state == CH_DONE) {
 		*done = true;
 		return 0;
 	}
 	if (c->state == CH_ERROR)
 		return HTTP_PARSE_ERROR;
+	if (!len)
+		return 0; /* (and buf may be NULL) */
+	if (len > LONG_MAX)
+		len = LONG_MAX;
+	end = buf + len;
 
 	while (p < end) {
 		char ch = *p;
@@ -1026,7 +1065,7 @@ long http_target__normalise(struct http_slice target, char *out, size_t out_len,
 			    struct http_slice *host_out)
 {
 	static const char hex_upper[] = "0123456789ABCDEF";
-	const char *p = target.ptr, *end = p + target.len, *path_end, *q;
+	const char *p = target.ptr, *end, *path_end, *q;
 	size_t w = 0, i, scheme;
 	unsigned v;
 	long reduced;
@@ -1037,6 +1076,7 @@ long http_target__normalise(struct http_slice target, char *out, size_t out_len,
 	}
 	if (!p || !target.len || !out || !out_len)
 		return -1;
+	end = p + target.len;
 	for (i = 0; i < target.len; i++)
 		if (!is_class(p[i], C_TARGET))
 			return -1;

@@ -17,6 +17,7 @@ static const struct {
 	[WARDEN_DROP_POLICY_REVOKED] = { "Policy revoked established flow",
 					 "policy_revoked" },
 	[WARDEN_DROP_SPOOFED_SOURCE] = { "Spoofed source address", "spoofed_source" },
+	[WARDEN_DROP_PROXY_REQUIRED] = { "L7 policy requires the proxy", "proxy_required" },
 };
 
 const char *warden_reason__name(unsigned int reason)

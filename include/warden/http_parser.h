@@ -115,7 +115,8 @@ int http_response__parse(const char *buf, size_t len, const struct http_limits *
  * Streaming chunked-body framing, so a large body is forwarded as it comes
  * and never buffered whole. Feed it the bytes after the head; it says how
  * many of them belong to the body (framing included, to be forwarded
- * verbatim) and whether the body (with its trailers) ended.
+ * verbatim) and whether the body (with its trailers) ended. Zero the
+ * struct before the first feed of each body.
  */
 struct http_chunked {
 	int state;          /* private */

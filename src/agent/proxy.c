@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,15 @@ static json_t *policy_document(struct agent *agent)
 						"identity", (json_int_t)ep->identity));
 		for (size_t j = 0; j < ep->entries.l7_count; j++) {
 			const struct policy_l7_entry *le = &ep->entries.l7[j];
-			json_t *rules = json_array(), *exempt = json_array();
+			json_t *rules, *exempt;
+
+			/* HTTP is TCP; the UDP/SCTP twins of a protocol-less port
+			 * keep their proxy entry in the map, where the redirect
+			 * rules drop them (only TCP is TPROXYed). */
+			if (le->protocol != IPPROTO_TCP)
+				continue;
+			rules = json_array();
+			exempt = json_array();
 
 			for (size_t k = 0; k < le->rule_count; k++)
 				json_array_append_new(rules, l7_rule_json(&le->rules[k]));

@@ -12,6 +12,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A proxied connection: the client socket, at most one upstream socket,
+ * the two channels between them, and the transport state machine
+ *
+ *   HTTP ──(101)──▶ TUNNEL ──(both directions shut)──▶ closed
+ *    │
+ *    └─(close after the response / our error reply)──▶ FLUSH ─▶ LINGER ─▶ closed
+ *
+ * The HTTP meaning of the bytes is http_session.c's; this file moves
+ * them, with backpressure: a side is read only while its channel has
+ * room, so a slow reader stalls its writer and memory stays fixed (two
+ * 32 KiB buffers per connection, allocated with it).
+ */
+#ifndef WARDEN_PROXY_CONN_H
+#define WARDEN_PROXY_CONN_H
+
+#include <netinet/in.h>
+
+#include "worker.h"
+
+struct conn;
+
+/* Take over an accepted socket (worker->ctx is the worker's http_env).
+ * Returns 0, or -errno (the caller closes fd). */
+int conn__accept(struct worker *w, int fd, const struct sockaddr_in *peer);
+/* SIGTERM: close at the next request boundary. */
+void conn__drain(struct conn *c);
+/* Close both sockets now; the memory goes at the end of the round. */
+void conn__abort(struct conn *c);
+struct conn *conn__of_link(struct list_node *link);
+
+#endif /* WARDEN_PROXY_CONN_H */

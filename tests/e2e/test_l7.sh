@@ -1,0 +1,190 @@
+# shellcheck shell=bash
+# API-aware (L7 HTTP) policy through warden-proxy: real endpoints, a real
+# HTTP server (tools/httpd.py), curl and a keep-alive client.
+
+TOOLS=$(dirname "${BASH_SOURCE[0]}")/tools
+
+l7_cast() { # deathstar with an HTTP server on 80, two ships
+	W endpoint create deathstar --labels org=empire,class=deathstar >/dev/null &&
+	W endpoint create tiefighter --labels org=empire,class=tiefighter >/dev/null &&
+	W endpoint create xwing --labels org=alliance,class=xwing >/dev/null || return 1
+	: >"$E2E_TMP/httpd.log"
+	W endpoint exec deathstar -- python3 "$TOOLS/httpd.py" --port 80 --log "$E2E_TMP/httpd.log" >/dev/null 2>&1 &
+	wait_listen deathstar 80
+}
+# http FROM METHOD URL [curl args...] -> "STATUS BODY"
+http() {
+	local from=$1 method=$2 url=$3
+	shift 3
+	W endpoint exec "$from" -- curl -s -m 3 -X "$method" -w ' %{http_code}' "$@" "$url" 2>/dev/null | tr -d '\r' | tr '\n' ' '
+}
+served() { grep -c "$1" "$E2E_TMP/httpd.log"; }
+proxy_pid() { pgrep -f "warden-proxy --policy $E2E_TMP/" | head -1; }
+
+t_60_starwars_l7_file_unchanged() {
+	l7_cast || { fail "cast"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	check "import Cilium's sw_l3_l4_l7_policy.yaml unchanged" import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml"
+	check "tiefighter: POST /v1/request-landing -> Ship landed" \
+		bash -c "[[ \"\$1\" == 'Ship landed  200' ]]" _ "$(http tiefighter POST "http://$ds/v1/request-landing")"
+	check "tiefighter: PUT /v1/exhaust-port -> 403 Access denied" \
+		bash -c "[[ \"\$1\" == 'Access denied  403' ]]" _ "$(http tiefighter PUT "http://$ds/v1/exhaust-port")"
+	check "the denied request never reached the server" test "$(served 'PUT /v1/exhaust-port')" -eq 0
+	check_not "xwing: L3-denied, never reaches the proxy (times out)" \
+		bash -c "W() { \"$WARDEN\" --socket \"$SOCK\" \"\$@\"; }; W endpoint exec xwing -- curl -s -m 2 -XPOST http://$ds/v1/request-landing"
+	check "the server saw the tiefighter's own address (no source NAT)" \
+		grep -q "POST /v1/request-landing from $(ep_ip tiefighter)" "$E2E_TMP/httpd.log"
+	check "bpf policy get shows the redirect" bash -c "\"$WARDEN\" --socket \"$SOCK\" bpf policy get deathstar --json | grep -q proxy"
+}
+
+t_61_egress_l7_and_regex_anchoring() {
+	l7_cast || { fail "cast"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	import - <<'YAML' || { fail "import"; return; }
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: ship-egress
+spec:
+  endpointSelector:
+    matchLabels: {class: tiefighter}
+  egress:
+  - toEndpoints: [{matchLabels: {class: deathstar}}]
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+      rules:
+        http:
+        - method: "GET|HEAD"
+          path: "/v1"
+        - method: GET
+          path: "/public/.*"
+YAML
+	check "egress L7: GET /v1 allowed" bash -c "[[ \"\$1\" == *' 200' ]]" _ "$(http tiefighter GET "http://$ds/v1")"
+	check "egress L7: path is anchored: GET /v1/x denied" bash -c "[[ \"\$1\" == *' 403' ]]" _ "$(http tiefighter GET "http://$ds/v1/x")"
+	check "egress L7: method alternation is anchored: POST /v1 denied" bash -c "[[ \"\$1\" == *' 403' ]]" _ "$(http tiefighter POST "http://$ds/v1")"
+	check "egress L7: GET /public/a/b allowed (regex)" bash -c "[[ \"\$1\" == *' 200' ]]" _ "$(http tiefighter GET "http://$ds/public/a/b")"
+	check "egress L7: /public/../private is normalised and denied" bash -c "[[ \"\$1\" == *' 403' ]]" _ "$(http tiefighter GET "http://$ds/public/../private" --path-as-is)"
+	check "xwing (not selected by the egress policy) unaffected" bash -c "[[ \"\$1\" == *' 200' ]]" _ "$(http xwing PUT "http://$ds/anything")"
+}
+
+t_62_headers_and_host() {
+	l7_cast || { fail "cast"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	import - <<'YAML' || { fail "import"; return; }
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: headers
+spec:
+  endpointSelector:
+    matchLabels: {class: deathstar}
+  ingress:
+  - toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+      rules:
+        http:
+        - method: GET
+          path: "/force"
+          headers: ["X-Has-Force: true"]
+        - method: GET
+          path: "/station"
+          host: "deathstar\\.empire"
+YAML
+	check "header present with the value: allowed" bash -c "[[ \"\$1\" == *' 200' ]]" _ "$(http xwing GET "http://$ds/force" -H 'X-Has-Force: true')"
+	check "header with another value: denied" bash -c "[[ \"\$1\" == *' 403' ]]" _ "$(http xwing GET "http://$ds/force" -H 'X-Has-Force: false')"
+	check "header missing: denied" bash -c "[[ \"\$1\" == *' 403' ]]" _ "$(http xwing GET "http://$ds/force")"
+	check "host matches: allowed" bash -c "[[ \"\$1\" == *' 200' ]]" _ "$(http xwing GET "http://$ds/station" -H 'Host: deathstar.empire')"
+	check "host differs: denied" bash -c "[[ \"\$1\" == *' 403' ]]" _ "$(http xwing GET "http://$ds/station" -H 'Host: deathstarXempire')"
+}
+
+t_63_keepalive_denied_then_allowed_and_policy_change() {
+	l7_cast || { fail "cast"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
+	rm -f "$E2E_TMP/changed"
+	W endpoint exec tiefighter -- python3 "$TOOLS/keepalive.py" "$ds" 80 \
+		"POST /v1/request-landing" "PUT /v1/exhaust-port" "POST /v1/request-landing" \
+		"wait $E2E_TMP/changed" "POST /v1/request-landing" "GET /v1" >"$E2E_TMP/ka.out" 2>&1 &
+	local client=$!
+	sleep 1.5
+	cat >"$E2E_TMP/l7b.yaml" <<'YAML'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: rule1
+spec:
+  endpointSelector:
+    matchLabels: {org: empire, class: deathstar}
+  ingress:
+  - fromEndpoints: [{matchLabels: {org: empire}}]
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+      rules:
+        http:
+        - {method: GET, path: "/v1"}
+YAML
+	W policy import "$E2E_TMP/l7b.yaml" >/dev/null
+	sleep 0.5
+	touch "$E2E_TMP/changed"
+	wait "$client"
+	mapfile -t lines <"$E2E_TMP/ka.out"
+	check "1st request on the connection allowed" test "${lines[0]:-}" = "200 Ship landed"
+	check "2nd (PUT exhaust-port) denied with 403" test "${lines[1]:-}" = "403 Access denied"
+	check "3rd on the same connection allowed again" test "${lines[2]:-}" = "200 Ship landed"
+	check "after the policy change: landing now denied on the open connection" test "${lines[3]:-}" = "403 Access denied"
+	check "after the policy change: GET /v1 allowed on the open connection" bash -c "[[ \"\$1\" == 200* ]]" _ "${lines[4]:-}"
+}
+
+t_64_proxy_killed_fails_closed_then_recovers() {
+	l7_cast || { fail "cast"; return; }
+	local ds pid before; ds=$(ep_ip deathstar)
+	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
+	check "landing works through the proxy" bash -c "[[ \"\$1\" == 'Ship landed  200' ]]" _ "$(http tiefighter POST "http://$ds/v1/request-landing")"
+	pid=$(proxy_pid)
+	check "the agent runs warden-proxy" test -n "$pid"
+	# Stop it (SIGSTOP keeps it from being restarted, so the gap is real).
+	kill -STOP "$pid"
+	before=$(served 'PUT /v1/exhaust-port')
+	check_not "while the proxy is down the request fails (no unfiltered pass)" \
+		bash -c "W() { \"$WARDEN\" --socket \"$SOCK\" \"\$@\"; }; W endpoint exec tiefighter -- curl -sf -m 2 -XPUT http://$ds/v1/exhaust-port"
+	check "and it never reached the server" test "$(served 'PUT /v1/exhaust-port')" -eq "$before"
+	kill -KILL "$pid"
+	local ok=0
+	for _ in $(seq 50); do
+		sleep 0.2
+		[ -n "$(proxy_pid)" ] && [ "$(proxy_pid)" != "$pid" ] && ok=1 && break
+	done
+	check "the agent restarted the proxy" test "$ok" = 1
+	sleep 0.5
+	check "filtering resumes without a re-import: landing allowed" bash -c "[[ \"\$1\" == 'Ship landed  200' ]]" _ "$(http tiefighter POST "http://$ds/v1/request-landing")"
+	check "filtering resumes without a re-import: exhaust port denied" bash -c "[[ \"\$1\" == 'Access denied  403' ]]" _ "$(http tiefighter PUT "http://$ds/v1/exhaust-port")"
+}
+
+t_65_chunked_upload_and_large_body() {
+	l7_cast || { fail "cast"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	import - <<'YAML' || { fail "import"; return; }
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: upload
+spec:
+  endpointSelector:
+    matchLabels: {class: deathstar}
+  ingress:
+  - fromEndpoints: [{matchLabels: {org: empire}}]
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+      rules:
+        http:
+        - {method: PUT, path: "/upload"}
+YAML
+	head -c 3000000 /dev/urandom >"$E2E_TMP/blob"
+	check "chunked upload passes whole" bash -c "[[ \"\$1\" == *'body=3000000'*' 200' ]]" _ \
+		"$(http tiefighter PUT "http://$ds/upload" -H 'Transfer-Encoding: chunked' --data-binary @"$E2E_TMP/blob")"
+	check "Content-Length upload passes whole" bash -c "[[ \"\$1\" == *'body=3000000'*' 200' ]]" _ \
+		"$(http tiefighter PUT "http://$ds/upload" --data-binary @"$E2E_TMP/blob")"
+	check "a denied upload gets 403 and its body is not forwarded" bash -c "[[ \"\$1\" == *' 403' ]]" _ \
+		"$(http tiefighter PUT "http://$ds/elsewhere" --data-binary @"$E2E_TMP/blob")"
+	check "the server logged no request for /elsewhere" test "$(served '/elsewhere')" -eq 0
+}

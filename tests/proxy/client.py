@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Raw HTTP clients for the proxy tests (things curl cannot do).
+
+  client.py send HOST PORT HEX_OR_TEXT...   send each argument as one write
+        (\\r\\n escapes allowed) on one connection, then print everything
+        received until the peer closes or 1.5 s of silence; the last line
+        says "<<EOF>>" when the proxy closed the connection.
+  client.py slow HOST PORT TEXT             one byte per second; prints what
+        came back and after how many seconds the connection was closed.
+  client.py hup HOST PORT CMD               GET /public/a.txt, run CMD (a
+        shell command), same request again on the same connection; prints
+        both status lines.
+  client.py upgrade HOST PORT               Upgrade to the echo tunnel, send
+        two messages, print what came back.
+  client.py hold HOST PORT SECONDS          connect and keep the connection
+        open (for the connection cap test); prints "closed" if the proxy
+        closed it.
+"""
+import socket
+import subprocess
+import sys
+import time
+
+
+def unescape(s):
+    return s.encode().decode("unicode_escape").encode("latin-1")
+
+
+def recv_all(sock, quiet=1.5, limit=30.0):
+    sock.settimeout(quiet)
+    out, closed, start = b"", False, time.time()
+    while time.time() - start < limit:
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            closed = True
+            break
+        if not data:
+            closed = True
+            break
+        out += data
+    return out, closed
+
+
+def read_response(sock):
+    """One response with a Content-Length body (enough for these tests)."""
+    sock.settimeout(5)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = sock.recv(65536)
+        if not data:
+            return buf
+        buf += data
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head + b"\r\n\r\n" + rest
+
+
+def main():
+    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    sock = socket.create_connection((host, port))
+    if mode == "send":
+        for part in sys.argv[4:]:
+            sock.sendall(unescape(part))
+            time.sleep(0.05)
+        out, closed = recv_all(sock)
+        sys.stdout.buffer.write(out)
+        print("\n<<EOF>>" if closed else "\n<<OPEN>>")
+    elif mode == "slow":
+        start = time.time()
+        sock.settimeout(0.2)
+        got = b""
+        for byte in unescape(sys.argv[4]):
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            end = time.time() + 1
+            while time.time() < end:
+                try:
+                    data = sock.recv(4096)
+                except socket.timeout:
+                    continue
+                except ConnectionResetError:
+                    data = b""
+                got += data
+                if not data:
+                    break
+            else:
+                continue
+            break
+        sys.stdout.buffer.write(got)
+        print(f"\nclosed after {time.time() - start:.1f}s")
+    elif mode == "hup":
+        req = b"GET /public/a.txt HTTP/1.1\r\nHost: server\r\n\r\n"
+        sock.sendall(req)
+        first = read_response(sock)
+        subprocess.run(sys.argv[4], shell=True, check=True)
+        sock.sendall(req)
+        second = read_response(sock)
+        print(first.split(b"\r\n")[0].decode())
+        print(second.split(b"\r\n")[0].decode())
+    elif mode == "upgrade":
+        sock.sendall(b"GET /public/ws HTTP/1.1\r\nHost: server\r\n"
+                     b"Connection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        sock.settimeout(5)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        print(head.split(b"\r\n")[0].decode())
+        for msg in (b"ping-1", b"ping-2 \x00\xff binary"):
+            sock.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                got += sock.recv(4096)
+            print("echo ok" if got == msg else f"echo bad {got!r}")
+    elif mode == "hold":
+        sock.settimeout(float(sys.argv[4]))
+        try:
+            data = sock.recv(1)
+            print("closed" if not data else "data")
+        except socket.timeout:
+            print("open")
+        except ConnectionResetError:
+            print("closed")
+
+
+if __name__ == "__main__":
+    main()
