@@ -105,7 +105,7 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
 
 # libFuzzer targets: tests/fuzz/fuzz_*.c against the pure parts of lib/.
-FUZZ_LIB_SRCS := $(filter-out lib/datapath.c lib/netdev.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter-out lib/datapath.c lib/netdev.c lib/redirect.c,$(LIB_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 20
 

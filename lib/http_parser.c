@@ -18,18 +18,19 @@
 #include "warden/http_parser.h"
 
 #define DEFAULT_MAX_HEAD 16384
-#define MAX_MAX_HEAD (1u << 30)             /* the parse functions return int */
-#define MAX_CONTENT_LENGTH (1ull << 62)     /* also the largest chunk */
-#define MAX_CHUNK_LINE 4096                 /* a chunk-size or trailer line */
+#define MAX_MAX_HEAD (1u << 30)		/* the parse functions return int */
+#define MAX_CONTENT_LENGTH (1ull << 62) /* also the largest chunk */
+#define MAX_CHUNK_LINE 4096		/* a chunk-size or trailer line */
 
 /* Character classes (RFC 9110 5.6.2, 5.5; RFC 3986 2.3). */
-#define C_TCHAR 0x01      /* token */
-#define C_VALUE 0x02      /* field-value: HTAB, SP, VCHAR, obs-text */
-#define C_TARGET 0x04     /* request-target: VCHAR except '#' and '\' */
+#define C_TCHAR 0x01	  /* token */
+#define C_VALUE 0x02	  /* field-value: HTAB, SP, VCHAR, obs-text */
+#define C_TARGET 0x04	  /* request-target: VCHAR except '#' and '\' */
 #define C_UNRESERVED 0x08 /* ALPHA DIGIT - . _ ~ (also our reg-name set) */
-#define C_HEX 0x10        /* HEXDIG */
-#define C_QDTEXT 0x20     /* quoted-string text: HTAB SP ! #-[ ]-~ obs-text */
+#define C_HEX 0x10	  /* HEXDIG */
+#define C_QDTEXT 0x20	  /* quoted-string text: HTAB SP ! #-[ ]-~ obs-text */
 
+/* clang-format off */
 static const unsigned char char_class[256] = {
 	/* 00 */ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	/* 10 */ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -48,16 +49,14 @@ static const unsigned char char_class[256] = {
 	/* e0 */ 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
 	/* f0 */ 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
 };
+/* clang-format on */
 
 static inline bool is_class(char c, unsigned char cls)
 {
 	return char_class[(unsigned char)c] & cls;
 }
 
-static inline bool is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
+static inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 static inline unsigned char lower(char c)
 {
@@ -137,7 +136,8 @@ static inline const char *scan_value(const char *p, const char *end)
 
 			memcpy(&x, p, 8);
 			del = x ^ (ones * 0x7f);
-			if (((x - ones * 0x20) & ~x & highs) | ((del - ones) & ~del & highs))
+			if (((x - ones * 0x20) & ~x & highs) |
+			    ((del - ones) & ~del & highs))
 				break;
 			p += 8;
 		}
@@ -170,7 +170,8 @@ static inline const char *scan_target(const char *p, const char *end)
 			hash = x ^ (ones * '#');
 			backslash = x ^ (ones * '\\');
 			if (((x - ones * 0x21) & ~x & highs) | (x & highs) |
-			    ((del - ones) & ~del & highs) | ((hash - ones) & ~hash & highs) |
+			    ((del - ones) & ~del & highs) |
+			    ((hash - ones) & ~hash & highs) |
 			    ((backslash - ones) & ~backslash & highs))
 				break;
 			p += 8;
@@ -498,7 +499,8 @@ static int framing(const struct head_fields *f, int minor_version, enum http_bod
  * "HTTP/1.0" or "HTTP/1.1" at *pp; an early mismatch is an error even
  * before all eight bytes are there.
  */
-static int parse_version(const char **pp, const char *end, int *minor, enum http_error *err)
+static int parse_version(const char **pp, const char *end, int *minor,
+			 enum http_error *err)
 {
 	static const char prefix[] = "HTTP/1.";
 	const char *p = *pp;
@@ -599,8 +601,8 @@ static int parse_request(const char *buf, const char *end, struct http_request *
 	if (*p != ' ' || p == req->method.ptr) {
 		/* A separator out of place, or a byte no method has. */
 		*err = *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'
-			       ? HTTP_ERR_BAD_REQUEST_LINE
-			       : HTTP_ERR_BAD_METHOD;
+			   ? HTTP_ERR_BAD_REQUEST_LINE
+			   : HTTP_ERR_BAD_METHOD;
 		return HTTP_PARSE_ERROR;
 	}
 	req->method.len = (size_t)(p - req->method.ptr);
@@ -616,7 +618,8 @@ static int parse_request(const char *buf, const char *end, struct http_request *
 	if (*p != ' ') {
 		/* "GET /\r\n" is HTTP/0.9; anything else is a byte a target
 		 * cannot hold (CTL, non-ASCII, '#', '\'). */
-		*err = *p == '\r' || *p == '\n' ? HTTP_ERR_BAD_VERSION : HTTP_ERR_BAD_TARGET;
+		*err =
+		    *p == '\r' || *p == '\n' ? HTTP_ERR_BAD_VERSION : HTTP_ERR_BAD_TARGET;
 		return HTTP_PARSE_ERROR;
 	}
 	req->target.len = (size_t)(p - req->target.ptr);
@@ -757,14 +760,14 @@ static int parse_response(const char *buf, const char *end, struct http_slice me
 	if (rc)
 		return rc;
 
-	resp->keep_alive = resp->minor_version == 1 ? !f.conn_close
-						    : f.conn_keep_alive && !f.conn_close;
+	resp->keep_alive =
+	    resp->minor_version == 1 ? !f.conn_close : f.conn_keep_alive && !f.conn_close;
 	/* RFC 9112 6.3 (1, 2): these never have a body, whatever the fields
 	 * say (the fields were still checked above). */
-	no_body = resp->status < 200 || resp->status == 204 || resp->status == 304 ||
-		  (method.len == 4 && !memcmp(method.ptr, "HEAD", 4)) ||
-		  (method.len == 7 && !memcmp(method.ptr, "CONNECT", 7) &&
-		   resp->status < 300);
+	no_body =
+	    resp->status < 200 || resp->status == 204 || resp->status == 304 ||
+	    (method.len == 4 && !memcmp(method.ptr, "HEAD", 4)) ||
+	    (method.len == 7 && !memcmp(method.ptr, "CONNECT", 7) && resp->status < 300);
 	if (no_body) {
 		resp->body = HTTP_BODY_NONE;
 		resp->content_length = 0;
@@ -799,7 +802,8 @@ int http_response__parse(const char *buf, size_t len, const struct http_limits *
 	resp->keep_alive = false;
 	if (!len)
 		return HTTP_PARSE_INCOMPLETE;
-	rc = parse_response(buf, buf + (len < max ? len : max), request_method, resp, error);
+	rc = parse_response(buf, buf + (len < max ? len : max), request_method, resp,
+			    error);
 	if (rc == HTTP_PARSE_INCOMPLETE && len > max) {
 		*error = HTTP_ERR_HEAD_TOO_LARGE;
 		rc = HTTP_PARSE_ERROR;
@@ -820,24 +824,24 @@ int http_response__parse(const char *buf, size_t len, const struct http_limits *
  * appear only as CRLF.
  */
 enum {
-	CH_SIZE_FIRST = 0, /* first HEXDIG of a chunk-size */
-	CH_SIZE,           /* more HEXDIG, ";" or CR */
-	CH_EXT_NAME_FIRST, /* after ";" */
-	CH_EXT_NAME,       /* token, "=", ";" or CR */
+	CH_SIZE_FIRST = 0,  /* first HEXDIG of a chunk-size */
+	CH_SIZE,	    /* more HEXDIG, ";" or CR */
+	CH_EXT_NAME_FIRST,  /* after ";" */
+	CH_EXT_NAME,	    /* token, "=", ";" or CR */
 	CH_EXT_VALUE_FIRST, /* after "=": token or DQUOTE */
-	CH_EXT_VALUE,      /* token, ";" or CR */
-	CH_EXT_QUOTED,     /* inside a quoted-string */
+	CH_EXT_VALUE,	    /* token, ";" or CR */
+	CH_EXT_QUOTED,	    /* inside a quoted-string */
 	CH_EXT_QUOTED_PAIR, /* after a backslash in it */
-	CH_EXT_QUOTED_END, /* after the closing DQUOTE: ";" or CR */
-	CH_SIZE_LF,        /* CR seen at the end of the size line */
+	CH_EXT_QUOTED_END,  /* after the closing DQUOTE: ";" or CR */
+	CH_SIZE_LF,	    /* CR seen at the end of the size line */
 	CH_DATA,
-	CH_DATA_CR,        /* CRLF after the data */
+	CH_DATA_CR, /* CRLF after the data */
 	CH_DATA_LF,
-	CH_TRAILER_START,  /* a trailer field or the final CRLF */
+	CH_TRAILER_START, /* a trailer field or the final CRLF */
 	CH_TRAILER_NAME,
 	CH_TRAILER_VALUE,
-	CH_TRAILER_LF,     /* CR seen at the end of a trailer field */
-	CH_FINAL_LF,       /* CR seen at the end of the trailer section */
+	CH_TRAILER_LF, /* CR seen at the end of a trailer field */
+	CH_FINAL_LF,   /* CR seen at the end of the trailer section */
 	CH_DONE,
 	CH_ERROR,
 };
@@ -877,8 +881,8 @@ long http_chunked__feed(struct http_chunked *c, const char *buf, size_t len, boo
 			continue;
 		}
 		p++;
-		if (c->state < CH_SIZE_LF || (c->state >= CH_TRAILER_START &&
-					       c->state <= CH_TRAILER_VALUE)) {
+		if (c->state < CH_SIZE_LF ||
+		    (c->state >= CH_TRAILER_START && c->state <= CH_TRAILER_VALUE)) {
 			if (++c->line_len > MAX_CHUNK_LINE)
 				goto bad;
 		}
@@ -887,7 +891,8 @@ long http_chunked__feed(struct http_chunked *c, const char *buf, size_t len, boo
 		case CH_SIZE_FIRST:
 		case CH_SIZE:
 			if (is_class(ch, C_HEX)) {
-				if (c->remaining > (MAX_CONTENT_LENGTH - hex_value(ch)) >> 4)
+				if (c->remaining > (MAX_CONTENT_LENGTH - hex_value(ch)) >>
+				    4)
 					goto bad;
 				c->remaining = (c->remaining << 4) | hex_value(ch);
 				c->state = CH_SIZE;

@@ -170,7 +170,8 @@ static size_t copy_slice(char *dst, size_t cap, const struct http_slice *src)
 {
 	size_t n = src->len < cap ? src->len : cap;
 
-	memcpy(dst, src->ptr, n);
+	if (n) /* an absent header is { NULL, 0 } */
+		memcpy(dst, src->ptr, n);
 	return n;
 }
 

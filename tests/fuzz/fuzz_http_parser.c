@@ -22,10 +22,10 @@
 
 #include "warden/http_parser.h"
 
-#define CHECK(cond)                                                                 \
-	do {                                                                        \
-		if (!(cond))                                                        \
-			__builtin_trap();                                           \
+#define CHECK(cond)                                                                      \
+	do {                                                                             \
+		if (!(cond))                                                             \
+			__builtin_trap();                                                \
 	} while (0)
 
 static char *copy(const uint8_t *data, size_t len)
@@ -67,7 +67,8 @@ static void normalise(const char *target, size_t len)
 	long rc, rc2;
 
 	CHECK(out);
-	rc = http_target__normalise((struct http_slice){target, len}, out, out_len, &host);
+	rc =
+	    http_target__normalise((struct http_slice){target, len}, out, out_len, &host);
 	CHECK(rc >= -1 && rc < (long)out_len);
 	if (rc >= 0) {
 		CHECK(out[rc] == '\0' && strlen(out) == (size_t)rc);
@@ -75,8 +76,8 @@ static void normalise(const char *target, size_t len)
 		if (rc > 0 && out[0] == '/') {
 			again = malloc((size_t)rc + 1);
 			CHECK(again);
-			rc2 = http_target__normalise((struct http_slice){out, (size_t)rc}, again,
-						     (size_t)rc + 1, NULL);
+			rc2 = http_target__normalise((struct http_slice){out, (size_t)rc},
+						     again, (size_t)rc + 1, NULL);
 			CHECK(rc2 == rc && !memcmp(out, again, (size_t)rc));
 			free(again);
 		}
@@ -150,9 +151,10 @@ static void fuzz_response(const uint8_t *data, size_t size)
 		CHECK(resp.status >= 100 && resp.status <= 599);
 		CHECK(resp.body != HTTP_BODY_UNTIL_CLOSE || !resp.keep_alive);
 		cut = copy(data, (size_t)rc);
-		CHECK(http_response__parse(cut, (size_t)rc, NULL, method, &resp, &err) == rc);
-		CHECK(http_response__parse(cut, (size_t)rc - 1, NULL, method, &resp, &err) ==
-		      HTTP_PARSE_INCOMPLETE);
+		CHECK(http_response__parse(cut, (size_t)rc, NULL, method, &resp, &err) ==
+		      rc);
+		CHECK(http_response__parse(cut, (size_t)rc - 1, NULL, method, &resp,
+					   &err) == HTTP_PARSE_INCOMPLETE);
 		free(cut);
 	}
 	free(buf);
@@ -168,7 +170,8 @@ static void fuzz_chunked(const uint8_t *data, size_t size)
 	size_t off = 0, i = 0;
 
 	rc_whole = http_chunked__feed(&whole, buf, size, &done_whole);
-	CHECK(rc_whole == HTTP_PARSE_ERROR || (rc_whole >= 0 && (size_t)rc_whole <= size));
+	CHECK(rc_whole == HTTP_PARSE_ERROR ||
+	      (rc_whole >= 0 && (size_t)rc_whole <= size));
 	CHECK(!done_whole || rc_whole >= 0);
 	CHECK(done_whole || rc_whole < 0 || (size_t)rc_whole == size);
 	free(buf);

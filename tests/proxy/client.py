@@ -7,17 +7,22 @@
         says "<<EOF>>" when the proxy closed the connection.
   client.py slow HOST PORT TEXT             one byte per second; prints what
         came back and after how many seconds the connection was closed.
-  client.py hup HOST PORT CMD               GET /public/a.txt, run CMD (a
-        shell command), same request again on the same connection; prints
-        both status lines.
+  client.py hup HOST PORT SYNC               GET /public/a.txt, create SYNC.1,
+        wait for SYNC.2 (the test reloads the policy meanwhile), the same
+        request again on the same connection; prints both status lines.
   client.py upgrade HOST PORT               Upgrade to the echo tunnel, send
         two messages, print what came back.
+  client.py idle HOST PORT                  one request, then how long the
+        proxy keeps the idle connection open.
+  client.py reuse HOST PORT                 GET /public/close-later (the server
+        closes its side 0.3 s later), wait, GET again on the same client
+        connection; prints both status lines.
   client.py hold HOST PORT SECONDS          connect and keep the connection
         open (for the connection cap test); prints "closed" if the proxy
         closed it.
 """
 import socket
-import subprocess
+import os
 import sys
 import time
 
@@ -103,7 +108,11 @@ def main():
         req = b"GET /public/a.txt HTTP/1.1\r\nHost: server\r\n\r\n"
         sock.sendall(req)
         first = read_response(sock)
-        subprocess.run(sys.argv[4], shell=True, check=True)
+        open(sys.argv[4] + ".1", "w").close()
+        for _ in range(100):
+            if os.path.exists(sys.argv[4] + ".2"):
+                break
+            time.sleep(0.1)
         sock.sendall(req)
         second = read_response(sock)
         print(first.split(b"\r\n")[0].decode())
@@ -122,6 +131,20 @@ def main():
             while len(got) < len(msg):
                 got += sock.recv(4096)
             print("echo ok" if got == msg else f"echo bad {got!r}")
+    elif mode == "idle":
+        sock.sendall(b"GET /public/a.txt HTTP/1.1\r\nHost: server\r\n\r\n")
+        read_response(sock)
+        start = time.time()
+        out, closed = recv_all(sock, quiet=30)
+        print(f"closed after {time.time() - start:.1f}s" if closed else "still open")
+    elif mode == "reuse":
+        sock.sendall(b"GET /public/close-later HTTP/1.1\r\nHost: server\r\n\r\n")
+        first = read_response(sock)
+        time.sleep(0.8)
+        sock.sendall(b"GET /public/a.txt HTTP/1.1\r\nHost: server\r\n\r\n")
+        second = read_response(sock)
+        print(first.split(b"\r\n")[0].decode())
+        print(second.split(b"\r\n")[0].decode())
     elif mode == "hold":
         sock.settimeout(float(sys.argv[4]))
         try:

@@ -8,6 +8,9 @@ prove what did or did not reach it.
   GET  /public/chunked      a chunked response
   GET  /public/ws           with Upgrade: 101, then echoes bytes until EOF
   GET  /public/bad          a malformed response head
+  GET  /public/eof          a body delimited by closing the connection
+  GET  /public/close-later  a keep-alive response, then the connection is
+                            closed 0.3 s later (a server's idle timeout)
   POST|PUT /upload...       reads the body (Content-Length or chunked), answers
                             "len=N sha256=HEX"
 Expect: 100-continue is answered by http.server itself (HTTP/1.1 mode).
@@ -16,6 +19,7 @@ usage: server.py ADDR PORT LOG
 import hashlib
 import socketserver
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG = None
@@ -79,6 +83,16 @@ class Handler(BaseHTTPRequestHandler):
                 if not data:
                     break
                 self.connection.sendall(data)
+            self.close_connection = True
+            return
+        if p == "/public/eof":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end\n")
+            self.close_connection = True
+            return
+        if p == "/public/close-later":
+            self.send_text("bye soon\n")
+            self.wfile.flush()
+            time.sleep(0.3)
             self.close_connection = True
             return
         if p == "/public/bad":

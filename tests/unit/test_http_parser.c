@@ -41,8 +41,8 @@ static char *guard_map(const void *s, size_t len, struct guarded *g)
 	char *data;
 
 	g->map_len = (pages + 1) * page;
-	g->map = mmap(NULL, g->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		      -1, 0);
+	g->map = mmap(NULL, g->map_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(g->map != MAP_FAILED);
 	assert_int_equal(mprotect(g->map + pages * page, page, PROT_NONE), 0);
 	data = g->map + pages * page - len;
@@ -50,10 +50,7 @@ static char *guard_map(const void *s, size_t len, struct guarded *g)
 	return data;
 }
 
-static void guard_unmap(struct guarded *g)
-{
-	munmap(g->map, g->map_len);
-}
+static void guard_unmap(struct guarded *g) { munmap(g->map, g->map_len); }
 
 /* A guarded copy that lives until the end of the test (slices into it are
  * checked after the parse). */
@@ -76,7 +73,8 @@ static int release_guarded(void **state)
 static struct http_request req;
 static struct http_response resp;
 
-#define S(lit) (struct http_slice){(lit), sizeof(lit) - 1}
+#define S(lit)                                                                           \
+	(struct http_slice) { (lit), sizeof(lit) - 1 }
 
 static void assert_slice_at(struct http_slice s, const char *want, const char *file,
 			    int line)
@@ -107,7 +105,8 @@ static void request_ok_at(const char *text, size_t len, const char *file, int li
 	int rc = parse_request_len(text, len, NULL, &err);
 
 	if (rc != (int)len) {
-		print_error("request %s: rc %d, error %s\n", text, rc, http_error__name(err));
+		print_error("request %s: rc %d, error %s\n", text, rc,
+			    http_error__name(err));
 		_fail(file, line);
 	}
 	_assert_int_equal(err, HTTP_ERR_NONE, file, line);
@@ -122,12 +121,13 @@ static void request_error_at(const char *text, size_t len, enum http_error want,
 	int rc = parse_request_len(text, len, NULL, &err);
 
 	if (rc != HTTP_PARSE_ERROR || err != want) {
-		print_error("request \"%.*s\": rc %d, error \"%s\", want \"%s\"\n", (int)len,
-			    text, rc, http_error__name(err), http_error__name(want));
+		print_error("request \"%.*s\": rc %d, error \"%s\", want \"%s\"\n",
+			    (int)len, text, rc, http_error__name(err),
+			    http_error__name(want));
 		_fail(file, line);
 	}
 }
-#define REQUEST_ERROR(text, want)                                                   \
+#define REQUEST_ERROR(text, want)                                                        \
 	request_error_at((text), sizeof(text) - 1, (want), __FILE__, __LINE__)
 
 static int parse_response_len(const char *text, size_t len, struct http_slice method,
@@ -149,7 +149,7 @@ static void response_error_at(const char *text, size_t len, enum http_error want
 		_fail(file, line);
 	}
 }
-#define RESPONSE_ERROR(text, want)                                                  \
+#define RESPONSE_ERROR(text, want)                                                       \
 	response_error_at((text), sizeof(text) - 1, (want), __FILE__, __LINE__)
 
 /* Parse text as a response to method, consuming all of it. */
@@ -160,11 +160,12 @@ static void response_ok_at(const char *text, size_t len, struct http_slice metho
 	int rc = parse_response_len(text, len, method, &err);
 
 	if (rc != (int)len) {
-		print_error("response %s: rc %d, error %s\n", text, rc, http_error__name(err));
+		print_error("response %s: rc %d, error %s\n", text, rc,
+			    http_error__name(err));
 		_fail(file, line);
 	}
 }
-#define RESPONSE_OK(text, method)                                                   \
+#define RESPONSE_OK(text, method)                                                        \
 	response_ok_at((text), sizeof(text) - 1, (method), __FILE__, __LINE__)
 
 /* ---- requests: what a valid head gives ---------------------------------- */
@@ -251,7 +252,8 @@ static void test_request_targets(void **state)
 				   "Host: example.COM:8080\r\n\r\n",
 				   &err),
 			 sizeof("GET http://Example.com:8080/a?b HTTP/1.1\r\n"
-				"Host: example.COM:8080\r\n\r\n") - 1);
+				"Host: example.COM:8080\r\n\r\n") -
+			     1);
 	assert_slice(req.target, "http://Example.com:8080/a?b");
 	assert_slice(req.host, "Example.com:8080");
 	REQUEST_OK("GET HTTPS://h HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -262,7 +264,8 @@ static void test_request_targets(void **state)
 	REQUEST_ERROR("GET http://h/ HTTP/1.1\r\n\r\n", HTTP_ERR_MISSING_HOST);
 	REQUEST_ERROR("GET http://good/ HTTP/1.1\r\nHost: evil\r\n\r\n",
 		      HTTP_ERR_MISSING_HOST);
-	REQUEST_ERROR("GET http://h:80/ HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_ERR_MISSING_HOST);
+	REQUEST_ERROR("GET http://h:80/ HTTP/1.1\r\nHost: h\r\n\r\n",
+		      HTTP_ERR_MISSING_HOST);
 	REQUEST_ERROR("GET http://good@evil/ HTTP/1.1\r\nHost: evil\r\n\r\n",
 		      HTTP_ERR_BAD_TARGET);
 	REQUEST_ERROR("GET http:///a HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_ERR_BAD_TARGET);
@@ -293,7 +296,8 @@ static void test_request_targets(void **state)
 	REQUEST_OK("GET /a%20b%2F%2e?x=%41 HTTP/1.1\r\nHost: h\r\n\r\n");
 	REQUEST_ERROR("GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_ERR_BAD_TARGET);
 	REQUEST_ERROR("GET /a\\..\\b HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_ERR_BAD_TARGET);
-	REQUEST_ERROR("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_ERR_BAD_TARGET);
+	REQUEST_ERROR("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n",
+		      HTTP_ERR_BAD_TARGET);
 	REQUEST_ERROR("GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_ERR_BAD_TARGET);
 	REQUEST_ERROR("GET /a\0b HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_ERR_BAD_TARGET);
 	REQUEST_ERROR("GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_ERR_BAD_TARGET);
@@ -344,12 +348,14 @@ static void test_request_header_errors(void **state)
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost\t: h\r\n\r\n", HTTP_ERR_BAD_HEADER_NAME);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding : chunked\r\n\r\n",
 		      HTTP_ERR_BAD_HEADER_NAME);
-	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\n: a\r\n\r\n", HTTP_ERR_BAD_HEADER_NAME);
+	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\n: a\r\n\r\n",
+		      HTTP_ERR_BAD_HEADER_NAME);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nX Y: a\r\n\r\n",
 		      HTTP_ERR_BAD_HEADER_NAME);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n",
 		      HTTP_ERR_BAD_HEADER_NAME);
-	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nX(: a\r\n\r\n", HTTP_ERR_BAD_HEADER_NAME);
+	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nX(: a\r\n\r\n",
+		      HTTP_ERR_BAD_HEADER_NAME);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nX\0: a\r\n\r\n",
 		      HTTP_ERR_BAD_HEADER_NAME);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nX\xc3\xa9: a\r\n\r\n",
@@ -373,7 +379,8 @@ static void test_request_header_errors(void **state)
 		      "456789abcdef\r\n\r\n",
 		      HTTP_ERR_BAD_HEADER_VALUE);
 
-	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", HTTP_ERR_OBS_FOLD);
+	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
+		      HTTP_ERR_OBS_FOLD);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n\tb\r\n\r\n",
 		      HTTP_ERR_OBS_FOLD);
 	REQUEST_ERROR("GET / HTTP/1.1\r\n Host: h\r\n\r\n", HTTP_ERR_OBS_FOLD);
@@ -431,7 +438,8 @@ static void test_request_head_too_large(void **state)
 	memcpy(big, head, hl);
 	for (i = hl; i < sizeof(big); i++)
 		big[i] = 'a';
-	assert_int_equal(parse_request_len(big, 16384, NULL, &err), HTTP_PARSE_INCOMPLETE);
+	assert_int_equal(parse_request_len(big, 16384, NULL, &err),
+			 HTTP_PARSE_INCOMPLETE);
 	assert_int_equal(err, HTTP_ERR_NONE);
 	assert_int_equal(parse_request_len(big, 16385, NULL, &err), HTTP_PARSE_ERROR);
 	assert_int_equal(err, HTTP_ERR_HEAD_TOO_LARGE);
@@ -455,11 +463,13 @@ static void test_request_head_too_large(void **state)
 	}
 	/* The same for responses. */
 	{
-		static const char r[] = "HTTP/1.1 200 OK\r\nServer: 0123456789012345678901234"
-					"567890123456789012345678901234567890\r\n\r\n";
+		static const char r[] =
+		    "HTTP/1.1 200 OK\r\nServer: 0123456789012345678901234"
+		    "567890123456789012345678901234567890\r\n\r\n";
 
-		assert_int_equal(http_response__parse(guard(r, sizeof(r) - 1), sizeof(r) - 1,
-						      &small, S("GET"), &resp, &err),
+		assert_int_equal(http_response__parse(guard(r, sizeof(r) - 1),
+						      sizeof(r) - 1, &small, S("GET"),
+						      &resp, &err),
 				 HTTP_PARSE_ERROR);
 		assert_int_equal(err, HTTP_ERR_HEAD_TOO_LARGE);
 	}
@@ -480,14 +490,18 @@ static void test_request_content_length(void **state)
 	assert_int_equal(req.content_length, 7);
 	REQUEST_OK("POST / HTTP/1.0\r\nContent-Length: 12\r\n\r\n");
 	assert_int_equal(req.content_length, 12);
-	REQUEST_OK("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4611686018427387904\r\n\r\n");
+	REQUEST_OK(
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4611686018427387904\r\n\r\n");
 	assert_int_equal(req.content_length, UINT64_C(1) << 62);
 
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4611686018427387905\r\n\r\n",
-		      HTTP_ERR_BAD_CL);
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551616\r\n\r\n",
-		      HTTP_ERR_BAD_CL);
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+	REQUEST_ERROR(
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4611686018427387905\r\n\r\n",
+	    HTTP_ERR_BAD_CL);
+	REQUEST_ERROR(
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551616\r\n\r\n",
+	    HTTP_ERR_BAD_CL);
+	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: "
+		      "99999999999999999999999\r\n\r\n",
 		      HTTP_ERR_BAD_CL);
 	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n",
 		      HTTP_ERR_BAD_CL);
@@ -533,22 +547,27 @@ static void test_request_transfer_encoding(void **state)
 	REQUEST_OK("POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding:  CHUNKED\t\r\n\r\n");
 	assert_int_equal(req.body, HTTP_BODY_CHUNKED);
 
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
-		      HTTP_ERR_BAD_TE);
+	REQUEST_ERROR(
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+	    HTTP_ERR_BAD_TE);
 	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\n",
 		      HTTP_ERR_BAD_TE);
 	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n",
 		      HTTP_ERR_BAD_TE);
 	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunkedx\r\n\r\n",
 		      HTTP_ERR_BAD_TE);
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-		      HTTP_ERR_BAD_TE);
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
-		      HTTP_ERR_BAD_TE);
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;q=1\r\n\r\n",
-		      HTTP_ERR_BAD_TE);
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \"chunked\"\r\n\r\n",
-		      HTTP_ERR_BAD_TE);
+	REQUEST_ERROR(
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+	    HTTP_ERR_BAD_TE);
+	REQUEST_ERROR(
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+	    HTTP_ERR_BAD_TE);
+	REQUEST_ERROR(
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;q=1\r\n\r\n",
+	    HTTP_ERR_BAD_TE);
+	REQUEST_ERROR(
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \"chunked\"\r\n\r\n",
+	    HTTP_ERR_BAD_TE);
 	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\n\r\n",
 		      HTTP_ERR_BAD_TE);
 	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
@@ -559,8 +578,9 @@ static void test_request_transfer_encoding(void **state)
 		      HTTP_ERR_BAD_TE);
 	REQUEST_ERROR("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
 		      HTTP_ERR_BAD_TE);
-	REQUEST_ERROR("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\x0b\r\n\r\n",
-		      HTTP_ERR_BAD_HEADER_VALUE);
+	REQUEST_ERROR(
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\x0b\r\n\r\n",
+	    HTTP_ERR_BAD_HEADER_VALUE);
 }
 
 static void test_request_cl_and_te(void **state)
@@ -587,9 +607,12 @@ static void test_request_host(void **state)
 {
 	(void)state;
 	REQUEST_ERROR("GET / HTTP/1.1\r\n\r\n", HTTP_ERR_MISSING_HOST);
-	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", HTTP_ERR_MISSING_HOST);
-	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", HTTP_ERR_MISSING_HOST);
-	REQUEST_ERROR("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", HTTP_ERR_MISSING_HOST);
+	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+		      HTTP_ERR_MISSING_HOST);
+	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+		      HTTP_ERR_MISSING_HOST);
+	REQUEST_ERROR("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+		      HTTP_ERR_MISSING_HOST);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost:\r\n\r\n", HTTP_ERR_MISSING_HOST);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", HTTP_ERR_MISSING_HOST);
 	REQUEST_ERROR("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", HTTP_ERR_MISSING_HOST);
@@ -615,7 +638,8 @@ static void test_request_connection(void **state)
 	assert_false(req.keep_alive);
 	REQUEST_OK("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, CLOSE\r\n\r\n");
 	assert_false(req.keep_alive);
-	REQUEST_OK("GET / HTTP/1.1\r\nHost: h\r\nConnection: x\r\nConnection: ,Close,\r\n\r\n");
+	REQUEST_OK(
+	    "GET / HTTP/1.1\r\nHost: h\r\nConnection: x\r\nConnection: ,Close,\r\n\r\n");
 	assert_false(req.keep_alive);
 	REQUEST_OK("GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n");
 	assert_true(req.keep_alive);
@@ -640,7 +664,8 @@ static void test_request_connection(void **state)
 	assert_true(req.keep_alive);
 	REQUEST_OK("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n");
 	assert_false(req.upgrade);
-	REQUEST_OK("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, upgrade\r\n\r\n");
+	REQUEST_OK(
+	    "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, upgrade\r\n\r\n");
 	assert_false(req.upgrade);
 	REQUEST_OK("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n");
 	assert_false(req.upgrade);
@@ -648,10 +673,11 @@ static void test_request_connection(void **state)
 
 static void test_request_pipelined(void **state)
 {
-	static const char text[] = "GET /one HTTP/1.1\r\nHost: h\r\n\r\n"
-				   "POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"
-				   "hello"
-				   "\r\nGET /three HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char text[] =
+	    "GET /one HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"
+	    "hello"
+	    "\r\nGET /three HTTP/1.1\r\nHost: h\r\n\r\n";
 	const char *buf = guard(text, sizeof(text) - 1), *p = buf;
 	size_t left = sizeof(text) - 1;
 	enum http_error err;
@@ -665,7 +691,8 @@ static void test_request_pipelined(void **state)
 	left -= (size_t)rc;
 
 	rc = http_request__parse(p, left, NULL, &req, &err);
-	assert_int_equal(rc, strlen("POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"));
+	assert_int_equal(
+	    rc, strlen("POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"));
 	assert_slice(req.target, "/two");
 	assert_int_equal(req.content_length, 5);
 	p += rc + 5;
@@ -725,7 +752,8 @@ static void test_incremental(void **state)
 	    "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
 	    "\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
 	    "POST /api/v1/things?x=%2F HTTP/1.1\r\nHost: api.internal:8080\r\n"
-	    "Content-Type: application/json\r\nX-Long: 0123456789abcdef0123456789abcdef\r\n"
+	    "Content-Type: application/json\r\nX-Long: "
+	    "0123456789abcdef0123456789abcdef\r\n"
 	    "X-Empty:\r\nTransfer-Encoding: chunked\r\n\r\n",
 	    "OPTIONS * HTTP/1.0\r\n\r\n",
 	    "GET http://h/x HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -752,7 +780,8 @@ static void test_incremental_errors(void **state)
 		const char *text;
 		enum http_error err;
 	} cases[] = {
-	    {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    {"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: "
+	     "chunked\r\n\r\n",
 	     HTTP_ERR_CL_AND_TE},
 	    {"GET / HTTP/1.1\r\nHost: h\rX\r\n\r\n", HTTP_ERR_BARE_CR},
 	    {"GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n", HTTP_ERR_BARE_LF},
@@ -784,9 +813,10 @@ static void test_incremental_errors(void **state)
  * (the 8-byte value scan must not look past the end). */
 static void test_guard_page_values(void **state)
 {
-	static const char text[] = "GET / HTTP/1.1\r\nHost: h\r\n"
-				   "Cookie: 0123456789abcdef0123456789abcdef0123456789abcdef01"
-				   "\r\n\r\n";
+	static const char text[] =
+	    "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: 0123456789abcdef0123456789abcdef0123456789abcdef01"
+	    "\r\n\r\n";
 	enum http_error err;
 	size_t i;
 
@@ -801,10 +831,12 @@ static void test_guard_page_values(void **state)
 			 HTTP_PARSE_INCOMPLETE);
 	assert_int_equal(http_request__parse(guard("", 0), 0, NULL, &req, &err),
 			 HTTP_PARSE_INCOMPLETE);
-	assert_int_equal(http_response__parse(guard("", 0), 0, NULL, S("GET"), &resp, &err),
-			 HTTP_PARSE_INCOMPLETE);
-	assert_int_equal(parse_response_len("HTTP/1.1 200 0123456789abcdef", 29, S("GET"), &err),
-			 HTTP_PARSE_INCOMPLETE);
+	assert_int_equal(
+	    http_response__parse(guard("", 0), 0, NULL, S("GET"), &resp, &err),
+	    HTTP_PARSE_INCOMPLETE);
+	assert_int_equal(
+	    parse_response_len("HTTP/1.1 200 0123456789abcdef", 29, S("GET"), &err),
+	    HTTP_PARSE_INCOMPLETE);
 }
 
 /* Empty input (even NULL), and the optional out-parameters left NULL. */
@@ -816,16 +848,20 @@ static void test_empty_and_null(void **state)
 	char out[4];
 
 	(void)state;
-	assert_int_equal(http_request__parse(NULL, 0, NULL, &req, &err), HTTP_PARSE_INCOMPLETE);
+	assert_int_equal(http_request__parse(NULL, 0, NULL, &req, &err),
+			 HTTP_PARSE_INCOMPLETE);
 	assert_int_equal(err, HTTP_ERR_NONE);
 	assert_int_equal(http_response__parse(NULL, 0, NULL, S("GET"), &resp, &err),
 			 HTTP_PARSE_INCOMPLETE);
 	assert_int_equal(http_chunked__feed(&c, NULL, 0, &done), 0);
 	assert_false(done);
-	assert_int_equal(http_target__normalise((struct http_slice){NULL, 0}, out, 4, NULL), -1);
-	assert_int_equal(http_request__parse("GET / HTTP/1.1\r\n\r\n", 18, NULL, &req, NULL),
-			 HTTP_PARSE_ERROR);
-	assert_int_equal(http_request__parse("GET / HTTP/1.0\r\n\r\n", 18, NULL, &req, NULL), 18);
+	assert_int_equal(
+	    http_target__normalise((struct http_slice){NULL, 0}, out, 4, NULL), -1);
+	assert_int_equal(
+	    http_request__parse("GET / HTTP/1.1\r\n\r\n", 18, NULL, &req, NULL),
+	    HTTP_PARSE_ERROR);
+	assert_int_equal(
+	    http_request__parse("GET / HTTP/1.0\r\n\r\n", 18, NULL, &req, NULL), 18);
 	assert_int_equal(http_chunked__feed(&c, "0\r\n\r\n", 5, NULL), 5);
 	assert_int_equal(http_chunked__feed(&c, "0\r\n\r\n", 5, &done), 0);
 	assert_true(done);
@@ -890,8 +926,9 @@ static void test_response_framing(void **state)
 	RESPONSE_OK("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", S("GET"));
 	assert_int_equal(resp.minor_version, 0);
 	assert_false(resp.keep_alive);
-	RESPONSE_OK("HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n",
-		    S("GET"));
+	RESPONSE_OK(
+	    "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+	    S("GET"));
 	assert_true(resp.keep_alive);
 	RESPONSE_OK("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n", S("GET"));
 	assert_int_equal(resp.body, HTTP_BODY_UNTIL_CLOSE);
@@ -902,11 +939,12 @@ static void test_response_framing(void **state)
 	assert_slice(resp.reason, "");
 	RESPONSE_OK("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", S("GET"));
 	assert_slice(resp.reason, "");
-	RESPONSE_OK("HTTP/1.1 404 Not\tFound caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n", S("GET"));
+	RESPONSE_OK("HTTP/1.1 404 Not\tFound caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
+		    S("GET"));
 	assert_slice(resp.reason, "Not\tFound caf\xc3\xa9");
 	assert_int_equal(resp.status, 404);
-	assert_int_equal(parse_response_len("HTTP/1.1 599 x\r\n\r\nHTTP/1.1", 26, S("GET"), &err),
-			 18);
+	assert_int_equal(
+	    parse_response_len("HTTP/1.1 599 x\r\n\r\nHTTP/1.1", 26, S("GET"), &err), 18);
 }
 
 static void test_response_errors(void **state)
@@ -932,13 +970,17 @@ static void test_response_errors(void **state)
 		       HTTP_ERR_BARE_LF);
 	RESPONSE_ERROR("HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", HTTP_ERR_OBS_FOLD);
 	RESPONSE_ERROR("HTTP/1.1 200 OK\r\nX : a\r\n\r\n", HTTP_ERR_BAD_HEADER_NAME);
-	RESPONSE_ERROR("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-		       HTTP_ERR_CL_AND_TE);
-	RESPONSE_ERROR("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
-		       HTTP_ERR_DUPLICATE_CL);
+	RESPONSE_ERROR(
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    HTTP_ERR_CL_AND_TE);
+	RESPONSE_ERROR(
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+	    HTTP_ERR_DUPLICATE_CL);
 	RESPONSE_ERROR("HTTP/1.1 200 OK\r\nContent-Length: 1,1\r\n\r\n", HTTP_ERR_BAD_CL);
-	RESPONSE_ERROR("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", HTTP_ERR_BAD_TE);
-	RESPONSE_ERROR("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP_ERR_BAD_TE);
+	RESPONSE_ERROR("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		       HTTP_ERR_BAD_TE);
+	RESPONSE_ERROR("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+		       HTTP_ERR_BAD_TE);
 }
 
 /* ---- chunked framing ---------------------------------------------------- */
@@ -987,8 +1029,8 @@ static void chunked_ok_at(const char *text, size_t len, size_t extra, const char
 		long rc = feed_pieces(text, len, steps[i], &done);
 
 		if (rc != (long)(len - extra) || !done) {
-			print_error("chunked \"%s\" step %zu: %ld, done %d\n", text, steps[i],
-				    rc, done);
+			print_error("chunked \"%s\" step %zu: %ld, done %d\n", text,
+				    steps[i], rc, done);
 			_fail(file, line);
 		}
 	}
@@ -1006,8 +1048,8 @@ static void chunked_error_at(const char *text, size_t len, const char *file, int
 		long rc = feed_pieces(text, len, steps[i], &done);
 
 		if (rc != -1) {
-			print_error("chunked \"%s\" step %zu: %ld, done %d\n", text, steps[i],
-				    rc, done);
+			print_error("chunked \"%s\" step %zu: %ld, done %d\n", text,
+				    steps[i], rc, done);
 			_fail(file, line);
 		}
 	}
@@ -1078,7 +1120,8 @@ static void test_chunked_state(void **state)
 	assert_int_equal(http_chunked__feed(&c, "3fffffffffffffff\r\n", 18, &done), 18);
 	assert_int_equal(c.remaining, (UINT64_C(1) << 62) - 1);
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(http_chunked__feed(&c, "00000000000000000000001\r\n", 25, &done), 25);
+	assert_int_equal(http_chunked__feed(&c, "00000000000000000000001\r\n", 25, &done),
+			 25);
 	assert_int_equal(c.remaining, 1);
 }
 
@@ -1169,8 +1212,8 @@ static void normalise_ok_at(const char *target, const char *want, const char *wa
 	char out[256];
 	struct http_slice host = {"x", 1};
 	size_t len = strlen(target);
-	long rc = http_target__normalise((struct http_slice){guard(target, len), len}, out,
-					 sizeof(out), &host);
+	long rc = http_target__normalise((struct http_slice){guard(target, len), len},
+					 out, sizeof(out), &host);
 
 	if (rc < 0 || strcmp(out, want) || (size_t)rc != strlen(want)) {
 		print_error("normalise \"%s\": %ld \"%s\", want \"%s\"\n", target, rc,
@@ -1182,23 +1225,25 @@ static void normalise_ok_at(const char *target, const char *want, const char *wa
 	else if (host.ptr || host.len)
 		_fail(file, line);
 }
-#define NORMALISE_OK(target, want) normalise_ok_at((target), (want), NULL, __FILE__, __LINE__)
-#define NORMALISE_HOST(target, want, host)                                          \
+#define NORMALISE_OK(target, want)                                                       \
+	normalise_ok_at((target), (want), NULL, __FILE__, __LINE__)
+#define NORMALISE_HOST(target, want, host)                                               \
 	normalise_ok_at((target), (want), (host), __FILE__, __LINE__)
 
 static void normalise_bad_at(const char *target, size_t len, const char *file, int line)
 {
 	char out[256];
-	long rc = http_target__normalise((struct http_slice){guard(target, len), len}, out,
-					 sizeof(out), NULL);
+	long rc = http_target__normalise((struct http_slice){guard(target, len), len},
+					 out, sizeof(out), NULL);
 
 	if (rc != -1) {
-		print_error("normalise \"%.*s\": %ld \"%s\", want -1\n", (int)len, target, rc,
-			    out);
+		print_error("normalise \"%.*s\": %ld \"%s\", want -1\n", (int)len, target,
+			    rc, out);
 		_fail(file, line);
 	}
 }
-#define NORMALISE_BAD(target) normalise_bad_at((target), sizeof(target) - 1, __FILE__, __LINE__)
+#define NORMALISE_BAD(target)                                                            \
+	normalise_bad_at((target), sizeof(target) - 1, __FILE__, __LINE__)
 
 static void test_normalise_paths(void **state)
 {
@@ -1344,7 +1389,8 @@ static void test_error_names(void **state)
 	(void)state;
 	assert_string_equal(http_error__name(HTTP_ERR_CL_AND_TE),
 			    "conflicting Content-Length and Transfer-Encoding");
-	assert_string_equal(http_error__name(HTTP_ERR_BARE_LF), "line ending in LF without CR");
+	assert_string_equal(http_error__name(HTTP_ERR_BARE_LF),
+			    "line ending in LF without CR");
 	for (i = 0; i <= HTTP_ERR_BAD_STATUS; i++) {
 		seen[i] = http_error__name((enum http_error)i);
 		assert_non_null(seen[i]);
