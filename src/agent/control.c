@@ -526,15 +526,18 @@ static int do_bpf_policy_get(struct agent *agent, int fd, json_t *args, json_t *
 			snprintf(rule, sizeof(rule), "implicit host allow");
 		json_array_append_new(
 			entries,
-			json_pack("{s:s, s:i, s:o, s:s, s:s, s:s, s:s}", "direction",
+			json_pack("{s:s, s:i, s:o, s:s, s:s, s:s, s:s, s:i}", "direction",
 				  e->key.direction == WARDEN_DIR_INGRESS ? "ingress" : "egress",
 				  "identity", (json_int_t)e->key.identity, "labels",
 				  identity_labels_json(agent, e->key.identity), "protocol",
 				  e->key.prefixlen <= WARDEN_POLICY_PREFIX_ANY_PROTO ?
 					  "ANY" :
 					  proto_name(e->key.protocol),
-				  "ports", ports, "verdict", deny ? "deny" : "allow", "rule",
-				  rule));
+				  "ports", ports, "verdict",
+				  deny		       ? "deny" :
+				  e->value.proxy_port ? "redirect" :
+							"allow",
+				  "rule", rule, "proxy_port", ntohs(e->value.proxy_port)));
 	}
 	snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
 	*result = json_pack("{s:s, s:i, s:{s:b, s:b}, s:o}", "endpoint", ref, "endpoint_id",
