@@ -55,7 +55,7 @@ BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy
+BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/deathstar
 
 .PHONY: all clean test unit bpftest e2e demo deps fuzz
 .SECONDARY: $(BPF_OBJS) $(SKELS)
@@ -117,6 +117,11 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/warden/*.h lib/
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# The Star Wars demo's API server.
+$(BUILD)/deathstar: examples/starwars/deathstar.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(BUILD)

@@ -44,6 +44,7 @@ run_suite unit-asan tests/run-unit.sh build-san unit
 run_suite bpf tests/run-unit.sh build bpf
 run_suite fuzz make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 run_suite e2e tests/e2e/run.sh
+run_suite demo scripts/demo.sh --fast
 run_suite bench-l7 bench/l7.sh --quick
 echo "${total_pass} passed, ${total_fail} failed"
 [ "$total_fail" -eq 0 ]

@@ -287,6 +287,16 @@ void proxy__on_events(struct agent *agent)
 		if (!event)
 			continue;
 		agent->proxy_requests++;
+		/* Name the deciding policy, as for datapath events. */
+		if (json_is_integer(json_object_get(event, "rule_cookie"))) {
+			char policy[600];
+			const char *verdict = json_string_value(json_object_get(event, "verdict"));
+
+			monitor__describe_cookie(
+				agent, (uint32_t)json_integer_value(json_object_get(event, "rule_cookie")),
+				verdict && !strcmp(verdict, "FORWARDED"), policy, sizeof(policy));
+			json_object_set_new(event, "policy", json_string(policy));
+		}
 		monitor__relay(agent, event);
 		json_decref(event);
 	}

@@ -118,6 +118,22 @@ static void print_event(const char *line, size_t len)
 	print_peer(json_object_get(event, "source"), has_ports);
 	printf(" -> ");
 	print_peer(json_object_get(event, "destination"), has_ports);
+	/* L7: the request, its verdict and the response status. */
+	if (!strcmp(output__str(event, "type", ""), "http-request")) {
+		const json_t *status = json_object_get(event, "status");
+
+		printf(" http-request %s %s %s", output__str(event, "verdict", "?"),
+		       output__str(event, "method", "?"), output__str(event, "url", "?"));
+		if (json_is_integer(status))
+			printf(" => %" JSON_INTEGER_FORMAT, json_integer_value(status));
+		print_word(event, "direction");
+		policy = output__str(event, "policy", NULL);
+		if (policy)
+			printf(strchr(policy, ' ') ? " policy=\"%s\"" : " policy=%s", policy);
+		putchar('\n');
+		json_decref(event);
+		return;
+	}
 	/* "Forwarded FORWARDED" says it twice: a reason equal to the verdict is left out.
 	 */
 	if (strcasecmp(output__str(event, "reason", ""),
