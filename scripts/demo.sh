@@ -37,7 +37,7 @@ act() { bold "== $*"; pause; }
 say() { printf '   %s\n' "$*"; }
 # show CMD...: print "$ CMD", run it, print its output indented.
 show() {
-	printf '$ %s\n' "$*"
+	if [ "$1" = W ]; then printf '$ warden %s\n' "${*:2}"; else printf '$ %s\n' "$*"; fi
 	"$@" 2>&1 | sed 's/^/  | /'
 	return "${PIPESTATUS[0]}"
 }
