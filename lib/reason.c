@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Verdict reason names; docs/drop-reasons.md explains each. */
+#include <stddef.h>
+
 #include "warden/abi/maps.h"
 #include "warden/reason.h"
 
@@ -32,4 +34,22 @@ const char *warden_reason__metric(unsigned int reason)
 	if (reason < WARDEN_REASON_MAX && reasons[reason].metric)
 		return reasons[reason].metric;
 	return "unknown";
+}
+
+const char *warden_protocol__name(unsigned int protocol)
+{
+	switch (protocol) {
+	case 0:
+		return "ANY";
+	case 1:
+		return "ICMP";
+	case 6:
+		return "TCP";
+	case 17:
+		return "UDP";
+	case 132:
+		return "SCTP";
+	default:
+		return NULL;
+	}
 }

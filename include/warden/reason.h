@@ -8,4 +8,7 @@ const char *warden_reason__name(unsigned int reason);
 /* Short metric-label form: "policy_denied", ... */
 const char *warden_reason__metric(unsigned int reason);
 
+/* "TCP", "UDP", "SCTP", "ICMP", "ANY" (0), else NULL. */
+const char *warden_protocol__name(unsigned int protocol);
+
 #endif /* WARDEN_REASON_H */

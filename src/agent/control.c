@@ -63,20 +63,9 @@ json_t *json_label_list(const struct label_set *labels)
 
 static const char *proto_name(uint8_t proto)
 {
-	switch (proto) {
-	case 0:
-		return "ANY";
-	case 1:
-		return "ICMP";
-	case 6:
-		return "TCP";
-	case 17:
-		return "UDP";
-	case 132:
-		return "SCTP";
-	default:
-		return "OTHER";
-	}
+	const char *name = warden_protocol__name(proto);
+
+	return name ? name : "OTHER";
 }
 
 json_t *json_endpoint(struct agent *agent, const struct endpoint *ep)

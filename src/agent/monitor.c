@@ -32,19 +32,12 @@ const char *ipv4__format(uint32_t addr, char *buf, size_t len)
 
 static const char *protocol_name(uint8_t proto, char *buf, size_t len)
 {
-	switch (proto) {
-	case 1:
-		return "ICMP";
-	case 6:
-		return "TCP";
-	case 17:
-		return "UDP";
-	case 132:
-		return "SCTP";
-	default:
-		snprintf(buf, len, "%u", proto);
-		return buf;
-	}
+	const char *name = proto ? warden_protocol__name(proto) : NULL;
+
+	if (name)
+		return name;
+	snprintf(buf, len, "%u", proto);
+	return buf;
 }
 
 static void tcp_flags_text(uint8_t flags, char *buf, size_t len)
