@@ -43,6 +43,7 @@ run_suite unit tests/run-unit.sh build unit
 run_suite unit-asan tests/run-unit.sh build-san unit
 run_suite bpf tests/run-unit.sh build bpf
 run_suite fuzz make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+run_suite proxy tests/proxy/test_proxy.sh
 run_suite e2e tests/e2e/run.sh
 run_suite demo scripts/demo.sh --fast
 run_suite bench-l7 bench/l7.sh --quick

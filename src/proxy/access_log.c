@@ -46,7 +46,8 @@ int access_log__open(struct access_log *log, const char *path)
 	memset(&log->addr, 0, sizeof(log->addr));
 	log->addr.sun_family = AF_UNIX;
 	strcpy(log->addr.sun_path, path);
-	log->addr_len = (unsigned int)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	log->addr_len =
+	    (unsigned int)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
 	log->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	return log->fd < 0 ? -errno : 0;
 }
@@ -76,13 +77,10 @@ static void out_raw(struct json_out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-static void out_str(struct json_out *o, const char *s)
-{
-	out_raw(o, s, strlen(s));
-}
+static void out_str(struct json_out *o, const char *s) { out_raw(o, s, strlen(s)); }
 
 static void out_fmt(struct json_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void out_fmt(struct json_out *o, const char *fmt, ...)
 {
@@ -108,7 +106,7 @@ static void out_quoted(struct json_out *o, const char *s, size_t n)
 	out_raw(o, "\"", 1);
 	for (size_t i = 0; i < n && !o->overflow; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+		char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
 
 		if (ch == '"' || ch == '\\') {
 			esc[1] = (char)ch;
@@ -147,8 +145,9 @@ static void out_peer(struct json_out *o, const char *key, const struct access_pe
 	char ip[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &peer->ipv4, ip, sizeof(ip));
-	out_fmt(o, ",\"%s\":{\"ip\":\"%s\",\"port\":%u,\"identity\":%u,\"endpoint\":", key, ip,
-		peer->port, peer->identity);
+	out_fmt(o,
+		",\"%s\":{\"ip\":\"%s\",\"port\":%u,\"identity\":%u,\"endpoint\":", key,
+		ip, peer->port, peer->identity);
 	if (peer->endpoint)
 		out_quoted(o, peer->endpoint, strlen(peer->endpoint));
 	else
@@ -172,7 +171,7 @@ static void out_time(struct json_out *o)
 
 void access_log__send(struct access_log *log, const struct access_record *rec)
 {
-	struct json_out o = { .buf = log->buf, .cap = sizeof(log->buf) };
+	struct json_out o = {.buf = log->buf, .cap = sizeof(log->buf)};
 
 	if (log->fd < 0)
 		return;
@@ -187,9 +186,9 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 	out_str(&o, ",\"host\":");
 	out_quoted(&o, rec->host.ptr, rec->host.len);
 	out_str(&o, ",\"direction\":");
-	out_str(&o, rec->direction == WARDEN_DIR_INGRESS ? "\"ingress\"" :
-		    rec->direction == WARDEN_DIR_EGRESS  ? "\"egress\"" :
-							   "null");
+	out_str(&o, rec->direction == WARDEN_DIR_INGRESS  ? "\"ingress\""
+		    : rec->direction == WARDEN_DIR_EGRESS ? "\"egress\""
+							  : "null");
 	out_fmt(&o, ",\"rule_cookie\":%u,\"latency_us\":%llu,\"revision\":%llu",
 		rec->rule_cookie, (unsigned long long)rec->latency_us,
 		(unsigned long long)rec->revision);

@@ -17,8 +17,8 @@
 
 enum access_verdict {
 	ACCESS_FORWARDED, /* allowed and answered by the server */
-	ACCESS_DENIED,    /* 403 from the policy */
-	ACCESS_ERROR,     /* 400, 408, 502, 503, 504: answered by the proxy */
+	ACCESS_DENIED,	  /* 403 from the policy */
+	ACCESS_ERROR,	  /* 400, 408, 502, 503, 504: answered by the proxy */
 	ACCESS_VERDICT_COUNT,
 };
 
@@ -38,7 +38,7 @@ struct access_record {
 	int status;
 	enum access_verdict verdict;
 	const char *error; /* why, for ACCESS_ERROR; else NULL */
-	int direction;     /* WARDEN_DIR_*, or -1 when no L7 rule applied */
+	int direction;	   /* WARDEN_DIR_*, or -1 when no L7 rule applied */
 	uint32_t rule_cookie;
 	uint64_t latency_us;
 	uint64_t revision;

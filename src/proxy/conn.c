@@ -101,10 +101,7 @@ static void close_upstream(struct conn *c)
 	}
 }
 
-static void conn_free(struct task *t)
-{
-	free(container_of(t, struct conn, reap_task));
-}
+static void conn_free(struct task *t) { free(container_of(t, struct conn, reap_task)); }
 
 void conn__abort(struct conn *c)
 {
@@ -116,8 +113,12 @@ void conn__abort(struct conn *c)
 	c->client.fd = -1;
 	c->mode = MODE_DEAD;
 	worker__timer_cancel(c->worker, &c->timer);
+	/* Scheduled to continue (a bulk transfer) and aborted meanwhile by a
+	 * timer or the other socket's event: it must leave the run queue
+	 * before the end of the round frees it. */
+	worker__unschedule(&c->run_task);
 	worker__conn_detach(c->worker, &c->link);
-	worker__reap(c->worker, &c->reap_task); /* also leaves the run queue */
+	worker__reap(c->worker, &c->reap_task);
 }
 
 /* ---- I/O -------------------------------------------------------------- */
@@ -479,10 +480,7 @@ static void conn_run(struct conn *c)
 	update_timer(c);
 }
 
-static void run_task(struct task *t)
-{
-	conn_run(container_of(t, struct conn, run_task));
-}
+static void run_task(struct task *t) { conn_run(container_of(t, struct conn, run_task)); }
 
 static void note_events(struct side *side, uint32_t events)
 {

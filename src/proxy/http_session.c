@@ -38,23 +38,31 @@ struct local_reply {
 
 /* The Content-Length of each is checked against its body at init. */
 static struct local_reply replies[] = {
-	{ 403, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
-	       "Content-Length: 15\r\n\r\nAccess denied\r\n" },
-	{ 403, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
-	       "Content-Length: 15\r\nConnection: close\r\n\r\nAccess denied\r\n" },
-	{ 400, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
-	       "Content-Length: 13\r\nConnection: close\r\n\r\nBad request\r\n" },
-	{ 408, "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
-	       "Content-Length: 17\r\nConnection: close\r\n\r\nRequest timeout\r\n" },
-	{ 502, "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n"
-	       "Content-Length: 13\r\nConnection: close\r\n\r\nBad gateway\r\n" },
-	{ 503, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-	       "Content-Length: 21\r\nConnection: close\r\n\r\nService unavailable\r\n" },
-	{ 504, "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain\r\n"
-	       "Content-Length: 17\r\nConnection: close\r\n\r\nGateway timeout\r\n" },
+    {403, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
+	  "Content-Length: 15\r\n\r\nAccess denied\r\n"},
+    {403, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
+	  "Content-Length: 15\r\nConnection: close\r\n\r\nAccess denied\r\n"},
+    {400, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+	  "Content-Length: 13\r\nConnection: close\r\n\r\nBad request\r\n"},
+    {408, "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
+	  "Content-Length: 17\r\nConnection: close\r\n\r\nRequest timeout\r\n"},
+    {502, "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n"
+	  "Content-Length: 13\r\nConnection: close\r\n\r\nBad gateway\r\n"},
+    {503, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+	  "Content-Length: 21\r\nConnection: close\r\n\r\nService unavailable\r\n"},
+    {504, "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain\r\n"
+	  "Content-Length: 17\r\nConnection: close\r\n\r\nGateway timeout\r\n"},
 };
 
-enum { REPLY_403, REPLY_403_CLOSE, REPLY_400, REPLY_408, REPLY_502, REPLY_503, REPLY_504 };
+enum {
+	REPLY_403,
+	REPLY_403_CLOSE,
+	REPLY_400,
+	REPLY_408,
+	REPLY_502,
+	REPLY_503,
+	REPLY_504
+};
 
 /* Fill the lengths; a Content-Length that does not match its body is a
  * bug that would desynchronise every client: refuse to start. */
@@ -76,7 +84,8 @@ static int replies_init(void)
 static bool local_reply(struct session_io *io, int which)
 {
 	channel__truncate_pending(io->resp);
-	return channel__append(io->resp, replies[which].text, (uint32_t)replies[which].len);
+	return channel__append(io->resp, replies[which].text,
+			       (uint32_t)replies[which].len);
 }
 
 /* ---- env -------------------------------------------------------------- */
@@ -214,29 +223,32 @@ static void log_request(struct http_session *s, struct http_env *env)
 		p = policy_view__peek(&env->policy, &generation);
 	resolve_peers(s, p, generation);
 	rec = (struct access_record){
-		.method = { s->method, s->method_len },
-		.url = { s->url, s->url_len },
-		.host = { s->host, s->host_len },
-		.status = s->status,
-		.verdict = s->verdict,
-		.error = s->error,
-		.direction = s->direction,
-		.rule_cookie = s->rule_cookie,
-		.latency_us = s->latency_us,
-		.revision = l7_policy__revision(p),
-		.source = {
-			.ipv4 = s->source.sin_addr.s_addr,
-			.port = ntohs(s->source.sin_port),
-			.identity = s->source_identity,
-			.labels = l7_policy__identity_labels(p, s->source_identity),
-			.endpoint = s->source_endpoint ? s->source_endpoint->name : NULL,
+	    .method = {s->method, s->method_len},
+	    .url = {s->url, s->url_len},
+	    .host = {s->host, s->host_len},
+	    .status = s->status,
+	    .verdict = s->verdict,
+	    .error = s->error,
+	    .direction = s->direction,
+	    .rule_cookie = s->rule_cookie,
+	    .latency_us = s->latency_us,
+	    .revision = l7_policy__revision(p),
+	    .source =
+		{
+		    .ipv4 = s->source.sin_addr.s_addr,
+		    .port = ntohs(s->source.sin_port),
+		    .identity = s->source_identity,
+		    .labels = l7_policy__identity_labels(p, s->source_identity),
+		    .endpoint = s->source_endpoint ? s->source_endpoint->name : NULL,
 		},
-		.destination = {
-			.ipv4 = s->destination.sin_addr.s_addr,
-			.port = ntohs(s->destination.sin_port),
-			.identity = s->destination_identity,
-			.labels = l7_policy__identity_labels(p, s->destination_identity),
-			.endpoint = s->destination_endpoint ? s->destination_endpoint->name : NULL,
+	    .destination =
+		{
+		    .ipv4 = s->destination.sin_addr.s_addr,
+		    .port = ntohs(s->destination.sin_port),
+		    .identity = s->destination_identity,
+		    .labels = l7_policy__identity_labels(p, s->destination_identity),
+		    .endpoint =
+			s->destination_endpoint ? s->destination_endpoint->name : NULL,
 		},
 	};
 	access_log__send(&env->log, &rec);
@@ -261,8 +273,8 @@ static void request_reset(struct http_session *s)
 }
 
 /* End the connection with one of our error responses. */
-static unsigned int fail(struct http_session *s, struct http_env *env, struct session_io *io,
-			 int which, const char *why)
+static unsigned int fail(struct http_session *s, struct http_env *env,
+			 struct session_io *io, int which, const char *why)
 {
 	unsigned int act = SESSION_CLOSE | SESSION_CLOSE_UPSTREAM;
 
@@ -319,11 +331,11 @@ static void judge(struct http_session *s, struct http_env *env,
 	uint32_t egress_cookie = 0, ingress_cookie = 0;
 	uint16_t dport = ntohs(s->destination.sin_port);
 	struct l7_request lr = {
-		.method = req->method,
-		.path = { env->path, (size_t)path_len },
-		.host = req->host,
-		.headers = req->headers,
-		.header_count = req->header_count,
+	    .method = req->method,
+	    .path = {env->path, (size_t)path_len},
+	    .host = req->host,
+	    .headers = req->headers,
+	    .header_count = req->header_count,
 	};
 
 	s->snapshot = policy_view__get(&env->policy, &s->snapshot_generation);
@@ -331,11 +343,13 @@ static void judge(struct http_session *s, struct http_env *env,
 	src_ep = s->source_endpoint;
 	dst_ep = s->destination_endpoint;
 	if (src_ep)
-		egress = l7_policy__check(s->snapshot, src_ep->id, WARDEN_DIR_EGRESS, dport,
-					  s->destination_identity, &lr, &egress_cookie);
+		egress =
+		    l7_policy__check(s->snapshot, src_ep->id, WARDEN_DIR_EGRESS, dport,
+				     s->destination_identity, &lr, &egress_cookie);
 	if (dst_ep && egress != L7_DENY)
-		ingress = l7_policy__check(s->snapshot, dst_ep->id, WARDEN_DIR_INGRESS, dport,
-					   s->source_identity, &lr, &ingress_cookie);
+		ingress =
+		    l7_policy__check(s->snapshot, dst_ep->id, WARDEN_DIR_INGRESS, dport,
+				     s->source_identity, &lr, &ingress_cookie);
 	if (egress == L7_DENY) {
 		s->verdict = ACCESS_DENIED;
 		s->direction = WARDEN_DIR_EGRESS;
@@ -356,7 +370,7 @@ static void judge(struct http_session *s, struct http_env *env,
 static void remember_request(struct http_session *s, const struct http_env *env,
 			     const struct http_request *req, long path_len)
 {
-	struct http_slice url = { env->path, (size_t)path_len };
+	struct http_slice url = {env->path, (size_t)path_len};
 
 	s->method_len = (uint8_t)copy_slice(s->method, sizeof(s->method), &req->method);
 	s->url_len = (uint16_t)copy_slice(s->url, sizeof(s->url), &url);
@@ -409,17 +423,22 @@ static bool step_head(struct http_session *s, struct http_env *env, struct sessi
 		if (pending < env->limits.max_head)
 			return false;
 	}
-	n = http_request__parse(channel__pending_ptr(io->req), pending, &env->limits, req, &err);
-	if (n == HTTP_PARSE_INCOMPLETE && pending < env->limits.max_head && !io->client_eof)
+	n = http_request__parse(channel__pending_ptr(io->req), pending, &env->limits, req,
+				&err);
+	if (n == HTTP_PARSE_INCOMPLETE && pending < env->limits.max_head &&
+	    !io->client_eof)
 		return false;
 	if (n < 0) {
 		*act |= fail(s, env, io, REPLY_400,
-			     n == HTTP_PARSE_ERROR ? http_error__name(err) : "head too large");
+			     n == HTTP_PARSE_ERROR ? http_error__name(err)
+						   : "head too large");
 		return true;
 	}
-	path_len = http_target__normalise(req->target, env->path, sizeof(env->path), NULL);
+	path_len =
+	    http_target__normalise(req->target, env->path, sizeof(env->path), NULL);
 	if (path_len < 0) {
-		s->method_len = (uint8_t)copy_slice(s->method, sizeof(s->method), &req->method);
+		s->method_len =
+		    (uint8_t)copy_slice(s->method, sizeof(s->method), &req->method);
 		*act |= fail(s, env, io, REPLY_400, "bad target");
 		return true;
 	}
@@ -505,7 +524,7 @@ static unsigned int step_response(struct http_session *s, struct http_env *env,
 				  struct session_io *io)
 {
 	struct http_response *resp = &env->response;
-	struct http_slice method = { s->method, s->method_len };
+	struct http_slice method = {s->method, s->method_len};
 	enum http_error err = HTTP_ERR_NONE;
 	uint32_t pending;
 	long n;
@@ -521,8 +540,8 @@ static unsigned int step_response(struct http_session *s, struct http_env *env,
 				return upstream_lost(s, env, io);
 			return 0;
 		}
-		n = http_response__parse(channel__pending_ptr(io->resp), pending, &env->limits,
-					 method, resp, &err);
+		n = http_response__parse(channel__pending_ptr(io->resp), pending,
+					 &env->limits, method, resp, &err);
 		if (n == HTTP_PARSE_INCOMPLETE && pending < env->limits.max_head) {
 			if (io->upstream_eof || io->upstream_failed)
 				return upstream_lost(s, env, io);
@@ -530,11 +549,12 @@ static unsigned int step_response(struct http_session *s, struct http_env *env,
 		}
 		if (n < 0)
 			return fail(s, env, io, REPLY_502,
-				    n == HTTP_PARSE_ERROR ? http_error__name(err) :
-							    "response head too large");
+				    n == HTTP_PARSE_ERROR ? http_error__name(err)
+							  : "response head too large");
 		if (resp->status == 101) {
 			if (!s->upgrade)
-				return fail(s, env, io, REPLY_502, "101 without an upgrade request");
+				return fail(s, env, io, REPLY_502,
+					    "101 without an upgrade request");
 			channel__approve(io->resp, (uint32_t)n);
 			s->status = 101;
 			s->latency_us = io->now - s->request_start;
@@ -552,13 +572,15 @@ static unsigned int step_response(struct http_session *s, struct http_env *env,
 		if (s->is_connect && resp->status / 100 == 2)
 			return start_tunnel(s, env);
 		framing_start(&s->response_body, resp->body, resp->content_length);
-		if (!resp->keep_alive || !s->keep_alive || resp->body == HTTP_BODY_UNTIL_CLOSE)
+		if (!resp->keep_alive || !s->keep_alive ||
+		    resp->body == HTTP_BODY_UNTIL_CLOSE)
 			s->close_after = true;
 	}
 
 	pending = channel__pending(io->resp);
 	if (!s->response_body.done && pending) {
-		n = framing_feed(&s->response_body, channel__pending_ptr(io->resp), pending);
+		n = framing_feed(&s->response_body, channel__pending_ptr(io->resp),
+				 pending);
 		if (n < 0)
 			return abort_exchange(s, env, "bad chunked response body");
 		channel__approve(io->resp, (uint32_t)n);
@@ -595,21 +617,22 @@ static unsigned int end_exchange(struct http_session *s, struct session_io *io)
 	return act;
 }
 
-static bool step_exchange(struct http_session *s, struct http_env *env, struct session_io *io,
-			  unsigned int *act)
+static bool step_exchange(struct http_session *s, struct http_env *env,
+			  struct session_io *io, unsigned int *act)
 {
 	uint32_t pending;
 
 	if (!s->request_body.done) {
 		pending = channel__pending(io->req);
 		if (pending) {
-			long n = framing_feed(&s->request_body, channel__pending_ptr(io->req),
-					      pending);
+			long n = framing_feed(&s->request_body,
+					      channel__pending_ptr(io->req), pending);
 
 			if (n < 0) {
 				/* Framing the server might read differently: stop. */
 				if (s->denied || s->response_head_done) {
-					*act |= abort_exchange(s, env, "bad chunked request body");
+					*act |= abort_exchange(
+					    s, env, "bad chunked request body");
 				} else {
 					*act |= fail(s, env, io, REPLY_400,
 						     "bad chunked request body");
@@ -627,7 +650,8 @@ static bool step_exchange(struct http_session *s, struct http_env *env, struct s
 				s->phase = SESSION_CLOSED;
 				*act |= SESSION_CLOSE | SESSION_CLOSE_UPSTREAM;
 			} else {
-				*act |= abort_exchange(s, env, "client closed in the request body");
+				*act |= abort_exchange(
+				    s, env, "client closed in the request body");
 			}
 			return true;
 		}
@@ -718,7 +742,8 @@ unsigned int http_session__expire(struct http_session *s, struct http_env *env,
 			return abort_exchange(s, env, "request body timeout");
 		if (!s->response_head_done) {
 			if (!s->request_body.done)
-				return fail(s, env, io, REPLY_408, "request body timeout");
+				return fail(s, env, io, REPLY_408,
+					    "request body timeout");
 			return fail(s, env, io, REPLY_504, "upstream response timeout");
 		}
 		return abort_exchange(s, env, "response body timeout");

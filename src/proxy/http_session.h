@@ -52,18 +52,18 @@ struct session_io {
 	struct channel *req;  /* client → upstream */
 	struct channel *resp; /* upstream → client */
 	uint64_t now;
-	bool client_eof;         /* the client will send nothing more */
-	bool upstream_eof;       /* the server will send nothing more */
-	bool upstream_failed;    /* connect failed, timed out, or the connection broke */
+	bool client_eof;	 /* the client will send nothing more */
+	bool upstream_eof;	 /* the server will send nothing more */
+	bool upstream_failed;	 /* connect failed, timed out, or the connection broke */
 	bool upstream_connected; /* the current upstream completed its handshake */
 };
 
 /* Actions returned to the transport, in the order it applies them. */
 #define SESSION_CLOSE_UPSTREAM (1u << 0) /* not reusable: close it (events consumed) */
-#define SESSION_ABORT (1u << 1)          /* close everything now */
-#define SESSION_OPEN_UPSTREAM (1u << 2)  /* an allowed request needs the server */
-#define SESSION_TUNNEL (1u << 3)         /* 101: copy bytes blindly from now on */
-#define SESSION_CLOSE (1u << 4)          /* send what the client has, then close */
+#define SESSION_ABORT (1u << 1)		 /* close everything now */
+#define SESSION_OPEN_UPSTREAM (1u << 2)	 /* an allowed request needs the server */
+#define SESSION_TUNNEL (1u << 3)	 /* 101: copy bytes blindly from now on */
+#define SESSION_CLOSE (1u << 4)		 /* send what the client has, then close */
 
 struct body_framing {
 	enum http_body kind;
@@ -73,7 +73,7 @@ struct body_framing {
 };
 
 enum session_phase {
-	SESSION_HEAD,     /* waiting for (the rest of) a request head */
+	SESSION_HEAD,	  /* waiting for (the rest of) a request head */
 	SESSION_EXCHANGE, /* a request body and/or its response in progress */
 	SESSION_TUNNEL_PHASE,
 	SESSION_CLOSED,
@@ -81,21 +81,21 @@ enum session_phase {
 
 struct http_session {
 	enum session_phase phase;
-	bool idle;      /* HEAD, keep-alive: no byte of the next request yet */
-	bool draining;  /* SIGTERM: close at the next request boundary */
+	bool idle;     /* HEAD, keep-alive: no byte of the next request yet */
+	bool draining; /* SIGTERM: close at the next request boundary */
 	bool close_after;
 	bool in_request; /* a head was parsed and the exchange has not ended */
-	bool denied;     /* the body is dropped, not forwarded */
+	bool denied;	 /* the body is dropped, not forwarded */
 	bool awaiting_response;
 	bool response_head_done;
 	bool response_done;
 	bool logged;
 	bool is_head, is_connect, upgrade, keep_alive;
-	uint32_t request_scan;  /* pending request bytes searched for the blank line */
+	uint32_t request_scan;	/* pending request bytes searched for the blank line */
 	uint32_t response_scan; /* same for the response head */
 	struct body_framing request_body;
 	struct body_framing response_body;
-	uint64_t wait_since;    /* HEAD: start of the header or idle timeout */
+	uint64_t wait_since;	/* HEAD: start of the header or idle timeout */
 	uint64_t request_start; /* first byte of the request (or its turn) */
 
 	/* The request in flight, for the access log. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -24,31 +25,36 @@
 #include "http_session.h"
 #include "policy_holder.h"
 #include "proxy.h"
-#include "worker.h"
 #include "warden/log.h"
+#include "worker.h"
 
 #define MAX_WORKERS 256
 #define SEC 1000000ull
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: warden-proxy --policy FILE [--port PORT] [--workers N] [--events PATH]\n"
-		"                    [--mark MARK] [--upstream IP:PORT] [--bind IP]\n"
-		"                    [--max-conns N] [--header-timeout S] [--idle-timeout S]\n"
-		"                    [--connect-timeout S] [-v|--debug]\n"
-		"  --policy FILE       the agent's L7 policy document (JSON); SIGHUP reloads it\n"
-		"  --port PORT         listening port (default %u)\n"
-		"  --workers N         worker threads (default: number of CPUs)\n"
-		"  --events PATH       Unix datagram socket for the access log\n"
-		"  --mark MARK         SO_MARK of every proxy socket (default %#x; 0: none)\n"
-		"  --upstream IP:PORT  test mode: no TPROXY, every connection goes to IP:PORT\n"
-		"  --bind IP           listening address (default 0.0.0.0)\n"
-		"  --max-conns N       connections per worker (default %u)\n"
-		"  --header-timeout S  complete request head within S seconds (default 10)\n"
-		"  --idle-timeout S    keep-alive idle connection (default 60)\n"
-		"  --connect-timeout S upstream connect (default 5)\n",
-		PROXY_DEFAULT_PORT, PROXY_DEFAULT_MARK, PROXY_DEFAULT_MAX_CONNS);
+	fprintf(
+	    out,
+	    "usage: warden-proxy --policy FILE [--port PORT] [--workers N] [--events "
+	    "PATH]\n"
+	    "                    [--mark MARK] [--upstream IP:PORT] [--bind IP]\n"
+	    "                    [--max-conns N] [--header-timeout S] [--idle-timeout "
+	    "S]\n"
+	    "                    [--connect-timeout S] [-v|--debug]\n"
+	    "  --policy FILE       the agent's L7 policy document (JSON); SIGHUP reloads "
+	    "it\n"
+	    "  --port PORT         listening port (default %u)\n"
+	    "  --workers N         worker threads (default: number of CPUs)\n"
+	    "  --events PATH       Unix datagram socket for the access log\n"
+	    "  --mark MARK         SO_MARK of every proxy socket (default %#x; 0: none)\n"
+	    "  --upstream IP:PORT  test mode: no TPROXY, every connection goes to "
+	    "IP:PORT\n"
+	    "  --bind IP           listening address (default 0.0.0.0)\n"
+	    "  --max-conns N       connections per worker (default %u)\n"
+	    "  --header-timeout S  complete request head within S seconds (default 10)\n"
+	    "  --idle-timeout S    keep-alive idle connection (default 60)\n"
+	    "  --connect-timeout S upstream connect (default 5)\n",
+	    PROXY_DEFAULT_PORT, PROXY_DEFAULT_MARK, PROXY_DEFAULT_MAX_CONNS);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -89,8 +95,8 @@ static int parse_endpoint(const char *text, struct sockaddr_in *out)
 	ip[colon - text] = '\0';
 	memset(out, 0, sizeof(*out));
 	out->sin_family = AF_INET;
-	if (inet_pton(AF_INET, ip, &out->sin_addr) != 1 || parse_uint(colon + 1, 65535, &port) ||
-	    port == 0)
+	if (inet_pton(AF_INET, ip, &out->sin_addr) != 1 ||
+	    parse_uint(colon + 1, 65535, &port) || port == 0)
 		return -EINVAL;
 	out->sin_port = htons((uint16_t)port);
 	return 0;
@@ -100,40 +106,42 @@ static int parse_options(int argc, char **argv, struct proxy_config *config)
 {
 	enum { OPT_BIND = 256, OPT_MAX_CONNS, OPT_HEADER, OPT_IDLE, OPT_CONNECT };
 	static const struct option options[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "port", required_argument, NULL, 'P' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "mark", required_argument, NULL, 'm' },
-		{ "upstream", required_argument, NULL, 'u' },
-		{ "bind", required_argument, NULL, OPT_BIND },
-		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-		{ "header-timeout", required_argument, NULL, OPT_HEADER },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-		{ "connect-timeout", required_argument, NULL, OPT_CONNECT },
-		{ "debug", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"port", required_argument, NULL, 'P'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"mark", required_argument, NULL, 'm'},
+	    {"upstream", required_argument, NULL, 'u'},
+	    {"bind", required_argument, NULL, OPT_BIND},
+	    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	    {"header-timeout", required_argument, NULL, OPT_HEADER},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+	    {"connect-timeout", required_argument, NULL, OPT_CONNECT},
+	    {"debug", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned long value;
 	int opt, err = 0;
 
 	*config = (struct proxy_config){
-		.port = PROXY_DEFAULT_PORT,
-		.workers = cpus > 0 ? (unsigned int)(cpus < MAX_WORKERS ? cpus : MAX_WORKERS) : 1,
-		.max_conns = PROXY_DEFAULT_MAX_CONNS,
-		.mark = PROXY_DEFAULT_MARK,
-		.bind_addr = { .s_addr = htonl(INADDR_ANY) },
-		.timeouts = {
-			.header = 10 * SEC,
-			.idle = 60 * SEC,
-			.connect = 5 * SEC,
-			.data = 60 * SEC,
-			.tunnel = 3600 * SEC,
-			.linger = 2 * SEC,
-			/* The agent sends SIGKILL one second after SIGTERM. */
-			.drain = SEC / 2,
+	    .port = PROXY_DEFAULT_PORT,
+	    .workers =
+		cpus > 0 ? (unsigned int)(cpus < MAX_WORKERS ? cpus : MAX_WORKERS) : 1,
+	    .max_conns = PROXY_DEFAULT_MAX_CONNS,
+	    .mark = PROXY_DEFAULT_MARK,
+	    .bind_addr = {.s_addr = htonl(INADDR_ANY)},
+	    .timeouts =
+		{
+		    .header = 10 * SEC,
+		    .idle = 60 * SEC,
+		    .connect = 5 * SEC,
+		    .data = 60 * SEC,
+		    .tunnel = 3600 * SEC,
+		    .linger = 2 * SEC,
+		    /* The agent sends SIGKILL one second after SIGTERM. */
+		    .drain = SEC / 2,
 		},
 	};
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
@@ -247,11 +255,35 @@ static void reload(const struct proxy_config *config, struct policy_holder *hold
 			(unsigned long long)l7_policy__revision(holder->current));
 		return;
 	}
-	pr_info("policy revision %llu loaded\n", (unsigned long long)l7_policy__revision(next));
+	pr_info("policy revision %llu loaded\n",
+		(unsigned long long)l7_policy__revision(next));
 	policy_holder__swap(holder, next);
 }
 
 /* ---- main ------------------------------------------------------------- */
+
+/*
+ * SO_MARK needs CAP_NET_ADMIN. In transparent mode that is a hard
+ * requirement (IP_TRANSPARENT needs it too, and unmarked packets would be
+ * diverted back to us); in --upstream mode nothing depends on the mark, so
+ * tests and benchmarks may run unprivileged without it.
+ */
+static void check_mark(struct proxy_config *config)
+{
+	int fd, mark = (int)config->mark;
+
+	if (!config->upstream_mode || !config->mark)
+		return;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0 &&
+	    errno == EPERM) {
+		pr_info("no CAP_NET_ADMIN: sockets are not marked (--upstream mode)\n");
+		config->mark = 0;
+	}
+	close(fd);
+}
 
 struct proxy {
 	struct proxy_config config;
@@ -312,7 +344,7 @@ static void wait_signals(struct proxy *px, const sigset_t *set)
 
 static void stop_workers(struct proxy *px)
 {
-	uint64_t totals[ACCESS_VERDICT_COUNT] = { 0 };
+	uint64_t totals[ACCESS_VERDICT_COUNT] = {0};
 
 	for (unsigned int i = 0; i < px->worker_count; i++)
 		worker__stop(px->workers[i]);
@@ -340,6 +372,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (load_policy(px->config.policy_path, &initial))
 		goto cleanup;
+	check_mark(&px->config);
 	policy_holder__init(&px->holder, initial);
 	px->holder_ready = true;
 

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "worker.h"
 #include "warden/log.h"
+#include "worker.h"
 
 #define MAX_EVENTS 256
 #define ACCEPT_BATCH 64 /* per listener event: do not starve open connections */
@@ -130,8 +130,8 @@ void worker__unschedule(struct task *t)
 
 void worker__reap(struct worker *w, struct task *t)
 {
-	worker__unschedule(t);
-	list__add_tail(&w->reap, &t->link);
+	if (!list__linked(&t->link))
+		list__add_tail(&w->reap, &t->link);
 }
 
 static void tasks_run(struct list_node *list)
@@ -159,8 +159,8 @@ static void tasks_run(struct list_node *list)
 int worker__watch(struct worker *w, int fd, struct watch *watch)
 {
 	struct epoll_event ev = {
-		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-		.data.ptr = watch,
+	    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+	    .data.ptr = watch,
 	};
 
 	return epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
@@ -187,7 +187,7 @@ static void listener_pause(struct worker *w)
 static void accept_resume(struct timer *t)
 {
 	struct worker *w = container_of(t, struct worker, accept_resume);
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->listen_watch };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->listen_watch};
 
 	if (w->listen_fd >= 0)
 		epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->listen_fd, &ev);
@@ -212,8 +212,8 @@ static void on_listen(struct watch *watch, uint32_t events)
 			    errno == ENOMEM) {
 				/* Out of descriptors or memory: the listener would
 				 * stay readable and spin the loop; pause it. */
-				pr_warn("worker %u: accept: %s; pausing accept\n", w->index,
-					strerror(errno));
+				pr_warn("worker %u: accept: %s; pausing accept\n",
+					w->index, strerror(errno));
 				listener_pause(w);
 			}
 			return;
@@ -315,9 +315,9 @@ static int set_int(int fd, int level, int name, int value, const char *what)
 static int listen_socket(const struct proxy_config *config)
 {
 	struct sockaddr_in addr = {
-		.sin_family = AF_INET,
-		.sin_port = htons(config->port),
-		.sin_addr = config->bind_addr,
+	    .sin_family = AF_INET,
+	    .sin_port = htons(config->port),
+	    .sin_addr = config->bind_addr,
 	};
 	int fd, err;
 
@@ -335,10 +335,11 @@ static int listen_socket(const struct proxy_config *config)
 		err = set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
 	if (err)
 		goto fail;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 4096) < 0) {
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(fd, 4096) < 0) {
 		err = -errno;
-		pr_warn("listen on %s:%u: %s\n", inet_ntoa(config->bind_addr), config->port,
-			strerror(errno));
+		pr_warn("listen on %s:%u: %s\n", inet_ntoa(config->bind_addr),
+			config->port, strerror(errno));
 		goto fail;
 	}
 	return fd;
@@ -350,7 +351,7 @@ fail:
 int worker__new(const struct proxy_config *config, unsigned int index, void *ctx,
 		struct worker **out)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	struct worker *w;
 	int err;
 
@@ -417,10 +418,7 @@ void worker__stop(struct worker *w)
 		pr_warn("worker %u: stop: %s\n", w->index, strerror(errno));
 }
 
-void worker__join(struct worker *w)
-{
-	pthread_join(w->thread, NULL);
-}
+void worker__join(struct worker *w) { pthread_join(w->thread, NULL); }
 
 void worker__free(struct worker *w)
 {

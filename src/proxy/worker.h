@@ -22,7 +22,7 @@
 #include "proxy.h"
 
 #ifndef container_of
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 /* Intrusive doubly linked list; an unlinked node has next == NULL. */
@@ -30,10 +30,7 @@ struct list_node {
 	struct list_node *prev, *next;
 };
 
-static inline void list__init(struct list_node *head)
-{
-	head->prev = head->next = head;
-}
+static inline void list__init(struct list_node *head) { head->prev = head->next = head; }
 
 static inline bool list__empty(const struct list_node *head)
 {
@@ -97,8 +94,8 @@ struct worker {
 	uint64_t wheel_tick; /* next tick to process */
 	unsigned int timer_count;
 	struct list_node runnable; /* tasks to run again before sleeping */
-	struct list_node reap;     /* tasks that free the dead, end of round */
-	struct list_node conns;    /* every live connection (for SIGTERM) */
+	struct list_node reap;	   /* tasks that free the dead, end of round */
+	struct list_node conns;	   /* every live connection (for SIGTERM) */
 	unsigned int conn_count;
 	bool stopping;
 	uint64_t stop_deadline;
@@ -123,15 +120,18 @@ void worker__free(struct worker *w);
 int worker__watch(struct worker *w, int fd, struct watch *watch);
 void worker__timer_arm(struct worker *w, struct timer *t, uint64_t deadline);
 void worker__timer_cancel(struct worker *w, struct timer *t);
+/* Run t once more this round (no-op if already queued). */
 void worker__schedule(struct worker *w, struct task *t);
 void worker__unschedule(struct task *t);
+/*
+ * Run t (which frees its owner) at the end of the round, after every event
+ * and timer that could still name the owner. The owner must have left the
+ * run queue and cancelled its timers first.
+ */
 void worker__reap(struct worker *w, struct task *t);
 void worker__conn_attach(struct worker *w, struct list_node *link);
 void worker__conn_detach(struct worker *w, struct list_node *link);
 
-static inline uint64_t worker__now(const struct worker *w)
-{
-	return w->now;
-}
+static inline uint64_t worker__now(const struct worker *w) { return w->now; }
 
 #endif /* WARDEN_PROXY_WORKER_H */
