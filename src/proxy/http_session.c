@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_session.h"
 #include "warden/abi/maps.h"
@@ -318,6 +319,14 @@ static unsigned int idle_upstream(struct session_io *io)
 
 /* ---- the verdict ------------------------------------------------------ */
 
+static bool upgrade_is_websocket(const struct http_request *req)
+{
+	const struct http_header *h =
+	    http_headers__find(req->headers, req->header_count, "Upgrade");
+
+	return h && h->value.len == 9 && !strncasecmp(h->value.ptr, "websocket", 9);
+}
+
 /*
  * Egress rules of the source endpoint and ingress rules of the destination
  * endpoint both apply when they exist; a deny from either wins. Egress is
@@ -362,6 +371,16 @@ static void judge(struct http_session *s, struct http_env *env,
 	} else if (egress == L7_ALLOW) {
 		s->direction = WARDEN_DIR_EGRESS;
 		s->rule_cookie = egress_cookie;
+	}
+	/*
+	 * After a 101 the proxy only tunnels bytes. WebSocket keeps one
+	 * exchange on the connection, but an upgrade to another protocol
+	 * (h2c: HTTP/2 over the same connection) would carry later requests
+	 * past the rules, so only WebSocket may upgrade.
+	 */
+	if (s->verdict != ACCESS_DENIED && req->upgrade && !upgrade_is_websocket(req)) {
+		s->verdict = ACCESS_DENIED;
+		s->rule_cookie = 0;
 	}
 }
 

@@ -10,7 +10,7 @@
   client.py hup HOST PORT SYNC               GET /public/a.txt, create SYNC.1,
         wait for SYNC.2 (the test reloads the policy meanwhile), the same
         request again on the same connection; prints both status lines.
-  client.py upgrade HOST PORT               Upgrade to the echo tunnel, send
+  client.py upgrade HOST PORT [PROTO]       Upgrade (default websocket) to the echo tunnel, send
         two messages, print what came back.
   client.py idle HOST PORT                  one request, then how long the
         proxy keeps the idle connection open.
@@ -118,13 +118,16 @@ def main():
         print(first.split(b"\r\n")[0].decode())
         print(second.split(b"\r\n")[0].decode())
     elif mode == "upgrade":
+        proto = sys.argv[4] if len(sys.argv) > 4 else "websocket"
         sock.sendall(b"GET /public/ws HTTP/1.1\r\nHost: server\r\n"
-                     b"Connection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+                     b"Connection: Upgrade\r\nUpgrade: " + proto.encode() + b"\r\n\r\n")
         sock.settimeout(5)
         head = b""
         while b"\r\n\r\n" not in head:
             head += sock.recv(4096)
         print(head.split(b"\r\n")[0].decode())
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            return 0
         for msg in (b"ping-1", b"ping-2 \x00\xff binary"):
             sock.sendall(msg)
             got = b""

@@ -272,6 +272,9 @@ echo "=== upgrade"
 out=$(client upgrade 127.0.0.1 "$PX_PORT")
 expect "Upgrade: 101 forwarded, then a blind tunnel both ways" \
 	"HTTP/1.1 101 Switching Protocols|echo ok|echo ok|" "$(tr '\n' '|' <<<"$out")"
+out=$(client upgrade 127.0.0.1 "$PX_PORT" h2c)
+expect "Upgrade to h2c (later requests would bypass the rules): 403" \
+	"HTTP/1.1 403 Forbidden" "$out"
 
 echo "=== errors and limits"
 expect "malformed response head: 502" 502 \
