@@ -1296,6 +1296,27 @@ static void test_l7_deny_wins(void **state)
 	free_http(&f->set);
 }
 
+/* Selectors against CIDR identities: the generic shortcut must agree with
+ * testing each identity's own labels. */
+static void test_selectors_on_cidr_identities(void **state)
+{
+	struct fixture *f = *state;
+	struct policy_spec *s = add_spec(add_policy(&f->set, "sel"), "class=deathstar");
+	struct policy_rule *r = add_rule(s, IN, false);
+
+	rule_endpoints(r, "!nonexistent"); /* matches everything, CIDRs too */
+	rule_port(r, TCP, 80, 0, NULL);
+	r = add_rule(s, IN, false);
+	rule_endpoints(r, "cidr:10.1.0.0/16"); /* names one CIDR identity */
+	rule_port(r, TCP, 81, 0, NULL);
+	compile_ok(f, ep_deathstar(f));
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_10, IN, TCP, 80), ALLOW);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_192, IN, TCP, 80), ALLOW);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_10_1, IN, TCP, 81), ALLOW);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_10, IN, TCP, 81), NO_MATCH);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_192, IN, TCP, 81), NO_MATCH);
+}
+
 static void test_l7_port_range_refused(void **state)
 {
 	static const char *const paths[] = { "/" };
@@ -1488,6 +1509,7 @@ int main(void)
 	    T(test_l7_any_peer_with_exempt_and_union),
 	    T(test_l7_deny_wins),
 	    T(test_l7_port_range_refused),
+	    T(test_selectors_on_cidr_identities),
 	    T(test_output_deterministic),
 	    T(test_selects_peer),
 	    T(test_collect_prefixes_and_labels),
