@@ -5,6 +5,7 @@
 #   make test       every test suite (unit, sanitizers, BPF_PROG_RUN, e2e); root
 #   make demo       the Star Wars demo (issue 4; until then the L3/L4 story)
 #   make deps       install the Debian packages the project needs
+#   make bench      the benchmark (bench/README.md); make bench-quick: CI smoke; root
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -55,9 +56,10 @@ BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/deathstar
+BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/deathstar \
+	$(BUILD)/loadgen
 
-.PHONY: all clean test unit bpftest e2e demo deps fuzz
+.PHONY: all clean test unit bpftest e2e demo deps fuzz bench bench-quick
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS)
 
@@ -123,6 +125,11 @@ $(BUILD)/deathstar: examples/starwars/deathstar.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+# The open-loop HTTP load generator of the benchmark (bench/loadgen.c).
+$(BUILD)/loadgen: bench/loadgen.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(BUILD)
 
@@ -134,6 +141,13 @@ test:
 
 demo:
 	$(Q)scripts/demo.sh
+
+# The benchmark (issue 5, bench/README.md); root. Results in bench/results/<timestamp>/.
+bench: all
+	$(Q)bench/run.sh
+
+bench-quick: all
+	$(Q)bench/run.sh --quick
 
 deps:
 	$(Q)scripts/install-deps.sh

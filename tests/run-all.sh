@@ -46,6 +46,6 @@ run_suite fuzz make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 run_suite proxy tests/proxy/test_proxy.sh
 run_suite e2e tests/e2e/run.sh
 run_suite demo scripts/demo.sh --fast
-run_suite bench-l7 bench/l7.sh --quick
+run_suite bench make -s bench-quick
 echo "${total_pass} passed, ${total_fail} failed"
 [ "$total_fail" -eq 0 ]
