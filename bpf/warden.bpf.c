@@ -124,6 +124,18 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 
 	ct_key_init(&key, pkt, ep->endpoint_id, trace->direction);
 	status = ct_lookup(&warden_ct, &key, &rev, &entry, now);
+	/*
+	 * A bare SYN on a known tuple is a new connection reusing the ports of
+	 * an old one (in TIME_WAIT, closing, or revoked): judge it as new
+	 * instead of letting the old entry's state decide for it.
+	 */
+	if (status != CT_NEW && entry && pkt->protocol == IPPROTO_TCP &&
+	    (pkt->tcp_flags & (WARDEN_TCP_SYN | WARDEN_TCP_ACK)) == WARDEN_TCP_SYN &&
+	    (entry->flags & (WARDEN_CT_CLOSING | WARDEN_CT_REVOKED | WARDEN_CT_SEEN_REPLY))) {
+		bpf_map_delete_elem(&warden_ct, status == CT_REPLY ? &rev : &key);
+		status = CT_NEW;
+		entry = NULL;
+	}
 	if (status != CT_NEW && entry) {
 		const struct warden_ct_key *orig = status == CT_REPLY ? &rev : &key;
 

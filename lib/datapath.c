@@ -4,6 +4,7 @@
  * libbpf-bootstrap: open -> load -> attach (per endpoint) -> destroy.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -292,35 +293,51 @@ int datapath__metrics_sum(struct datapath *dp, uint32_t endpoint_id,
 	return 0;
 }
 
-void datapath__forget_endpoint(struct datapath *dp, uint32_t endpoint_id)
+/*
+ * Collect the keys that belong to the endpoint, then delete them: deleting
+ * while walking would restart the walk each time (quadratic in the map).
+ */
+static void delete_matching(int fd, size_t key_size, size_t id_offset, uint32_t endpoint_id)
 {
-	int fd = bpf_map__fd(dp->skel->maps.warden_metrics);
-	struct warden_metrics_key key, next;
-	struct warden_ct_key ckey, cnext;
+	size_t cap = 256, n = 0;
+	char *keys = malloc(cap * key_size), cur[64], next[64];
 	void *prev = NULL;
 
-	/* Deleting while iterating restarts the walk from the start, which is
-	 * fine for maps of this size. */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		if (key.endpoint_id == endpoint_id) {
-			bpf_map_delete_elem(fd, &key);
-			prev = NULL;
-			continue;
-		}
-		prev = &key;
+	if (!keys || key_size > sizeof(cur)) {
+		free(keys);
+		return;
 	}
-	fd = bpf_map__fd(dp->skel->maps.warden_ct);
-	prev = NULL;
-	while (!bpf_map_get_next_key(fd, prev, &cnext)) {
-		ckey = cnext;
-		if (ckey.endpoint_id == endpoint_id) {
-			bpf_map_delete_elem(fd, &ckey);
-			prev = NULL;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		uint32_t id;
+
+		memcpy(cur, next, key_size);
+		prev = cur;
+		memcpy(&id, cur + id_offset, sizeof(id));
+		if (id != endpoint_id)
 			continue;
+		if (n == cap) {
+			char *grown = realloc(keys, cap * 2 * key_size);
+
+			if (!grown)
+				break;
+			keys = grown;
+			cap *= 2;
 		}
-		prev = &ckey;
+		memcpy(keys + n * key_size, cur, key_size);
+		n++;
 	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+	free(keys);
+}
+
+void datapath__forget_endpoint(struct datapath *dp, uint32_t endpoint_id)
+{
+	delete_matching(bpf_map__fd(dp->skel->maps.warden_metrics),
+			sizeof(struct warden_metrics_key),
+			offsetof(struct warden_metrics_key, endpoint_id), endpoint_id);
+	delete_matching(bpf_map__fd(dp->skel->maps.warden_ct), sizeof(struct warden_ct_key),
+			offsetof(struct warden_ct_key, endpoint_id), endpoint_id);
 }
 
 int datapath__events_fd(struct datapath *dp)

@@ -31,7 +31,10 @@ int redirect__setup(uint16_t proxy_port, const char *work_dir, char *err, size_t
 		"table ip " REDIRECT_NFT_TABLE " {\n"
 		"  chain prerouting {\n"
 		"    type filter hook prerouting priority mangle; policy accept;\n"
-		"    meta l4proto tcp socket transparent 1 meta mark set %#x accept\n"
+		/* Not for a bare SYN: it may hit a TIME_WAIT socket of the
+		 * proxy and must go to the listener instead. */
+		"    meta l4proto tcp tcp flags & (syn | ack) != syn socket transparent 1 "
+		"meta mark set %#x accept\n"
 		"    meta l4proto tcp meta mark & %#x == %#x tproxy to 127.0.0.1:%u accept\n"
 		"    meta mark & %#x == %#x drop\n"
 		"  }\n"

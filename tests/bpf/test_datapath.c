@@ -1152,6 +1152,35 @@ static void test_revocation_seen_on_reply(void **state)
 	assert_int_equal(events[0].src_identity, PEER_IDENTITY);
 }
 
+/*
+ * A new connection reusing the ports of a revoked (or closing) flow: its
+ * bare SYN is judged as a new flow, not by the old entry's state.
+ */
+static void test_syn_reusing_revoked_tuple_is_judged_new(void **state)
+{
+	struct flow syn = establish_http();
+	struct flow ack = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK);
+	struct warden_ct_value v;
+
+	(void)state;
+	policy_del(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96);
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 2);
+	assert_int_equal(egress(ack), TC_ACT_SHOT); /* revoked */
+	/* Allowed again by a later revision that this flow has not seen yet,
+	 * and a fresh SYN on the same ports: a new flow, allowed. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   0x40004);
+	assert_int_equal(egress(syn), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_false(v.flags & WARDEN_CT_REVOKED);
+	assert_int_equal(v.rule_cookie, 0x40004);
+	/* Still denied when the policy denies: the SYN does not sneak past. */
+	policy_del(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96);
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 3);
+	assert_int_equal(egress(ack), TC_ACT_SHOT);
+	assert_int_equal(egress(syn), TC_ACT_SHOT);
+}
+
 static void test_revocation_keeps_allowed_flow(void **state)
 {
 	struct flow syn = establish_http();
@@ -1252,6 +1281,7 @@ int main(void)
 		cmocka_unit_test_setup(test_revocation_cuts_established_flow, test_setup),
 		cmocka_unit_test_setup(test_revocation_seen_on_reply, test_setup),
 		cmocka_unit_test_setup(test_revocation_keeps_allowed_flow, test_setup),
+		cmocka_unit_test_setup(test_syn_reusing_revoked_tuple_is_judged_new, test_setup),
 		cmocka_unit_test_setup(test_revocation_icmp_reply_checks_request_type,
 				       test_setup),
 		cmocka_unit_test_setup(test_lost_events_counted, test_setup),
