@@ -33,6 +33,7 @@ struct agent_config {
 	int pod_prefix_len;
 	uint32_t gateway;   /* first address of the pod CIDR, on lo */
 	uint16_t proxy_port; /* the L7 proxy's TPROXY listener */
+	const char *metrics_address; /* Prometheus endpoint, "" = off */
 };
 
 struct endpoint {
@@ -62,6 +63,9 @@ struct cidr_identity {
 };
 
 struct monitor_client;
+
+#define METRICS_LATENCY_BUCKETS 10
+#define METRICS_ADDRESS_DEFAULT "127.0.0.1:9962"
 
 struct agent {
 	struct agent_config config;
@@ -93,6 +97,13 @@ struct agent {
 	time_t proxy_restart_window;
 	unsigned int proxy_burst;
 	time_t proxy_retry_at;
+
+	struct {
+		uint64_t policy_imports;
+		uint64_t proxy_requests[3]; /* forwarded, denied, error */
+		uint64_t proxy_latency_buckets[METRICS_LATENCY_BUCKETS];
+		double proxy_latency_sum_s;
+	} metrics;
 
 	struct monitor_client *monitors;
 	uint64_t events_seen;
@@ -156,6 +167,11 @@ int proxy__write_policy(struct agent *agent);
 void proxy__on_child_exit(struct agent *agent);
 void proxy__retry(struct agent *agent);
 void proxy__on_events(struct agent *agent);
+
+/* metrics.c */
+int metrics__listen(const char *address);
+void metrics__serve(struct agent *agent, int listen_fd);
+void metrics__observe_proxy(struct agent *agent, const char *verdict, double latency_s);
 
 /* control.c */
 int control__listen(const char *path);

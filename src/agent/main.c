@@ -48,7 +48,9 @@ static void usage(FILE *out)
 		"  --state-dir DIR   lock file and state (default /var/lib/warden)\n"
 		"  --socket PATH     control socket (default /run/warden/warden.sock)\n"
 		"  --pod-cidr CIDR   IPv4 range for endpoints (default 10.200.0.0/16)\n"
-		"  --proxy-port PORT the L7 proxy's listener (default 15001)\n");
+		"  --proxy-port PORT the L7 proxy's listener (default 15001)\n"
+		"  --metrics-address IP:PORT  Prometheus endpoint (default 127.0.0.1:9962,\n"
+		"                    \"\" to disable)\n");
 }
 
 static int mkdir_p(const char *path)
@@ -250,6 +252,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 'S' },
 		{ "pod-cidr", required_argument, NULL, 'p' },
 		{ "proxy-port", required_argument, NULL, 'P' },
+		{ "metrics-address", required_argument, NULL, 'm' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -257,7 +260,7 @@ int main(int argc, char **argv)
 	struct agent agent = { 0 };
 	struct client *clients = NULL;
 	const char *pod_cidr = "10.200.0.0/16";
-	int lock_fd = -1, listen_fd = -1, sig_fd = -1, ep_fd = -1, events_fd;
+	int lock_fd = -1, listen_fd = -1, sig_fd = -1, ep_fd = -1, events_fd, metrics_fd = -1;
 	bool host_ready = false, redirect_ready = false, running = true;
 	char err[1024];
 	sigset_t mask;
@@ -267,6 +270,7 @@ int main(int argc, char **argv)
 	agent.config.socket_path = "/run/warden/warden.sock";
 	agent.next_endpoint_id = 1;
 	agent.config.proxy_port = WARDEN_PROXY_PORT_DEFAULT;
+	agent.config.metrics_address = METRICS_ADDRESS_DEFAULT;
 	agent.proxy_events_fd = -1;
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (opt) {
@@ -278,6 +282,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			pod_cidr = optarg;
+			break;
+		case 'm':
+			agent.config.metrics_address = optarg;
 			break;
 		case 'P':
 			agent.config.proxy_port = (uint16_t)atoi(optarg);
@@ -370,6 +377,14 @@ int main(int argc, char **argv)
 		pr_warn("listen on %s: %s\n", agent.config.socket_path, strerror(-listen_fd));
 		goto cleanup;
 	}
+	if (agent.config.metrics_address[0]) {
+		metrics_fd = metrics__listen(agent.config.metrics_address);
+		if (metrics_fd < 0) {
+			pr_warn("metrics on %s: %s\n", agent.config.metrics_address,
+				strerror(-metrics_fd));
+			goto cleanup;
+		}
+	}
 	ep_fd = epoll_create1(EPOLL_CLOEXEC);
 	events_fd = datapath__events_fd(agent.datapath);
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -380,6 +395,10 @@ int main(int argc, char **argv)
 	epoll_ctl(ep_fd, EPOLL_CTL_ADD, sig_fd, &ev);
 	ev.data.ptr = &events_fd;
 	epoll_ctl(ep_fd, EPOLL_CTL_ADD, events_fd, &ev);
+	if (metrics_fd >= 0) {
+		ev.data.ptr = &metrics_fd;
+		epoll_ctl(ep_fd, EPOLL_CTL_ADD, metrics_fd, &ev);
+	}
 	if (agent.proxy_events_fd >= 0) {
 		ev.data.ptr = &agent.proxy_events_fd;
 		epoll_ctl(ep_fd, EPOLL_CTL_ADD, agent.proxy_events_fd, &ev);
@@ -413,6 +432,8 @@ int main(int argc, char **argv)
 					pr_info("signal %u: shutting down\n", si.ssi_signo);
 					running = false;
 				}
+			} else if (tag == &metrics_fd) {
+				metrics__serve(&agent, metrics_fd);
 			} else if (tag == &agent.proxy_events_fd) {
 				proxy__on_events(&agent);
 			} else if (tag == &events_fd) {
@@ -477,6 +498,8 @@ cleanup:
 	}
 	if (ep_fd >= 0)
 		close(ep_fd);
+	if (metrics_fd >= 0)
+		close(metrics_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	if (lock_fd >= 0)

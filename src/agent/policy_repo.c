@@ -345,6 +345,7 @@ int policy_repo__import(struct agent *agent, struct policy_set *incoming, json_t
 	free(incoming->items);
 	incoming->items = NULL;
 	incoming->count = 0;
+	agent->metrics.policy_imports++;
 	json_object_set_new(result, "revision", json_integer((json_int_t)agent->policy_revision));
 	json_object_set(result, "imported", names);
 	json_object_set_new(result, "compile_ms",
@@ -413,6 +414,7 @@ int policy_repo__delete(struct agent *agent, const char *name, const char *ns,
 	free(agent->policies.items);
 	agent->policies = candidate;
 	candidate.items = NULL;
+	agent->metrics.policy_imports++;
 	json_object_set(result, "deleted", names);
 	json_object_set_new(result, "revision", json_integer((json_int_t)agent->policy_revision));
 out:

@@ -287,6 +287,9 @@ void proxy__on_events(struct agent *agent)
 		if (!event)
 			continue;
 		agent->proxy_requests++;
+		metrics__observe_proxy(
+			agent, json_string_value(json_object_get(event, "verdict")),
+			(double)json_integer_value(json_object_get(event, "latency_us")) / 1e6);
 		/* Name the deciding policy, as for datapath events. */
 		if (json_is_integer(json_object_get(event, "rule_cookie"))) {
 			char policy[600];
