@@ -164,6 +164,12 @@ void monitor__describe_cookie(struct agent *agent, uint32_t cookie, bool allowed
 int proxy__start(struct agent *agent);
 void proxy__stop(struct agent *agent);
 int proxy__write_policy(struct agent *agent);
+/* The proxy's policy document (docs/proxy-policy.md) for the state now. */
+json_t *proxy__policy_document(struct agent *agent);
+
+/* trace.c */
+int trace__run(struct agent *agent, json_t *args, json_t **result, char *err,
+	       size_t err_len);
 void proxy__on_child_exit(struct agent *agent);
 void proxy__retry(struct agent *agent);
 void proxy__on_events(struct agent *agent);

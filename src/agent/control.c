@@ -536,6 +536,13 @@ static int do_bpf_policy_get(struct agent *agent, int fd, json_t *args, json_t *
 	return 0;
 }
 
+static int do_policy_trace(struct agent *agent, int fd, json_t *args, json_t **result,
+			   char *err)
+{
+	(void)fd;
+	return trace__run(agent, args, result, err, ERR_LEN);
+}
+
 static int do_monitor(struct agent *agent, int fd, json_t *args, json_t **result,
 		      char *err)
 {
@@ -565,6 +572,7 @@ static const struct {
 	{ "policy.validate", do_policy_validate },
 	{ "policy.get", do_policy_get },
 	{ "policy.delete", do_policy_delete },
+	{ "policy.trace", do_policy_trace },
 	{ "bpf.policy.get", do_bpf_policy_get },
 	{ "monitor", do_monitor },
 };

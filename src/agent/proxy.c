@@ -80,7 +80,7 @@ static json_t *l7_rule_json(const struct policy_l7_rule_ref *ref)
 			 "cookie", (json_int_t)ref->cookie);
 }
 
-static json_t *policy_document(struct agent *agent)
+json_t *proxy__policy_document(struct agent *agent)
 {
 	const struct identity *const *ids;
 	size_t id_count = identity__list(agent->identities, &ids);
@@ -136,7 +136,7 @@ static json_t *policy_document(struct agent *agent)
 int proxy__write_policy(struct agent *agent)
 {
 	char path[600], events[600], tmp[640];
-	json_t *doc = policy_document(agent);
+	json_t *doc = proxy__policy_document(agent);
 	int ret;
 
 	proxy_paths(agent, path, events, sizeof(path));

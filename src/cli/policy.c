@@ -19,6 +19,10 @@ static void do_help(FILE *out)
 		     "       warden policy validate FILE...\n"
 		     "       warden policy get [NAME] [--namespace NS]\n"
 		     "       warden policy delete { NAME [--namespace NS] | --all }\n"
+		     "       warden policy trace --from EP|k=v,..|IP --to EP|k=v,..|IP "
+		     "--dport PORT/PROTO\n"
+		     "                           [--namespace NS] [--http-method M] "
+		     "[--http-path P]\n"
 		     "       warden policy help\n"
 		     "\n"
 		     "FILE is a YAML file of CiliumNetworkPolicy / "
@@ -334,6 +338,69 @@ static int resolve_namespace(const char *name, json_t **namespace)
 	return status;
 }
 
+/*
+ * warden policy trace: the verdict for a flow without sending traffic,
+ * egress at the source and ingress at the destination, with the rules that
+ * decide (the agent reads the same compiled entries as the datapath).
+ */
+static int do_trace(int argc, char **argv)
+{
+	const char *from = NULL, *to = NULL, *dport = NULL, *ns = NULL, *method = NULL,
+		   *path = NULL;
+	const struct arg_option options[] = {
+	    {"--from", ARG_STRING, &from},	   {"--to", ARG_STRING, &to},
+	    {"--dport", ARG_STRING, &dport},	   {"--namespace", ARG_STRING, &ns},
+	    {"--http-method", ARG_STRING, &method}, {"--http-path", ARG_STRING, &path},
+	    {NULL},
+	};
+	json_t *result, *step, *http;
+	struct args args;
+	size_t i;
+	int status;
+
+	if (!args__parse(argc, argv, options, 0, do_help, &args, &status))
+		return status;
+	args__free(&args);
+	if (!from || !to || !dport)
+		return args__usage_error(do_help, "policy trace: --from, --to and --dport needed");
+	status = cli__call("policy.trace",
+			   json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:s*}", "from", from, "to", to,
+				     "dport", dport, "namespace", ns, "http_method", method,
+				     "http_path", path),
+			   &result);
+	if (status)
+		return status;
+	if (json_output) {
+		status = output__json(result);
+		json_decref(result);
+		return status;
+	}
+	printf("Flow: %s (%" JSON_INTEGER_FORMAT ") -> %s (%" JSON_INTEGER_FORMAT ") %s\n",
+	       output__str(json_object_get(result, "from"), "name", "?"),
+	       json_integer_value(json_object_get(json_object_get(result, "from"), "identity")),
+	       output__str(json_object_get(result, "to"), "name", "?"),
+	       json_integer_value(json_object_get(json_object_get(result, "to"), "identity")),
+	       dport);
+	json_array_foreach(json_object_get(result, "steps"), i, step) {
+		json_int_t rule = json_integer_value(json_object_get(step, "rule"));
+
+		printf("  %-7s at %s: %s (%s", output__str(step, "direction", "?"),
+		       output__str(step, "endpoint", "?"), output__str(step, "verdict", "?"),
+		       output__str(step, "policy", "?"));
+		if (rule >= 0)
+			printf(", rule %" JSON_INTEGER_FORMAT, rule);
+		printf(")%s\n", json_is_true(json_object_get(step, "l7")) ? " -> L7 proxy" : "");
+	}
+	http = json_object_get(result, "http");
+	if (http)
+		printf("  http %s %s: %s (%s)\n", output__str(http, "method", "?"),
+		       output__str(http, "path", "?"), output__str(http, "verdict", "?"),
+		       output__str(http, "policy", "?"));
+	printf("Verdict: %s\n", output__str(result, "verdict", "?"));
+	json_decref(result);
+	return 0;
+}
+
 static int do_delete(int argc, char **argv)
 {
 	const char *namespace = NULL;
@@ -406,7 +473,7 @@ out:
 
 static const struct cmd cmds[] = {
     {"import", do_import}, {"validate", do_validate},
-    {"get", do_get},	   {"delete", do_delete},
+    {"get", do_get},	   {"delete", do_delete},	{"trace", do_trace},
     {NULL, NULL},
 };
 
