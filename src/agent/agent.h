@@ -65,6 +65,7 @@ struct cidr_identity {
 struct monitor_client;
 
 #define METRICS_LATENCY_BUCKETS 10
+#define MONITOR_HISTORY 4096
 #define METRICS_ADDRESS_DEFAULT "127.0.0.1:9962"
 
 struct agent {
@@ -106,6 +107,10 @@ struct agent {
 	} metrics;
 
 	struct monitor_client *monitors;
+	/* The last MONITOR_HISTORY events, for `warden monitor --last N`. */
+	json_t *history[MONITOR_HISTORY];
+	size_t history_next;
+	size_t history_count;
 	uint64_t events_seen;
 	uint64_t events_lost_clients;
 };
@@ -156,6 +161,12 @@ void monitor__unsubscribe(struct agent *agent, int fd);
 void monitor__free_all(struct agent *agent);
 /* Send an event built elsewhere (the proxy's access log) to the clients. */
 void monitor__relay(struct agent *agent, json_t *event);
+/*
+ * After the subscribe reply: send the client the history it asked for
+ * (`last`). Returns false when the client wanted only that (no `follow`)
+ * and the connection should now close.
+ */
+bool monitor__replay(struct agent *agent, int fd);
 /* "ns/name" of the policy behind a rule cookie, or "default deny" etc. */
 void monitor__describe_cookie(struct agent *agent, uint32_t cookie, bool allowed,
 			      char *buf, size_t len);

@@ -39,6 +39,7 @@ struct client {
 	size_t len;
 	size_t cap;
 	bool monitoring;
+	bool replayed;
 };
 
 static void usage(FILE *out)
@@ -225,6 +226,13 @@ static int client_readable(struct agent *agent, struct client *c)
 		free(text);
 		if (err)
 			return -1;
+		/* A monitor gets its history right after the reply; one that
+		 * asked for history only is done then. */
+		if (c->monitoring && !c->replayed) {
+			c->replayed = true;
+			if (!monitor__replay(agent, c->fd))
+				return -1;
+		}
 		c->len -= (size_t)(nl + 1 - c->buf);
 		memmove(c->buf, nl + 1, c->len);
 	}

@@ -22,6 +22,8 @@ struct monitor_client {
 	struct monitor_client *next;
 	int fd;
 	bool drops_only;
+	bool follow;
+	size_t last;
 	uint64_t lost;
 };
 
@@ -138,23 +140,74 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev)
 
 static void broadcast(struct agent *agent, json_t *obj, bool is_drop);
 
+static void remember(struct agent *agent, json_t *obj)
+{
+	json_decref(agent->history[agent->history_next]);
+	agent->history[agent->history_next] = json_incref(obj);
+	agent->history_next = (agent->history_next + 1) % MONITOR_HISTORY;
+	if (agent->history_count < MONITOR_HISTORY)
+		agent->history_count++;
+}
+
 void monitor__on_event(void *ctx, const struct warden_event *event)
 {
 	struct agent *agent = ctx;
 	json_t *obj;
 
 	agent->events_seen++;
-	if (!agent->monitors)
-		return;
 	obj = event_json(agent, event);
+	remember(agent, obj);
+	if (!agent->monitors) {
+		json_decref(obj);
+		return;
+	}
 	broadcast(agent, obj, event->type == WARDEN_EVENT_DROP);
 	json_decref(obj);
 }
 
 void monitor__relay(struct agent *agent, json_t *event)
 {
+	remember(agent, event);
 	if (agent->monitors)
 		broadcast(agent, event, false);
+}
+
+static bool send_line(int fd, json_t *obj)
+{
+	char *line = json_dumps(obj, JSON_COMPACT);
+	size_t len;
+	bool ok;
+
+	if (!line)
+		return false;
+	len = strlen(line);
+	line[len] = '\n';
+	ok = send(fd, line, len + 1, MSG_NOSIGNAL) == (ssize_t)len + 1;
+	free(line);
+	return ok;
+}
+
+bool monitor__replay(struct agent *agent, int fd)
+{
+	struct monitor_client *c;
+	size_t n, start;
+
+	for (c = agent->monitors; c && c->fd != fd; c = c->next)
+		;
+	if (!c)
+		return true;
+	n = c->last < agent->history_count ? c->last : agent->history_count;
+	start = (agent->history_next + MONITOR_HISTORY - n) % MONITOR_HISTORY;
+	for (size_t i = 0; i < n; i++) {
+		json_t *obj = agent->history[(start + i) % MONITOR_HISTORY];
+		const char *verdict = json_string_value(json_object_get(obj, "verdict"));
+
+		if (c->drops_only && (!verdict || strcmp(verdict, "DROPPED")))
+			continue;
+		if (!send_line(fd, obj))
+			break;
+	}
+	return c->follow;
 }
 
 static void broadcast(struct agent *agent, json_t *obj, bool is_drop)
@@ -189,6 +242,10 @@ int monitor__subscribe(struct agent *agent, int fd, json_t *args)
 		return -ENOMEM;
 	c->fd = fd;
 	c->drops_only = type && !strcmp(type, "drop");
+	c->last = json_is_integer(json_object_get(args, "last")) ?
+			  (size_t)json_integer_value(json_object_get(args, "last")) :
+			  0;
+	c->follow = !json_is_false(json_object_get(args, "follow"));
 	c->next = agent->monitors;
 	agent->monitors = c;
 	return 0;
@@ -209,6 +266,10 @@ void monitor__unsubscribe(struct agent *agent, int fd)
 
 void monitor__free_all(struct agent *agent)
 {
+	for (size_t i = 0; i < MONITOR_HISTORY; i++) {
+		json_decref(agent->history[i]);
+		agent->history[i] = NULL;
+	}
 	while (agent->monitors) {
 		struct monitor_client *c = agent->monitors;
 

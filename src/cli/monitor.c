@@ -18,11 +18,88 @@
 static void do_help(FILE *out)
 {
 	fprintf(out,
-		"Usage: warden monitor [--type TYPE] [--json]\n"
+		"Usage: warden monitor [--type l3l4|l7|drop] [--verdict VERDICT]\n"
+		"                      [--from SEL] [--to SEL] [--namespace NS]\n"
+		"                      [--last N] [--follow] [-o compact|json] [--json]\n"
 		"       warden monitor help\n"
 		"\n"
-		"TYPE := drop   (only dropped packets; default: every event)\n"
-		"With --json every event is printed as the JSON line the agent sent.\n");
+		"SEL     := an endpoint (NAME or NS/NAME) or a label k=v (all must match)\n"
+		"VERDICT := FORWARDED | DROPPED | DENIED | AUDIT | ERROR\n"
+		"--last N prints the last N events of the agent's history (then stops,\n"
+		"unless --follow). With --json (or -o json) every event is printed as the\n"
+		"JSON line the agent sent.\n");
+}
+
+struct filter {
+	const char *type; /* l3l4, l7, drop */
+	const char *verdict;
+	const char *from;
+	const char *to;
+	const char *ns;
+};
+
+/* SEL against one side of an event: "ns/name", "name" (any namespace) or
+ * labels "k=v[,k=v]" that must all be among the side's labels. */
+static bool peer_matches(const json_t *peer, const char *sel)
+{
+	const char *endpoint = output__str(peer, "endpoint", NULL);
+	char *copy, *tok, *save = NULL;
+	bool ok = true;
+
+	if (!strchr(sel, '=')) {
+		const char *slash = endpoint ? strchr(endpoint, '/') : NULL;
+
+		return endpoint && (!strcmp(endpoint, sel) || (slash && !strcmp(slash + 1, sel)));
+	}
+	copy = strdup(sel);
+	for (tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
+		const json_t *label;
+		size_t i;
+		bool found = false;
+
+		json_array_foreach(json_object_get(peer, "labels"), i, label) {
+			const char *text = json_string_value(label);
+			const char *colon = text ? strchr(text, ':') : NULL;
+
+			/* Labels carry a source ("k8s:org=empire"); SEL may omit it. */
+			if (text && (!strcmp(text, tok) || (colon && !strcmp(colon + 1, tok))))
+				found = true;
+		}
+		ok = found;
+	}
+	free(copy);
+	return ok;
+}
+
+static bool event_matches(const json_t *event, const struct filter *f)
+{
+	const char *type = output__str(event, "type", "");
+	const char *verdict = output__str(event, "verdict", "");
+	bool l7 = !strcmp(type, "http-request");
+
+	if (f->type) {
+		if (!strcmp(f->type, "l7") && !l7)
+			return false;
+		if (!strcmp(f->type, "l3l4") && l7)
+			return false;
+		if (!strcmp(f->type, "drop") && strcmp(verdict, "DROPPED"))
+			return false;
+	}
+	if (f->verdict && strcasecmp(f->verdict, verdict))
+		return false;
+	if (f->from && !peer_matches(json_object_get(event, "source"), f->from))
+		return false;
+	if (f->to && !peer_matches(json_object_get(event, "destination"), f->to))
+		return false;
+	if (f->ns) {
+		size_t n = strlen(f->ns);
+		const char *a = output__str(json_object_get(event, "source"), "endpoint", "");
+		const char *b = output__str(json_object_get(event, "destination"), "endpoint", "");
+
+		if (!((!strncmp(a, f->ns, n) && a[n] == '/') || (!strncmp(b, f->ns, n) && b[n] == '/')))
+			return false;
+	}
+	return true;
 }
 
 static volatile sig_atomic_t interrupted;
@@ -97,7 +174,7 @@ static void print_word(const json_t *event, const char *key)
 		printf(" %s", text);
 }
 
-static void print_event(const char *line, size_t len)
+static void print_event(const char *line, size_t len, const struct filter *f)
 {
 	const char *policy, *protocol;
 	json_error_t jerr;
@@ -108,6 +185,15 @@ static void print_event(const char *line, size_t len)
 	if (!json_is_object(event)) {
 		fprintf(stderr, "warden: unreadable event from wardend (%s): %.*s\n",
 			event ? "not an object" : jerr.text, (int)len, line);
+		json_decref(event);
+		return;
+	}
+	if (!event_matches(event, f)) {
+		json_decref(event);
+		return;
+	}
+	if (json_output) {
+		printf("%.*s\n", (int)len, line);
 		json_decref(event);
 		return;
 	}
@@ -155,9 +241,14 @@ static void print_event(const char *line, size_t len)
 
 int do_monitor(int argc, char **argv)
 {
-	const char *type = NULL;
+	struct filter f = {0};
+	const char *last = NULL, *format = NULL;
+	bool follow = false;
 	const struct arg_option options[] = {
-	    {"--type", ARG_STRING, &type},
+	    {"--type", ARG_STRING, &f.type},	   {"--verdict", ARG_STRING, &f.verdict},
+	    {"--from", ARG_STRING, &f.from},	   {"--to", ARG_STRING, &f.to},
+	    {"--namespace", ARG_STRING, &f.ns},  {"--last", ARG_STRING, &last},
+	    {"--follow", ARG_FLAG, &follow},	   {"-o", ARG_STRING, &format},
 	    {NULL},
 	};
 	struct sigaction action = {.sa_handler = on_interrupt, .sa_flags = SA_RESTART};
@@ -175,15 +266,26 @@ int do_monitor(int argc, char **argv)
 	if (args.npositional)
 		status = args__usage_error(do_help, "monitor: unexpected argument '%s'",
 					   args.positional[0]);
-	/* Checked here: the agent reads any other type as "every event". */
-	else if (type && strcmp(type, "drop"))
-		status = args__usage_error(do_help, "monitor: unknown --type '%s'", type);
+	else if (f.type && strcmp(f.type, "drop") && strcmp(f.type, "l3l4") &&
+		 strcmp(f.type, "l7"))
+		status = args__usage_error(do_help, "monitor: unknown --type '%s'", f.type);
+	else if (format && strcmp(format, "compact") && strcmp(format, "json"))
+		status = args__usage_error(do_help, "monitor: -o takes compact or json");
+	else if (last && (atoi(last) <= 0 || strspn(last, "0123456789") != strlen(last)))
+		status = args__usage_error(do_help, "monitor: --last takes a positive number");
 	args__free(&args);
 	if (status)
 		return status;
+	if (format && !strcmp(format, "json"))
+		json_output = true;
 
-	/* The first answer is {"streaming": true} or an error, like any request. */
-	if (cli__call("monitor", json_pack("{s:s*}", "type", type), &result))
+	/* The first answer is {"streaming": true} or an error, like any request.
+	 * Drops only can be filtered by the agent already. */
+	if (cli__call("monitor",
+		      json_pack("{s:s*, s:i, s:b}", "type",
+				f.type && !strcmp(f.type, "drop") ? "drop" : NULL, "last",
+				last ? atoi(last) : 0, "follow", !last || follow),
+		      &result))
 		return 1;
 	json_decref(result);
 	client = cli__client();
@@ -209,16 +311,13 @@ int do_monitor(int argc, char **argv)
 					     strerror(-err));
 		if (len == 0)
 			continue;
-		if (json_output)
-			printf("%.*s\n", (int)len, line);
-		else
-			print_event(line, len);
+		print_event(line, len, &f);
 		if (fflush(stdout) == EOF)
 			return errno == EPIPE
 				   ? 0
 				   : output__error("cannot write: %s", strerror(errno));
 	}
-	if (!interrupted && !json_output)
+	if (!interrupted && !json_output && !(last && !follow))
 		fprintf(stderr, "warden: wardend closed the event stream\n");
 	return 0;
 }

@@ -125,3 +125,30 @@ assert ok and ok[0]["policy"] == "default/rule1", ok
 PY
 	check "monitor (human): one line per drop naming xwing and deathstar" grep -q "xwing.*deathstar.*DROPPED" "$E2E_TMP/monitor.txt"
 }
+
+t_06_monitor_history_and_filters() {
+	starwars_cast || { fail "create endpoints"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
+	tcp_ok xwing "$ds" 80
+	tcp_ok tiefighter "$ds" 80
+	sleep 0.3
+	W monitor --last 100 >"$E2E_TMP/last.txt" 2>&1
+	check "--last replays the history and stops" grep -q "xwing.*DROPPED" "$E2E_TMP/last.txt"
+	W monitor --last 100 --from xwing --verdict DROPPED >"$E2E_TMP/f1.txt" 2>&1
+	check "--from xwing --verdict DROPPED: only the xwing's drops" bash -c \
+		"[ -s '$E2E_TMP/f1.txt' ] && ! grep -v 'default/xwing).*DROPPED' '$E2E_TMP/f1.txt'"
+	W monitor --last 100 --from org=empire --to class=deathstar --verdict FORWARDED -o json >"$E2E_TMP/f2.json" 2>&1
+	check "label selectors and -o json: empire ships to the deathstar, forwarded" python3 - "$E2E_TMP/f2.json" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert events, "no events"
+for e in events:
+    assert "k8s:org=empire" in e["source"]["labels"], e
+    assert e["destination"]["endpoint"] == "default/deathstar", e
+    assert e["verdict"] == "FORWARDED", e
+PY
+	W monitor --last 100 --type drop --namespace other >"$E2E_TMP/f3.txt" 2>&1
+	check "--namespace other: nothing" test ! -s "$E2E_TMP/f3.txt"
+	check_not "an unknown --type is a usage error" W monitor --type bogus --last 1
+}
