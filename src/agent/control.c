@@ -154,10 +154,13 @@ static int do_status(struct agent *agent, int fd, json_t *args, json_t **result,
 	(void)err;
 	n = datapath__map_usage(agent->datapath, usage, 8);
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(maps, json_pack("{s:s, s:i, s:i}", "name", usage[i].name,
-						      "used", (json_int_t)usage[i].used,
-						      "capacity",
-						      (json_int_t)usage[i].capacity));
+		/* LRU conntrack recycles entries by design; others must not fill. */
+		json_array_append_new(
+			maps, json_pack("{s:s, s:i, s:i, s:b}", "name", usage[i].name, "used",
+					(json_int_t)usage[i].used, "capacity",
+					(json_int_t)usage[i].capacity, "near_capacity",
+					strcmp(usage[i].name, "warden_ct") &&
+						usage[i].used * 10 >= usage[i].capacity * 9));
 	if (!datapath__metrics_sum(agent->datapath, 0, counts)) {
 		for (int r = 0; r < WARDEN_REASON_MAX; r++)
 			for (int d = 0; d < 2; d++) {

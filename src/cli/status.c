@@ -14,7 +14,7 @@ static void do_help(FILE *out)
 
 static void print_maps(const json_t *maps)
 {
-	static const char *const headers[] = {"NAME", "USED", "CAPACITY"};
+	static const char *const headers[] = {"NAME", "USED", "CAPACITY", ""};
 	struct table *table;
 	const json_t *map;
 	size_t i;
@@ -24,13 +24,15 @@ static void print_maps(const json_t *maps)
 		return;
 	}
 	output__field("Maps", "");
-	table = table__new(headers, 3);
+	table = table__new(headers, 4);
 	json_array_foreach(maps, i, map)
 	{
 		char *cells[] = {
 		    output__value(json_object_get(map, "name"), ","),
 		    output__value(json_object_get(map, "used"), ","),
 		    output__value(json_object_get(map, "capacity"), ","),
+		    strdup(json_is_true(json_object_get(map, "near_capacity")) ? "WARNING: near capacity"
+									       : ""),
 		};
 
 		table__add_row_owned(table, cells);
