@@ -129,6 +129,9 @@ void endpoint__delete_all(struct agent *agent);
 int namespace__relabel(struct agent *agent, const char *ns, json_t *set, json_t *remove,
 		       char *err, size_t err_len);
 const struct label_set *namespace__labels(struct agent *agent, const char *ns);
+/* The identity labels an endpoint with these user labels has in ns. */
+int endpoint__derive_labels(struct agent *agent, const char *ns,
+			    const struct label_set *user, struct label_set *out);
 /* Parse "k=v" / "k-" lists into changes on a label set (source k8s). */
 int labels__apply_changes(struct label_set *set, json_t *set_list, json_t *remove_list,
 			  char *err, size_t err_len);

@@ -65,7 +65,7 @@ const struct label_set *namespace__labels(struct agent *agent, const char *ns)
 }
 
 /* user labels + k8s:io.kubernetes.pod.namespace + namespace labels + cluster */
-static int derive_labels(struct agent *agent, const char *ns,
+int endpoint__derive_labels(struct agent *agent, const char *ns,
 			 const struct label_set *user, struct label_set *out)
 {
 	const struct label_set *ns_labels = namespace__labels(agent, ns);
@@ -294,7 +294,7 @@ int endpoint__create(struct agent *agent, const char *name, const char *ns,
 		ret = -ENOSPC;
 		goto fail;
 	}
-	ret = derive_labels(agent, ns, &ep->user_labels, &ep->labels);
+	ret = endpoint__derive_labels(agent, ns, &ep->user_labels, &ep->labels);
 	if (ret)
 		goto fail;
 	ret = identity__acquire(agent->identities, &ep->labels, &ep->identity);
@@ -401,7 +401,7 @@ static int endpoint_set_labels(struct agent *agent, struct endpoint *ep,
 	uint32_t old_identity = ep->identity, new_identity;
 	int ret;
 
-	ret = derive_labels(agent, ep->namespace, new_user, &new_labels);
+	ret = endpoint__derive_labels(agent, ep->namespace, new_user, &new_labels);
 	if (ret)
 		return ret;
 	ret = identity__acquire(agent->identities, &new_labels, &new_identity);

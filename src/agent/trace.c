@@ -123,17 +123,18 @@ static int resolve(struct agent *agent, const char *text, const char *ns,
 		return 0;
 	}
 	if (strchr(text, '=')) {
-		struct label_set want = { 0 }, have;
+		struct label_set user = { 0 }, want;
 		const struct identity *const *ids;
 		size_t n = identity__list(agent->identities, &ids);
-		int ret = label_set__parse_list(&want, text, err, err_len);
+		int ret = label_set__parse_list(&user, text, err, err_len);
 
 		if (ret)
 			return ret;
-		/* Labels as an endpoint in ns would carry them. */
-		label_set__add(&want, LABEL_SOURCE_K8S, LABEL_POD_NAMESPACE, ns);
-		label_set__add(&want, LABEL_SOURCE_K8S, LABEL_POLICY_CLUSTER, LABEL_CLUSTER_NAME);
-		(void)have;
+		/* The labels an endpoint with these labels in ns would have. */
+		ret = endpoint__derive_labels(agent, ns, &user, &want);
+		label_set__free(&user);
+		if (ret)
+			return ret;
 		for (size_t i = 0; i < n; i++)
 			if (label_set__equal(&ids[i]->labels, &want)) {
 				out->identity = ids[i]->id;

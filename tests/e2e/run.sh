@@ -13,6 +13,15 @@ pattern=${1:-}
 e2e_cleanup_tmp=$E2E_TMP
 reset_state() {
 	W policy delete --all >/dev/null 2>&1
+	# Namespace labels too, so no test sees another's.
+	W namespace list --json 2>/dev/null | python3 -c 'import json,sys
+for n in json.load(sys.stdin):
+    keys = [l.split(":", 1)[-1].split("=", 1)[0] for l in n["labels"]]
+    if keys: print(n["namespace"], " ".join(k + "-" for k in keys))' |
+		while read -r ns keys; do
+			# shellcheck disable=SC2086
+			W namespace label "$ns" $keys >/dev/null 2>&1
+		done
 	for ep in $(W endpoint list --json 2>/dev/null | python3 -c 'import json,sys
 for e in json.load(sys.stdin): print(e["namespace"] + "/" + e["name"])'); do
 		W endpoint delete "${ep#*/}" --namespace "${ep%%/*}" >/dev/null 2>&1
