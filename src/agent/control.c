@@ -598,9 +598,7 @@ json_t *control__handle(struct agent *agent, int fd, const char *line)
 		goto reply;
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
-	args = json_object_get(req, "args");
-	if (!args)
-		args = json_object_get(req, "cmd") ? json_null() : json_null();
+	args = json_object_get(req, "args"); /* NULL reads as "no arguments" */
 	if (!cmd) {
 		snprintf(err, ERR_LEN, "request has no cmd");
 		goto reply;

@@ -138,7 +138,26 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev)
 	return obj;
 }
 
-static void broadcast(struct agent *agent, json_t *obj, bool is_drop);
+/* obj as one compact line ending in '\n' (allocated); *len includes it. */
+static char *json_line(json_t *obj, size_t *len)
+{
+	char *line = json_dumps(obj, JSON_COMPACT);
+
+	if (!line)
+		return NULL;
+	*len = strlen(line);
+	line[(*len)++] = '\n'; /* json_dumps leaves room: the NUL goes */
+	return line;
+}
+
+static bool is_drop(json_t *obj)
+{
+	const char *verdict = json_string_value(json_object_get(obj, "verdict"));
+
+	return verdict && !strcmp(verdict, "DROPPED");
+}
+
+static void broadcast(struct agent *agent, json_t *obj);
 
 static void remember(struct agent *agent, json_t *obj)
 {
@@ -161,7 +180,7 @@ void monitor__on_event(void *ctx, const struct warden_event *event)
 		json_decref(obj);
 		return;
 	}
-	broadcast(agent, obj, event->type == WARDEN_EVENT_DROP);
+	broadcast(agent, obj);
 	json_decref(obj);
 }
 
@@ -169,20 +188,18 @@ void monitor__relay(struct agent *agent, json_t *event)
 {
 	remember(agent, event);
 	if (agent->monitors)
-		broadcast(agent, event, false);
+		broadcast(agent, event);
 }
 
 static bool send_line(int fd, json_t *obj)
 {
-	char *line = json_dumps(obj, JSON_COMPACT);
 	size_t len;
+	char *line = json_line(obj, &len);
 	bool ok;
 
 	if (!line)
 		return false;
-	len = strlen(line);
-	line[len] = '\n';
-	ok = send(fd, line, len + 1, MSG_NOSIGNAL) == (ssize_t)len + 1;
+	ok = send(fd, line, len, MSG_NOSIGNAL) == (ssize_t)len;
 	free(line);
 	return ok;
 }
@@ -200,9 +217,8 @@ bool monitor__replay(struct agent *agent, int fd)
 	start = (agent->history_next + MONITOR_HISTORY - n) % MONITOR_HISTORY;
 	for (size_t i = 0; i < n; i++) {
 		json_t *obj = agent->history[(start + i) % MONITOR_HISTORY];
-		const char *verdict = json_string_value(json_object_get(obj, "verdict"));
 
-		if (c->drops_only && (!verdict || strcmp(verdict, "DROPPED")))
+		if (c->drops_only && !is_drop(obj))
 			continue;
 		if (!send_line(fd, obj))
 			break;
@@ -210,22 +226,20 @@ bool monitor__replay(struct agent *agent, int fd)
 	return c->follow;
 }
 
-static void broadcast(struct agent *agent, json_t *obj, bool is_drop)
+static void broadcast(struct agent *agent, json_t *obj)
 {
-	char *line;
+	bool drop = is_drop(obj);
 	size_t len;
+	char *line = json_line(obj, &len);
 
-	line = json_dumps(obj, JSON_COMPACT);
 	if (!line)
 		return;
-	len = strlen(line);
-	line[len] = '\n'; /* json_dumps leaves room for the NUL we overwrite */
 	for (struct monitor_client *c = agent->monitors; c; c = c->next) {
-		if (c->drops_only && !is_drop)
+		if (c->drops_only && !drop)
 			continue;
 		/* One write per event; a full socket buffer loses this event for
 		 * this client only. */
-		if (send(c->fd, line, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len + 1) {
+		if (send(c->fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len) {
 			c->lost++;
 			agent->events_lost_clients++;
 		}
