@@ -98,6 +98,8 @@ struct policy_entries {
 	((((uint32_t)(policy_index) + 1) << 16) | ((uint32_t)(rule_ordinal) & 0xffff))
 #define POLICY_COOKIE_POLICY(c) (((c) >> 16) - 1)
 #define POLICY_COOKIE_RULE(c) ((c) & 0xffff)
+/* Rule ordinal of a cookie that names a policy's default deny. */
+#define POLICY_COOKIE_DEFAULT_DENY 0xffff
 
 /*
  * Compile the policy of endpoint ep. Deny precedence is folded into the

@@ -47,8 +47,9 @@ struct endpoint {
 	struct compile_named_port *ports; /* names owned */
 	size_t port_count;
 	struct policy_entries entries;    /* what the policy map holds now */
-	uint32_t flags;                   /* WARDEN_EP_ENFORCE_* in the map */
+	uint32_t flags;                   /* WARDEN_EP_* flags in the map */
 	uint32_t policy_revision;
+	bool audit_mode;                  /* `warden endpoint config NAME audit=on` */
 };
 
 struct namespace_labels {

@@ -84,6 +84,18 @@ struct warden_ipcache_value {
 enum warden_endpoint_flags {
 	WARDEN_EP_ENFORCE_INGRESS = 1u << 0, /* default deny on ingress */
 	WARDEN_EP_ENFORCE_EGRESS = 1u << 1,  /* default deny on egress */
+	/* Endpoint audit mode: every policy drop is forwarded instead and
+	 * reported with verdict AUDIT (Cilium's PolicyAuditMode). */
+	WARDEN_EP_AUDIT_MODE = 1u << 2,
+	/* Audit-mode policies select this endpoint: the audit_* fields of its
+	 * policy entries and the two flags below hold the verdict with them
+	 * included; a flow they would drop is forwarded and reported AUDIT. */
+	WARDEN_EP_AUDIT_POLICIES = 1u << 3,
+	WARDEN_EP_AUDIT_ENFORCE_INGRESS = 1u << 4,
+	WARDEN_EP_AUDIT_ENFORCE_EGRESS = 1u << 5,
+	/* Answer a default-deny drop with a TCP RST / ICMP unreachable. */
+	WARDEN_EP_REJECT_INGRESS = 1u << 6,
+	WARDEN_EP_REJECT_EGRESS = 1u << 7,
 };
 
 struct warden_endpoint_key {
@@ -101,6 +113,9 @@ struct warden_endpoint_info {
 	__u8 ipv4[4];          /* the endpoint's address (host byte layout
 				* as on the wire, i.e. network order) */
 	__u32 pad;
+	/* Rule cookie naming the audit-mode policy whose default deny would
+	 * drop a flow, per enum warden_direction (see POLICY_COOKIE in policy_compile.h). */
+	__u32 audit_default_cookie[2];
 };
 
 /*
@@ -125,6 +140,14 @@ struct warden_endpoint_addr_key {
 #define WARDEN_MARK_MASK 0xf00
 #define WARDEN_MARK_TO_PROXY 0x200
 #define WARDEN_MARK_FROM_PROXY 0xa00
+/*
+ * REJECT: a TCP RST or ICMP unreachable the datapath built in answer to a
+ * denied packet and sent back through the same host veth. The hook that
+ * sees it next (the other program of that veth) lets it pass once and
+ * clears the mark; later hooks judge it as any packet (a reply of the
+ * sender's own flow). Marks never cross into a pod (veth scrubs them).
+ */
+#define WARDEN_MARK_REJECT 0x300
 #define WARDEN_PROXY_PORT_DEFAULT 15001
 
 /*
@@ -156,9 +179,16 @@ struct warden_policy_key {
 enum warden_policy_flags {
 	WARDEN_POLICY_ALLOW = 1u << 0,
 	WARDEN_POLICY_DENY = 1u << 1,
-	WARDEN_POLICY_AUDIT = 1u << 2, /* reserved for audit mode */
+	WARDEN_POLICY_REJECT = 1u << 2, /* with DENY: answer with RST/ICMP */
 };
 
+/*
+ * flags/rule_cookie: the enforced verdict (audit-mode policies left out);
+ * 0 flags = no enforced rule covers this key. audit_flags/audit_cookie: the
+ * same with audit-mode policies included, used only when the endpoint has
+ * WARDEN_EP_AUDIT_POLICIES. Both halves keep LPM semantics: each holds what
+ * a lookup of its own rule set would have returned for this key.
+ */
 struct warden_policy_value {
 	__u16 flags;      /* enum warden_policy_flags */
 	__be16 proxy_port; /* allowed, but only through the L7 proxy on this
@@ -166,7 +196,10 @@ struct warden_policy_value {
 			    * allow, the flow is redirected only if neither
 			    * allow is a plain one (an L4-only rule for the
 			    * same peer and port lifts the L7 restriction). */
-	__u32 rule_cookie; /* which policy rule decided: see policy_rule_ref */
+	__u32 rule_cookie; /* which policy rule decided: see POLICY_COOKIE */
+	__u16 audit_flags; /* ALLOW or DENY, 0 = none */
+	__u16 pad;
+	__u32 audit_cookie;
 };
 
 /*
@@ -257,6 +290,12 @@ struct warden_metrics_value {
 enum warden_event_type {
 	WARDEN_EVENT_DROP = 1,
 	WARDEN_EVENT_POLICY_VERDICT = 2, /* first packet of a new flow, allowed */
+	WARDEN_EVENT_AUDIT = 3, /* first packet of a flow that policy would drop
+				 * (reason says why), forwarded by audit mode */
+};
+
+enum warden_event_flags {
+	WARDEN_EVENT_F_REJECTED = 1u << 0, /* the drop was answered (RST/ICMP) */
 };
 
 struct warden_event {
@@ -267,7 +306,8 @@ struct warden_event {
 	__u8 family;
 	__u8 protocol;
 	__u8 tcp_flags;
-	__u16 pad;
+	__u8 flags;     /* enum warden_event_flags */
+	__u8 pad;
 	__u32 endpoint_id;
 	__u32 ifindex;
 	__u32 src_identity;
