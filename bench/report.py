@@ -44,6 +44,8 @@ for c in MAIN + SCALE:
         d["latency_us"] = {k: med(c, "lat_" + k) for k in LAT}
         d["fixed_rps"] = med(c, "fixed_rps")
         d["cpu_s_per_1k"] = med(c, "cpu_s_per_1k")
+    if (c, "monitor_events") in vals:
+        d["monitor_events"] = med(c, "monitor_events")
     summary["configs"][c] = d
 summary["loadgen_vs_wrk"] = {"config": "base", "loadgen_rps": med("base", "loadgen_rps_max"),
                              "wrk_rps": med("base", "rps_keepalive")}
@@ -181,6 +183,13 @@ target("L7 1 rule / L4 req/s", ratio(g("warden-l7-1", "rps_keepalive"), g("warde
 target("L7 1 rule / HAProxy req/s", ratio(g("warden-l7-1", "rps_keepalive"), g("haproxy", "rps_keepalive")), ">=", 1.0)
 target("L7 1 rule / base p99 at the fixed rate", ratio(lat("warden-l7-1", "p99"), lat("base", "p99")), "<=", 1.5)
 target("L7 40 rules / L7 1 rule req/s", ratio(g("warden-l7-40", "rps_keepalive"), g("warden-l7-1", "rps_keepalive")), ">=", 0.95)
+if g("warden-l4-monitor", "monitor_events") is not None:
+    md.append(f"`warden monitor -o json` stayed attached during `warden-l4-monitor` and received "
+              f"{fmt(g('warden-l4-monitor', 'monitor_events'))} events per round (median).\n")
+target("L4 with `warden monitor` attached / L4 req/s (keep-alive)",
+       ratio(g("warden-l4-monitor", "rps_keepalive"), g("warden-l4", "rps_keepalive")), ">=", 0.95)
+target("L4 with `warden monitor` attached / L4 new conn/s (one event per connection)",
+       ratio(g("warden-l4-monitor", "conn_per_s"), g("warden-l4", "conn_per_s")), ">=", 0.95)
 wi = applies.get(("warden-policy-import", big))
 ii = applies.get(("iptables-restore", big))
 wi = statistics.median(wi) if wi else None

@@ -264,7 +264,7 @@ done
 
 # ---- configurations ---------------------------------------------------------
 # The proxied configurations first: see settle() below.
-MAIN="warden-l7-1 warden-l7-40 haproxy base iptables nftables warden-nopolicy warden-l3 warden-l4"
+MAIN="warden-l7-1 warden-l7-40 haproxy base iptables nftables warden-nopolicy warden-l3 warden-l4 warden-l4-monitor"
 SCALE=""
 for n in $SIZES; do SCALE="$SCALE warden-rules-$n iptables-rules-$n nftables-rules-$n"; done
 ms() { date +%s%N; } # nanoseconds
@@ -288,6 +288,7 @@ setup() { # config -> prints the URL to load
 	warden-nopolicy) warden_attach ;;
 	warden-l3) warden_attach; apply_warden "$tmp/l3.yaml" ;;
 	warden-l4) warden_attach; apply_warden "$tmp/l4.yaml" ;;
+	warden-l4-monitor) warden_attach; apply_warden "$tmp/l4.yaml" && monitor_start ;;
 	warden-l7-1) warden_attach; apply_warden "$tmp/l7-1.yaml" ;;
 	warden-l7-40) warden_attach; apply_warden "$tmp/l7-40.yaml" ;;
 	haproxy) warden_attach; apply_warden "$tmp/l4.yaml" ;;
@@ -302,8 +303,24 @@ setup() { # config -> prints the URL to load
 		record_apply nft-f "$n" $(((t1 - t0) / 1000)) "$round" ;;
 	esac
 }
+# `warden monitor -o json` attached for the whole measurement, its events
+# counted, to show what streaming verdicts costs the datapath and the agent.
+monitor_pid=
+monitor_start() {
+	W monitor -o json >"$tmp/monitor.json" 2>&1 &
+	monitor_pid=$!
+	sleep 0.2
+}
+monitor_stop() {
+	[ -n "$monitor_pid" ] || return 0
+	kill "$monitor_pid" 2>/dev/null
+	wait "$monitor_pid" 2>/dev/null
+	monitor_pid=
+	echo "$round,warden-l4-monitor,monitor_events,$(grep -c '^{' "$tmp/monitor.json")" >>"$out/results.csv"
+}
 teardown() {
 	case $1 in
+	warden-l4-monitor) monitor_stop; W policy delete --all >/dev/null 2>&1 ;;
 	iptables*) ipt_teardown ;;
 	nftables*) nft_teardown ;;
 	warden-nopolicy | base) ;;

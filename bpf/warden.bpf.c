@@ -7,7 +7,8 @@
  *   warden_to_container    tc egress of the host veth  = the pod's ingress
  *
  * Per packet: endpoint by ifindex -> parse -> peer identity (ipcache) ->
- * conntrack -> (new flow) policy -> verdict, counters and events. All the
+ * conntrack -> (new flow) policy -> verdict, counters and events; a denied
+ * packet may be answered (RST / ICMP) instead of only dropped. All the
  * logic is in bpf/lib/; this file wires the modules together. The map
  * layouts and names are the ABI in include/warden/abi/maps.h.
  */
@@ -17,6 +18,7 @@
 #include "lib/ipcache.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
+#include "lib/reject.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -85,15 +87,15 @@ static __always_inline void redirect_to_proxy(struct __sk_buff *skb)
  * When a TCP flow goes to another local endpoint, does that endpoint's
  * ingress policy want it through the proxy? Only the source's hook can
  * redirect, so the destination's ingress entry is consulted here; its
- * L3/L4 verdict itself stays with the destination's own hook.
+ * L3/L4 verdict itself (audit included) stays with the destination's own
+ * hook, so only the enforced proxy port matters here.
  */
 static __always_inline __be16 local_destination_proxy_port(const struct warden_endpoint_info *ep,
 							   const struct warden_packet *pkt)
 {
 	struct warden_endpoint_addr_key addr = { .family = WARDEN_FAMILY_IPV4 };
 	struct warden_endpoint_info *dst;
-	__be16 proxy_port = 0;
-	__u32 cookie;
+	struct policy_verdict verdict;
 
 	if (pkt->protocol != IPPROTO_TCP)
 		return 0;
@@ -101,25 +103,26 @@ static __always_inline __be16 local_destination_proxy_port(const struct warden_e
 	dst = bpf_map_lookup_elem(&warden_local_endpoints, &addr);
 	if (!dst)
 		return 0;
-	if (policy_can_access(&warden_policy, dst, ep->identity, WARDEN_DIR_INGRESS,
-			      pkt->protocol, pkt->policy_dport, &cookie, &proxy_port) < 0)
-		return 0;
-	return proxy_port;
+	verdict = policy_can_access(&warden_policy, dst, ep->identity, WARDEN_DIR_INGRESS,
+				    pkt->protocol, pkt->policy_dport, false);
+	return verdict.drop ? 0 : verdict.proxy_port;
 }
 
 /*
  * Conntrack and policy for an IPv4 packet of endpoint ep. Returns 0 to
  * forward or a negated drop reason; trace->rule_cookie is filled either way.
+ * *reject is set when policy wants a drop answered (only a new flow's
+ * POLICY / POLICY_DENY drop: never a revoked flow, never PROXY_REQUIRED).
  */
 static __always_inline int handle_flow(struct __sk_buff *skb, const struct warden_endpoint_info *ep,
 				       const struct warden_packet *pkt,
-				       struct warden_trace *trace)
+				       struct warden_trace *trace, bool *reject)
 {
 	struct warden_ct_key key, rev;
 	struct warden_ct_value *entry;
+	struct policy_verdict verdict;
 	__u64 now = bpf_ktime_get_ns();
-	__be16 proxy_port = 0;
-	__u32 cookie = 0;
+	__be16 proxy_port;
 	int status, ret;
 
 	ct_key_init(&key, pkt, ep->endpoint_id, trace->direction);
@@ -147,22 +150,24 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 		 * is the same address either way, so its identity is reused.
 		 */
 		if (entry->policy_revision != ep->policy_revision) {
-			ret = policy_can_access(&warden_policy, ep, trace->peer_identity,
-						orig->direction, orig->protocol,
-						ct_original_policy_port(orig, pkt, status),
-						&cookie, &proxy_port);
+			verdict = policy_can_access(&warden_policy, ep, trace->peer_identity,
+						    orig->direction, orig->protocol,
+						    ct_original_policy_port(orig, pkt, status),
+						    true);
+			/* Audited counts as allowed: audit never cuts a flow. */
+			ret = -(int)verdict.drop;
 			/*
 			 * A flow that now needs the L7 proxy but does not go
 			 * through it cannot be moved there mid-connection: cut
 			 * it (fail closed) unless the proxy itself sends it.
 			 */
-			if (!ret && proxy_port && !entry->proxy_port &&
+			if (!ret && verdict.proxy_port && !entry->proxy_port &&
 			    !from_proxy(skb))
 				ret = -WARDEN_DROP_PROXY_REQUIRED;
-			trace->rule_cookie = cookie;
+			trace->rule_cookie = verdict.cookie;
 			entry->policy_revision = ep->policy_revision;
 			entry->remote_identity = trace->peer_identity;
-			entry->rule_cookie = cookie;
+			entry->rule_cookie = verdict.cookie;
 			/*
 			 * Keep a revoked entry instead of deleting it: without
 			 * it the next packet of the other side would look like
@@ -194,18 +199,25 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 	 * the program or its entry was evicted): policy decides, as Cilium
 	 * does, so existing connections survive an agent restart if allowed.
 	 */
-	ret = policy_can_access(&warden_policy, ep, trace->peer_identity, trace->direction,
-				pkt->protocol, pkt->policy_dport, &cookie, &proxy_port);
-	trace->rule_cookie = cookie;
-	if (ret < 0) {
+	verdict = policy_can_access(&warden_policy, ep, trace->peer_identity, trace->direction,
+				    pkt->protocol, pkt->policy_dport, true);
+	trace->rule_cookie = verdict.cookie;
+	if (verdict.drop) {
 		/*
 		 * Default deny of a non-first fragment is reported as a fragment
 		 * drop: it had no ports, so only an any-port allow could match.
 		 */
-		if (ret == -WARDEN_DROP_POLICY && pkt->fragment)
+		if (verdict.drop == WARDEN_DROP_POLICY && pkt->fragment)
 			return -WARDEN_DROP_FRAGMENT;
-		return ret;
+		*reject = verdict.reject;
+		return -(int)verdict.drop;
 	}
+	/*
+	 * From here the flow goes on: allowed, or audited (verdict.audit, a
+	 * drop that audit mode forwards; the proxy port is still the enforced
+	 * one, 0 when endpoint audit mode overrode a drop).
+	 */
+	proxy_port = verdict.proxy_port;
 	/*
 	 * Non-first fragments are judged one by one and never start a flow:
 	 * their tuple (ports 0) is not the flow's tuple.
@@ -231,17 +243,19 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 		proxy_port = 0;
 	}
 
-	ct_create(&warden_ct, &key, pkt, trace->peer_identity, cookie, ep->policy_revision,
-		  proxy_port, skb->len, now);
+	/* An audited flow is tracked like an allowed one: its reply passes. */
+	ct_create(&warden_ct, &key, pkt, trace->peer_identity, verdict.cookie,
+		  ep->policy_revision, proxy_port, skb->len, now);
 	event_emit(&warden_events, &warden_metrics, skb, trace, pkt,
-		   WARDEN_EVENT_POLICY_VERDICT, WARDEN_REASON_FORWARDED);
+		   verdict.audit ? WARDEN_EVENT_AUDIT : WARDEN_EVENT_POLICY_VERDICT,
+		   verdict.audit);
 	return 0;
 }
 
 /*
  * The whole pipeline for one packet at the endpoint on skb->ifindex, seen
- * in `direction` (the pod's view). Every path ends in forward_report() or
- * at the drop label, so every verdict is counted and every drop reported.
+ * in `direction` (the pod's view). Every path ends at the forward or the
+ * drop label, so every verdict is counted and every drop reported.
  */
 static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 {
@@ -249,11 +263,28 @@ static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 	struct warden_trace trace = { .direction = direction };
 	struct warden_packet pkt = {};
 	struct warden_endpoint_info ep, *ep_value;
+	bool reject = false, answer;
+	__u8 event_flags = 0;
 	__be32 ep_addr;
+	__u32 length;
 	int ret;
 
-	/* Fail closed: a veth we do not know has no policy to apply. */
+	/*
+	 * An answer to a denied packet that the other program of this veth
+	 * just sent back (bpf/lib/reject.h): it passes here once, whatever
+	 * the rest would say (it would fail the source check, or be judged
+	 * as the peer's packet). Counted as forwarded, if the veth is known.
+	 */
+	answer = reject_answer_passes(skb);
 	ep_value = bpf_map_lookup_elem(&warden_endpoints, &ep_key);
+	if (answer) {
+		if (!ep_value)
+			return TC_ACT_OK;
+		trace.endpoint_id = ep_value->endpoint_id;
+		goto forward;
+	}
+
+	/* Fail closed: a veth we do not know has no policy to apply. */
 	if (!ep_value) {
 		ret = -WARDEN_DROP_UNKNOWN_ENDPOINT;
 		goto drop;
@@ -265,7 +296,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 
 	ret = parse_packet(skb, &pkt);
 	if (ret == WARDEN_PARSE_PASS)
-		return forward_report(&warden_metrics, skb, &trace);
+		goto forward;
 	if (ret < 0)
 		goto drop;
 
@@ -284,13 +315,29 @@ static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 		trace.peer_identity = ipcache_lookup4(&warden_ipcache, pkt.saddr);
 	}
 
-	ret = handle_flow(skb, &ep, &pkt, &trace);
+	ret = handle_flow(skb, &ep, &pkt, &trace, &reject);
 	if (ret < 0)
 		goto drop;
+forward:
 	return forward_report(&warden_metrics, skb, &trace);
 
 drop:
-	return drop_report(&warden_events, &warden_metrics, skb, &trace, &pkt, -ret);
+	/*
+	 * When policy wants the sender told (reject), the answer is built
+	 * before the drop is reported, so that the event says whether one
+	 * went out; the skb is the answer by then, hence the length kept
+	 * here. Anything that cannot be answered, or fails halfway, is
+	 * dropped: never forwarded.
+	 */
+	length = skb->len;
+	if (reject && reject_build(skb, &pkt) == 0)
+		event_flags = WARDEN_EVENT_F_REJECTED;
+	/* Keeps clang from making a second copy of the reporting per value. */
+	barrier_var(event_flags);
+	drop_report(&warden_events, &warden_metrics, skb, &trace, &pkt, -ret, length, event_flags);
+	if (event_flags & WARDEN_EVENT_F_REJECTED)
+		return reject_send(skb, direction);
+	return TC_ACT_SHOT;
 }
 
 SEC("tc")

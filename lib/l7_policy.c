@@ -252,6 +252,16 @@ static const struct l7_entry *entry_find(const struct l7_policy *p, uint32_t end
 	return &p->entry_list[pos];
 }
 
+/* The first rule of the first entry that has one: who restricted the port. */
+static uint32_t first_cookie(const struct l7_entry *peer, const struct l7_entry *any)
+{
+	if (peer && peer->rule_count)
+		return peer->rules[0].cookie;
+	if (any && any->rule_count)
+		return any->rules[0].cookie;
+	return 0;
+}
+
 /*
  * The peer's own entry is tried first, then the any-peer entry, so the
  * cookie is that of the most specific allowing rule. Each entry that
@@ -278,14 +288,83 @@ enum l7_verdict l7_policy__check(const struct l7_policy *p, uint32_t endpoint_id
 		if (any && entry_exempts(any, peer_identity))
 			any = NULL;
 	}
-	if (!peer && !any)
+	if (!peer && !any) {
 		verdict = L7_NOT_APPLICABLE;
-	else if (entry_allows(peer, req, &cookie) || entry_allows(any, req, &cookie))
+	} else if (entry_allows(peer, req, &cookie) || entry_allows(any, req, &cookie)) {
 		verdict = L7_ALLOW;
-	else
+	} else {
 		verdict = L7_DENY;
+		cookie = first_cookie(peer, any);
+	}
 out:
 	if (rule_cookie)
 		*rule_cookie = cookie;
 	return verdict;
+}
+
+/* One side of a flow: its verdict, cookie, and whether a deny is enforced. */
+struct side {
+	enum l7_verdict verdict;
+	uint32_t cookie;
+	bool audit;
+	int direction;
+};
+
+static void side_check(const struct l7_policy *p, const struct l7_endpoint *ep,
+		       uint8_t direction, uint16_t port, uint32_t peer_identity,
+		       const struct l7_request *req, struct side *side)
+{
+	side->verdict = L7_NOT_APPLICABLE;
+	side->cookie = 0;
+	side->audit = false;
+	side->direction = direction;
+	if (!ep)
+		return;
+	side->verdict = l7_policy__check(p, ep->id, direction, port, peer_identity, req,
+					 &side->cookie);
+	side->audit = ep->audit;
+}
+
+static void decision_from(struct l7_decision *out, enum l7_verdict verdict,
+			  const struct side *side)
+{
+	out->verdict = verdict;
+	out->direction = side->direction;
+	out->rule_cookie = side->cookie;
+}
+
+/*
+ * Egress first. An enforced egress deny settles it, so ingress is not even
+ * judged (as before audit mode existed); an audited one must still learn
+ * whether ingress enforces a deny of its own. Without a snapshot, request
+ * or flow the answer is DENY, as for l7_policy__check.
+ */
+void l7_policy__decide(const struct l7_policy *p, const struct l7_flow *flow,
+		       const struct l7_request *req, struct l7_decision *out)
+{
+	struct side egress, ingress;
+
+	*out = (struct l7_decision){.verdict = L7_DENY, .direction = -1};
+	if (!p || !flow || !req)
+		return;
+	side_check(p, flow->source, WARDEN_DIR_EGRESS, flow->port,
+		   flow->destination_identity, req, &egress);
+	if (egress.verdict == L7_DENY && !egress.audit) {
+		decision_from(out, L7_DENY, &egress);
+		return;
+	}
+	side_check(p, flow->destination, WARDEN_DIR_INGRESS, flow->port,
+		   flow->source_identity, req, &ingress);
+	if (ingress.verdict == L7_DENY && !ingress.audit)
+		decision_from(out, L7_DENY, &ingress);
+	else if (egress.verdict == L7_DENY)
+		decision_from(out, L7_AUDIT, &egress);
+	else if (ingress.verdict == L7_DENY)
+		decision_from(out, L7_AUDIT, &ingress);
+	else if (ingress.verdict == L7_ALLOW)
+		decision_from(out, L7_ALLOW, &ingress);
+	else if (egress.verdict == L7_ALLOW)
+		decision_from(out, L7_ALLOW, &egress);
+	else
+		out->verdict = L7_NOT_APPLICABLE; /* direction -1, cookie 0 */
 }

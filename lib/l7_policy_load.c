@@ -293,6 +293,29 @@ static int field_uint32(struct loader *ld, const char *path, const json_t *obj,
 }
 
 /*
+ * An optional boolean: absent gives default_value; anything but true or
+ * false (null, 0, "true") is refused, so a mistyped flag cannot silently
+ * mean its default.
+ */
+static int field_bool(struct loader *ld, const char *path, const json_t *obj,
+		      const char *key, bool default_value, bool *out)
+{
+	const json_t *value = json_object_get(obj, key);
+	char field[PATH_MAX_LEN];
+
+	if (!value) {
+		*out = default_value;
+		return 0;
+	}
+	if (!json_is_boolean(value)) {
+		path_field(field, path, key);
+		return load_error(ld, field, "expected true or false");
+	}
+	*out = json_is_true(value);
+	return 0;
+}
+
+/*
  * A string field. With nullable, null or absent give *out = NULL;
  * otherwise the field is required.
  */
@@ -827,7 +850,8 @@ static int load_identities(struct loader *ld, const json_t *list)
 
 static int load_endpoints(struct loader *ld, const json_t *list)
 {
-	static const char *const fields[] = {"id", "name", "ipv4", "identity", NULL};
+	static const char *const fields[] = {"id",	 "name",  "ipv4",
+					     "identity", "audit", NULL};
 	struct l7_policy *p = ld->policy;
 	char path[PATH_MAX_LEN], field[PATH_MAX_LEN];
 	size_t n = json_array_size(list);
@@ -856,6 +880,8 @@ static int load_endpoints(struct loader *ld, const json_t *list)
 			err = field_string(ld, path, json, "ipv4", false, &ipv4);
 		if (!err)
 			err = field_uint32(ld, path, json, "identity", &ep->identity);
+		if (!err)
+			err = field_bool(ld, path, json, "audit", false, &ep->audit);
 		if (err)
 			return err;
 		path_field(field, path, "ipv4");

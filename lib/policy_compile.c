@@ -43,6 +43,7 @@ struct work_entry {
 	struct l4_block block;
 	uint8_t direction;
 	bool deny;
+	bool reject;  /* deny answered with RST/ICMP (the deny's policy says so) */
 	bool l7;      /* allow only through the proxy */
 	const struct policy_port_rule *l7_rules; /* its HTTP rules, when l7 */
 };
@@ -92,6 +93,15 @@ struct compile_ctx {
 	size_t entry_count;
 	size_t entry_capacity;
 	const struct policy_port_rule *cur_l7; /* set while pushing an L7 rule */
+	bool cur_reject;                       /* set while pushing a rule */
+
+	bool include_audit; /* compile audit-mode policies too */
+	/* Default deny per direction: how many selecting specs enable it, how
+	 * many of those answer with reject, and the cookie naming the first
+	 * audit-mode policy among them. */
+	uint32_t default_deny_specs[2];
+	uint32_t default_deny_reject[2];
+	uint32_t audit_default_cookie[2];
 
 	char *err;
 	size_t err_len;
@@ -117,6 +127,20 @@ static const char *policy_name(const struct policy *p)
 }
 
 /* ---- peers ------------------------------------------------------------ */
+
+/* The policy's id in rule cookies: the agent's stable id, else position. */
+static uint32_t policy_cookie_id(const struct policy *p, size_t index)
+{
+	return p->id ? p->id : (uint32_t)index + 1;
+}
+
+/* Does a deny of this policy answer with RST/ICMP? */
+static bool policy__rejects(const struct policy *p, const struct compile_world *world)
+{
+	if (p->deny_response == POLICY_DENY_RESPONSE_DEFAULT)
+		return world->reject_by_default;
+	return p->deny_response == POLICY_DENY_RESPONSE_REJECT;
+}
 
 static bool is_reserved_cluster_identity(uint32_t id)
 {
@@ -600,6 +624,7 @@ static int ctx__push(struct compile_ctx *ctx, uint32_t identity, uint8_t directi
 	e->block = *block;
 	e->direction = direction;
 	e->deny = deny;
+	e->reject = deny && ctx->cur_reject;
 	e->l7 = !deny && ctx->cur_l7;
 	e->l7_rules = e->l7 ? ctx->cur_l7 : NULL;
 	ctx->entry_count++;
@@ -737,6 +762,7 @@ static int ctx__compile_rule(struct compile_ctx *ctx, const struct selected_rule
 	ctx__resolve_peers(ctx, rule);
 	if (!ctx->peer_count)
 		return 0;
+	ctx->cur_reject = policy__rejects(sr->policy, ctx->world);
 
 	if (!rule->port_rule_count) {
 		n = 0;
@@ -853,19 +879,30 @@ static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *p
 
 	for (pi = 0; pi < policies->count; pi++) {
 		const struct policy *p = &policies->items[pi];
-		uint32_t ordinal = 0;
+		uint32_t ordinal = 0, id = policy_cookie_id(p, pi);
 
+		if (p->audit && !ctx->include_audit)
+			continue;
 		for (si = 0; si < p->spec_count; si++) {
 			const struct policy_spec *spec = &p->specs[si];
+			bool dd[2] = { spec->default_deny_ingress, spec->default_deny_egress };
 
 			if (!selector__matches(&spec->subject, ctx->ep->labels)) {
 				ordinal += (uint32_t)spec->rule_count;
 				continue;
 			}
-			if (spec->default_deny_ingress)
-				*flags |= WARDEN_EP_ENFORCE_INGRESS;
-			if (spec->default_deny_egress)
-				*flags |= WARDEN_EP_ENFORCE_EGRESS;
+			for (int dir = 0; dir < 2; dir++) {
+				if (!dd[dir])
+					continue;
+				*flags |= dir == WARDEN_DIR_INGRESS ? WARDEN_EP_ENFORCE_INGRESS :
+								      WARDEN_EP_ENFORCE_EGRESS;
+				ctx->default_deny_specs[dir]++;
+				if (policy__rejects(p, ctx->world))
+					ctx->default_deny_reject[dir]++;
+				if (p->audit && !ctx->audit_default_cookie[dir])
+					ctx->audit_default_cookie[dir] =
+						POLICY_COOKIE_ID(id, POLICY_COOKIE_DEFAULT_DENY);
+			}
 
 			for (ri = 0; ri < spec->rule_count; ri++, ordinal++) {
 				const struct policy_rule *rule = &spec->rules[ri];
@@ -884,7 +921,7 @@ static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *p
 				sr = &ctx->rules[ctx->rule_count++];
 				sr->rule = rule;
 				sr->policy = p;
-				sr->cookie = POLICY_COOKIE(pi, ordinal);
+				sr->cookie = POLICY_COOKIE_ID(id, ordinal);
 				ret = selector_list__append(
 				    &ctx->requires[rule->direction][rule->deny],
 				    rule->requires, rule->require_count);
@@ -950,6 +987,8 @@ static void work_entry__to_policy(const struct work_entry *w, uint32_t endpoint_
 	out->key.protocol = (uint8_t)(w->block.value >> 16);
 	out->key.dport = htons((uint16_t)(w->block.value & 0xffff));
 	out->value.flags = w->deny ? WARDEN_POLICY_DENY : WARDEN_POLICY_ALLOW;
+	if (w->reject)
+		out->value.flags |= WARDEN_POLICY_REJECT;
 	out->value.rule_cookie = w->cookie;
 }
 
@@ -1122,6 +1161,7 @@ static int ctx__finish(struct compile_ctx *ctx, struct policy_entries *out)
 		}
 		if (!cur->deny && depth) {
 			cur->deny = true;
+			cur->reject = e[stack[depth - 1]].reject;
 			cur->l7 = false;
 			cur->cookie = e[stack[depth - 1]].cookie;
 		} else if (cur->l7 && plain_depth) {
@@ -1188,14 +1228,15 @@ static void ctx__free(struct compile_ctx *ctx)
 	label_set__free(&ctx->generic_cidr_labels);
 }
 
-int policy_compile_endpoint(const struct policy_set *policies,
-			    const struct compile_world *world,
-			    const struct compile_endpoint *ep, struct policy_entries *out,
-			    char *err, size_t err_len)
+/* One compile of ep's entries, with or without the audit-mode policies. */
+static int compile_pass(const struct policy_set *policies, const struct compile_world *world,
+			const struct compile_endpoint *ep, bool include_audit,
+			struct policy_entries *out, char *err, size_t err_len)
 {
 	static const struct l4_block any_block = {0, 0};
 	struct compile_ctx ctx = {
-	    .world = world, .ep = ep, .err = err, .err_len = err_len};
+	    .world = world, .ep = ep, .err = err, .err_len = err_len,
+	    .include_audit = include_audit};
 	uint32_t flags = 0;
 	size_t i;
 	int ret;
@@ -1244,7 +1285,14 @@ int policy_compile_endpoint(const struct policy_set *policies,
 	ret = ctx__finish(&ctx, out);
 	if (ret)
 		goto cleanup;
+	for (int dir = 0; dir < 2; dir++)
+		if (ctx.default_deny_specs[dir] &&
+		    ctx.default_deny_reject[dir] == ctx.default_deny_specs[dir])
+			flags |= dir == WARDEN_DIR_INGRESS ? WARDEN_EP_REJECT_INGRESS :
+							     WARDEN_EP_REJECT_EGRESS;
 	out->endpoint_flags = flags;
+	memcpy(out->audit_default_cookie, ctx.audit_default_cookie,
+	       sizeof(out->audit_default_cookie));
 cleanup:
 	if (ret == -ENOMEM)
 		set_err(err, err_len, "out of memory compiling endpoint %u",
@@ -1253,6 +1301,143 @@ cleanup:
 		policy_entries__free(out);
 	ctx__free(&ctx);
 	return ret;
+}
+
+/* ---- audit mode -------------------------------------------------------- */
+
+static bool audit_policy_selects(const struct policy_set *policies,
+				 const struct compile_endpoint *ep)
+{
+	for (size_t pi = 0; policies && pi < policies->count; pi++) {
+		const struct policy *p = &policies->items[pi];
+
+		for (size_t si = 0; p->audit && si < p->spec_count; si++)
+			if (selector__matches(&p->specs[si].subject, ep->labels))
+				return true;
+	}
+	return false;
+}
+
+static struct l4_block entry__block(const struct policy_entry *e)
+{
+	return (struct l4_block){
+		.value = (uint32_t)e->key.protocol << 16 | ntohs(e->key.dport),
+		.bits = (uint8_t)(e->key.prefixlen - WARDEN_POLICY_PREFIX_ANY_PROTO),
+	};
+}
+
+/* The order ctx__finish emits entries in (see work_entry__cmp). */
+static int entry__cmp(const struct policy_entry *x, const struct policy_entry *y)
+{
+	struct l4_block bx = entry__block(x), by = entry__block(y);
+
+	if (x->key.identity != y->key.identity)
+		return x->key.identity < y->key.identity ? -1 : 1;
+	if (x->key.direction != y->key.direction)
+		return x->key.direction < y->key.direction ? -1 : 1;
+	if (bx.value != by.value)
+		return bx.value < by.value ? -1 : 1;
+	if (bx.bits != by.bits)
+		return bx.bits < by.bits ? -1 : 1;
+	return 0;
+}
+
+static bool entry__contains(const struct policy_entry *outer, const struct policy_entry *inner)
+{
+	struct l4_block bo = entry__block(outer), bi = entry__block(inner);
+
+	return outer->key.identity == inner->key.identity &&
+	       outer->key.direction == inner->key.direction && block__contains(&bo, &bi);
+}
+
+/*
+ * Merge the entries compiled with audit-mode policies (full) into the
+ * enforced ones: one entry per key of either, each half holding what an
+ * LPM lookup of its own set returns for that key (the key itself, or the
+ * closest enclosing block of that set). Both lists are sorted with
+ * enclosing blocks first, so one merge pass with a stack per side does it.
+ */
+static int entries__merge_audit(struct policy_entries *enforced,
+				const struct policy_entries *full)
+{
+	const struct policy_entry *e_stack[L4_BITS + 1], *f_stack[L4_BITS + 1];
+	size_t i = 0, j = 0, k = 0, e_depth = 0, f_depth = 0;
+	struct policy_entry *items;
+
+	items = calloc(enforced->count + full->count + 1, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	while (i < enforced->count || j < full->count) {
+		const struct policy_entry *a = i < enforced->count ? &enforced->items[i] : NULL;
+		const struct policy_entry *b = j < full->count ? &full->items[j] : NULL;
+		int c = !a ? 1 : !b ? -1 : entry__cmp(a, b);
+		const struct policy_entry *cur = c <= 0 ? a : b, *ev, *fv;
+		struct policy_entry *o = &items[k++];
+
+		while (e_depth && !entry__contains(e_stack[e_depth - 1], cur))
+			e_depth--;
+		while (f_depth && !entry__contains(f_stack[f_depth - 1], cur))
+			f_depth--;
+		ev = c <= 0 ? a : (e_depth ? e_stack[e_depth - 1] : NULL);
+		fv = c >= 0 ? b : (f_depth ? f_stack[f_depth - 1] : NULL);
+		o->key = cur->key;
+		if (ev)
+			o->value = ev->value;
+		if (fv) {
+			o->value.audit_flags =
+				fv->value.flags & (WARDEN_POLICY_ALLOW | WARDEN_POLICY_DENY);
+			o->value.audit_cookie = fv->value.rule_cookie;
+		}
+		if (c <= 0) {
+			if (e_depth <= L4_BITS)
+				e_stack[e_depth++] = a;
+			i++;
+		}
+		if (c >= 0) {
+			if (f_depth <= L4_BITS)
+				f_stack[f_depth++] = b;
+			j++;
+		}
+	}
+	free(enforced->items);
+	enforced->items = items;
+	enforced->count = k;
+	enforced->capacity = k;
+	return 0;
+}
+
+int policy_compile_endpoint(const struct policy_set *policies,
+			    const struct compile_world *world,
+			    const struct compile_endpoint *ep, struct policy_entries *out,
+			    char *err, size_t err_len)
+{
+	struct policy_entries full = { 0 };
+	int ret;
+
+	ret = compile_pass(policies, world, ep, false, out, err, err_len);
+	if (ret || !audit_policy_selects(policies, ep))
+		return ret;
+	/* The enforced pass has no audit policy: their cookies come from here. */
+	ret = compile_pass(policies, world, ep, true, &full, err, err_len);
+	if (!ret)
+		ret = entries__merge_audit(out, &full);
+	if (ret) {
+		if (ret == -ENOMEM)
+			set_err(err, err_len, "out of memory compiling endpoint %u",
+				ep->endpoint_id);
+		policy_entries__free(out);
+		policy_entries__free(&full);
+		return ret;
+	}
+	out->endpoint_flags |= WARDEN_EP_AUDIT_POLICIES;
+	if (full.endpoint_flags & WARDEN_EP_ENFORCE_INGRESS)
+		out->endpoint_flags |= WARDEN_EP_AUDIT_ENFORCE_INGRESS;
+	if (full.endpoint_flags & WARDEN_EP_ENFORCE_EGRESS)
+		out->endpoint_flags |= WARDEN_EP_AUDIT_ENFORCE_EGRESS;
+	memcpy(out->audit_default_cookie, full.audit_default_cookie,
+	       sizeof(out->audit_default_cookie));
+	policy_entries__free(&full);
+	return 0;
 }
 
 void policy_entries__free(struct policy_entries *entries)

@@ -197,6 +197,68 @@ static int parse_kind(struct parse_ctx *ctx, const yaml_node_t *root,
 	return 0;
 }
 
+/*
+ * metadata.annotations: values are strings (as in Kubernetes); keys under
+ * policy.warden.io/ are ours and a misspelt one is an error, since silently
+ * enforcing a policy meant to be audited would be the worse surprise.
+ */
+static int parse_annotations(struct parse_ctx *ctx, const yaml_node_t *md, struct policy *p)
+{
+	const yaml_node_t *ann = parse_map__field(ctx, md, "annotations");
+	size_t saved = parse_ctx__push_key(ctx, "annotations");
+	int ret;
+
+	if (!ann) {
+		parse_ctx__restore(ctx, saved);
+		return 0;
+	}
+	ret = parse_map__check_strings(ctx, ann, NULL);
+	if (ret)
+		return ret;
+	for (const yaml_node_pair_t *pair = ann->data.mapping.pairs.start;
+	     pair < ann->data.mapping.pairs.top; pair++) {
+		const yaml_node_t *key = yaml_document_get_node(ctx->doc, pair->key);
+		const yaml_node_t *value = yaml_document_get_node(ctx->doc, pair->value);
+		const char *k = (const char *)key->data.scalar.value;
+		const char *v;
+		size_t saved_key;
+
+		if (strncmp(k, POLICY_ANNOTATION_PREFIX, strlen(POLICY_ANNOTATION_PREFIX)))
+			continue;
+		saved_key = parse_ctx__push_key(ctx, k);
+		ret = parse_node__string(ctx, value, &v);
+		if (ret)
+			return ret;
+		if (!strcmp(k, POLICY_ANNOTATION_AUDIT)) {
+			if (!strcmp(v, "true") || !strcmp(v, "enabled"))
+				p->audit = true;
+			else if (!strcmp(v, "false") || !strcmp(v, "disabled"))
+				p->audit = false;
+			else
+				return parse_ctx__error(ctx, value,
+							"invalid value `%s`: use \"true\" or "
+							"\"false\"", v);
+		} else if (!strcmp(k, POLICY_ANNOTATION_DENY_RESPONSE)) {
+			if (!strcmp(v, "drop"))
+				p->deny_response = POLICY_DENY_RESPONSE_DROP;
+			else if (!strcmp(v, "reject"))
+				p->deny_response = POLICY_DENY_RESPONSE_REJECT;
+			else
+				return parse_ctx__error(ctx, value,
+							"invalid value `%s`: use \"drop\" or "
+							"\"reject\"", v);
+		} else {
+			return parse_ctx__error(ctx, key,
+						"unknown Warden annotation (known: "
+						POLICY_ANNOTATION_AUDIT ", "
+						POLICY_ANNOTATION_DENY_RESPONSE ")");
+		}
+		parse_ctx__restore(ctx, saved_key);
+	}
+	parse_ctx__restore(ctx, saved);
+	return 0;
+}
+
 static int parse_metadata(struct parse_ctx *ctx, const yaml_node_t *root,
 			  struct policy *p)
 {
@@ -257,6 +319,9 @@ static int parse_metadata(struct parse_ctx *ctx, const yaml_node_t *root,
 			return parse_ctx__nomem(ctx);
 	}
 	parse_ctx__restore(ctx, saved_field);
+	ret = parse_annotations(ctx, md, p);
+	if (ret)
+		return ret;
 	parse_ctx__restore(ctx, saved);
 	return 0;
 }

@@ -39,7 +39,15 @@
  * do not build for the BPF target, so the few bits we need are here.
  */
 #define WARDEN_ICMP_ECHOREPLY 0
+#define WARDEN_ICMP_DEST_UNREACH 3
+#define WARDEN_ICMP_SOURCE_QUENCH 4
+#define WARDEN_ICMP_REDIRECT 5
 #define WARDEN_ICMP_ECHO 8
+#define WARDEN_ICMP_TIME_EXCEEDED 11
+#define WARDEN_ICMP_PARAMETERPROB 12
+#define WARDEN_ICMP_MAX_TYPE 18 /* address mask reply; above: unassigned */
+/* Destination unreachable code 13: communication administratively prohibited. */
+#define WARDEN_ICMP_PKT_FILTERED 13
 
 struct warden_icmphdr {
 	__u8 type;
@@ -51,6 +59,7 @@ struct warden_icmphdr {
 
 /* IPv4 fragment offset bits of iphdr.frag_off (host order mask). */
 #define WARDEN_IP_OFFSET_MASK 0x1fff
+#define WARDEN_IP_DF 0x4000
 
 /*
  * One packet as the policy sees it. Addresses and ports are in network

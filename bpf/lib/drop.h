@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Verdict reporting: per-endpoint counters for every verdict, and ring
- * buffer events for drops and for the first packet of each allowed flow.
- * This is what `warden monitor` and the metrics endpoint read.
+ * buffer events for drops and for the first packet of each allowed or
+ * audited flow. This is what `warden monitor` and the metrics endpoint
+ * read.
  */
 #ifndef WARDEN_BPF_DROP_H
 #define WARDEN_BPF_DROP_H
@@ -49,20 +50,23 @@ static __always_inline void metrics_count(void *metrics, __u32 endpoint_id, __u8
 }
 
 /*
- * Send one event to user space. Ring buffer memory is not zeroed, so every
- * byte is written. When the buffer is full (user space too slow), the
- * event is counted under reason WARDEN_REASON_MAX ("lost events") instead.
+ * Send one event to user space, about a packet of `length` bytes. Ring
+ * buffer memory is not zeroed, so every byte is written. When the buffer
+ * is full (user space too slow), the event is counted under reason
+ * WARDEN_REASON_MAX ("lost events") instead.
  */
-static __always_inline void event_emit(void *events, void *metrics, struct __sk_buff *skb,
-				       const struct warden_trace *trace,
-				       const struct warden_packet *pkt, __u8 type, __u8 reason)
+static __always_inline void event_emit_len(void *events, void *metrics,
+					   const struct __sk_buff *skb,
+					   const struct warden_trace *trace,
+					   const struct warden_packet *pkt, __u8 type, __u8 reason,
+					   __u32 length, __u8 flags)
 {
 	struct warden_event *e;
 
 	e = bpf_ringbuf_reserve(events, sizeof(*e), 0);
 	if (!e) {
 		metrics_count(metrics, trace->endpoint_id, WARDEN_REASON_MAX, trace->direction,
-			      skb->len);
+			      length);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -73,6 +77,7 @@ static __always_inline void event_emit(void *events, void *metrics, struct __sk_
 	e->family = pkt->family;
 	e->protocol = pkt->protocol;
 	e->tcp_flags = pkt->tcp_flags;
+	e->flags = flags;
 	e->endpoint_id = trace->endpoint_id;
 	e->ifindex = skb->ifindex;
 	if (trace->direction == WARDEN_DIR_EGRESS) {
@@ -88,18 +93,31 @@ static __always_inline void event_emit(void *events, void *metrics, struct __sk_
 	/* The real ports, not the policy port, so ICMP shows its echo id. */
 	e->sport = pkt->sport;
 	e->dport = pkt->dport;
-	e->length = skb->len;
+	e->length = length;
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Count and report a drop; the value to return from the tc program. */
-static __always_inline int drop_report(void *events, void *metrics, struct __sk_buff *skb,
+/* An event about the packet as it is now. */
+static __always_inline void event_emit(void *events, void *metrics, struct __sk_buff *skb,
 				       const struct warden_trace *trace,
-				       const struct warden_packet *pkt, __u8 reason)
+				       const struct warden_packet *pkt, __u8 type, __u8 reason)
 {
-	metrics_count(metrics, trace->endpoint_id, reason, trace->direction, skb->len);
-	event_emit(events, metrics, skb, trace, pkt, WARDEN_EVENT_DROP, reason);
-	return TC_ACT_SHOT;
+	event_emit_len(events, metrics, skb, trace, pkt, type, reason, skb->len, 0);
+}
+
+/*
+ * Count and report the drop of a packet of `length` bytes, with event
+ * flags (WARDEN_EVENT_F_REJECTED when bpf/lib/reject.h answered it: the
+ * skb is the answer by then, so its own length is not the dropped one's).
+ */
+static __always_inline void drop_report(void *events, void *metrics, const struct __sk_buff *skb,
+					const struct warden_trace *trace,
+					const struct warden_packet *pkt, __u8 reason, __u32 length,
+					__u8 flags)
+{
+	metrics_count(metrics, trace->endpoint_id, reason, trace->direction, length);
+	event_emit_len(events, metrics, skb, trace, pkt, WARDEN_EVENT_DROP, reason, length,
+		       flags);
 }
 
 /* Count a forwarded packet; the value to return from the tc program. */

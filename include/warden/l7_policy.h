@@ -25,6 +25,11 @@ struct l7_endpoint {
 	uint32_t ipv4; /* network order */
 	uint32_t identity;
 	const char *name; /* "namespace/name" */
+	/*
+	 * Audit mode (`warden endpoint config NAME audit=on`): a request this
+	 * endpoint's L7 rules deny is forwarded anyway and logged as AUDIT.
+	 */
+	bool audit;
 };
 
 /*
@@ -58,6 +63,8 @@ enum l7_verdict {
 	L7_NOT_APPLICABLE, /* no L7 rules for this endpoint/direction/port/peer */
 	L7_ALLOW,
 	L7_DENY,
+	L7_AUDIT, /* denied, but only by endpoints in audit mode: forward it
+		   * (l7_policy__decide only; l7_policy__check knows no modes) */
 };
 
 /*
@@ -66,11 +73,42 @@ enum l7_verdict {
  * the rules of that peer plus those of "any peer" (unless the peer is
  * exempt from them because it is allowed at L4 only). Rules are ORed;
  * the fields of one rule are ANDed; method, path and host are anchored
- * regular expressions. *rule_cookie names the rule that allowed it (0 on
- * deny).
+ * regular expressions. *rule_cookie names the rule that allowed it; on
+ * deny, the first rule of the entry that applied (the peer's own entry
+ * before the any-peer one; an entry without rules is skipped), so the
+ * access log can name the policy that restricted the port; 0 when no
+ * entry applied or none of them has a rule.
  */
 enum l7_verdict l7_policy__check(const struct l7_policy *p, uint32_t endpoint_id,
 				 uint8_t direction, uint16_t port, uint32_t peer_identity,
 				 const struct l7_request *req, uint32_t *rule_cookie);
+
+/* One connection as the proxy sees it (lookups from the same snapshot). */
+struct l7_flow {
+	const struct l7_endpoint *source;      /* a local endpoint, or NULL */
+	const struct l7_endpoint *destination; /* a local endpoint, or NULL */
+	uint32_t source_identity;
+	uint32_t destination_identity;
+	uint16_t port; /* destination port, host order */
+};
+
+struct l7_decision {
+	enum l7_verdict verdict;
+	int direction;	      /* WARDEN_DIR_* of the side that decided; -1: none */
+	uint32_t rule_cookie; /* as l7_policy__check says, for that side */
+};
+
+/*
+ * The verdict of a request on a flow: the source endpoint's egress rules
+ * and the destination endpoint's ingress rules, each when it exists. A
+ * side that denies is enforced unless its endpoint is in audit mode. The
+ * request passes when no side enforces a deny: L7_AUDIT if some side's
+ * deny was audited, else L7_ALLOW (or L7_NOT_APPLICABLE when no rule
+ * applies at all). The deciding side: for DENY the side that enforced
+ * its deny, for AUDIT the side whose deny was audited (egress before
+ * ingress in both cases), for ALLOW ingress when it allowed, else egress.
+ */
+void l7_policy__decide(const struct l7_policy *p, const struct l7_flow *flow,
+		       const struct l7_request *req, struct l7_decision *out);
 
 #endif /* WARDEN_L7_POLICY_H */

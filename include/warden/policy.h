@@ -151,10 +151,30 @@ struct policy_spec {
 	int line;
 };
 
+/* What a denied packet gets (annotation policy.warden.io/deny-response). */
+enum policy_deny_response {
+	POLICY_DENY_RESPONSE_DEFAULT = 0, /* the agent's --deny-response */
+	POLICY_DENY_RESPONSE_DROP,
+	POLICY_DENY_RESPONSE_REJECT,      /* TCP RST, ICMP unreachable */
+};
+
+/* Warden's own annotations (metadata.annotations), see docs/policy-modes.md. */
+#define POLICY_ANNOTATION_PREFIX "policy.warden.io/"
+#define POLICY_ANNOTATION_AUDIT "policy.warden.io/audit-mode"
+#define POLICY_ANNOTATION_DENY_RESPONSE "policy.warden.io/deny-response"
+
 struct policy {
 	enum policy_kind kind;
 	char *name;
 	char *namespace; /* NULL for clusterwide */
+	/*
+	 * Stable id for rule cookies, given by the agent when the policy is
+	 * imported (a re-imported object keeps its id); 0 = not assigned, then
+	 * the compiler uses the policy's position + 1.
+	 */
+	uint16_t id;
+	bool audit; /* audit mode: would-be drops are forwarded, reported AUDIT */
+	enum policy_deny_response deny_response;
 	struct policy_spec *specs;
 	size_t spec_count;
 	char *file;      /* where it came from, for errors and `policy get` */

@@ -44,6 +44,7 @@ struct compile_endpoint {
 /* Everything the compiler may look at besides the policies. */
 struct compile_world {
 	uint16_t proxy_port; /* L7 proxy port for redirect entries; 0 = default */
+	bool reject_by_default; /* agent's --deny-response=reject */
 	const struct compile_identity *identities; /* reserved ones included */
 	size_t identity_count;
 	const struct compile_endpoint *endpoints;  /* for egress named ports */
@@ -83,27 +84,39 @@ struct policy_entries {
 	struct policy_entry *items;
 	size_t count;
 	size_t capacity;
-	uint32_t endpoint_flags; /* WARDEN_EP_ENFORCE_INGRESS / _EGRESS */
+	uint32_t endpoint_flags; /* WARDEN_EP_ENFORCE_*, _REJECT_*, _AUDIT_* */
+	uint32_t audit_default_cookie[2]; /* see struct warden_endpoint_info */
 	struct policy_l7_entry *l7;
 	size_t l7_count;
 };
 
 /*
  * Rule cookies tell which rule decided a verdict (monitor, trace):
- *   cookie = (policy index + 1) << 16 | rule ordinal within that policy
- * where the ordinal counts the rules of all its specs in order. 0 means
- * "no rule" (default deny, or the implicit host allow).
+ *   cookie = policy id << 16 | rule ordinal within that policy
+ * where the id is struct policy's stable id (the agent gives one to every
+ * imported policy and keeps it across re-imports, so an event names the
+ * right policy even after others were deleted) or, when unset, the policy's
+ * position + 1; the ordinal counts the rules of all its specs in order. 0
+ * means "no rule" (default deny, or the implicit host allow).
  */
+#define POLICY_COOKIE_ID(policy_id, rule_ordinal) \
+	(((uint32_t)(policy_id) << 16) | ((uint32_t)(rule_ordinal) & 0xffff))
 #define POLICY_COOKIE(policy_index, rule_ordinal) \
-	((((uint32_t)(policy_index) + 1) << 16) | ((uint32_t)(rule_ordinal) & 0xffff))
-#define POLICY_COOKIE_POLICY(c) (((c) >> 16) - 1)
+	POLICY_COOKIE_ID((uint32_t)(policy_index) + 1, rule_ordinal)
+#define POLICY_COOKIE_POLICY_ID(c) ((c) >> 16)
 #define POLICY_COOKIE_RULE(c) ((c) & 0xffff)
 /* Rule ordinal of a cookie that names a policy's default deny. */
 #define POLICY_COOKIE_DEFAULT_DENY 0xffff
 
 /*
  * Compile the policy of endpoint ep. Deny precedence is folded into the
- * entries (see the comment on struct warden_policy_key). Also adds the
+ * entries (see the comment on struct warden_policy_key). Policies in audit
+ * mode are left out of the enforced half of each entry; when any selects
+ * ep, the audit half (audit_flags/audit_cookie) holds the verdict with them
+ * included, and WARDEN_EP_AUDIT_* flags are set. A deny of a policy whose
+ * deny response is reject (its annotation, else world->reject_by_default)
+ * carries WARDEN_POLICY_REJECT; default deny answers with reject
+ * (WARDEN_EP_REJECT_*) only if every policy enabling it says reject. Also adds the
  * implicit ingress allow from the local host. A port rule with HTTP rules
  * becomes an allow entry with the proxy port, plus an L7 entry, unless a
  * plain (L4-only) allow for the same peer covers the port. Returns 0, or -errno with a

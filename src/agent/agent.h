@@ -33,6 +33,7 @@ struct agent_config {
 	int pod_prefix_len;
 	uint32_t gateway;   /* first address of the pod CIDR, on lo */
 	uint16_t proxy_port; /* the L7 proxy's TPROXY listener */
+	bool reject_by_default; /* --deny-response=reject */
 	const char *metrics_address; /* Prometheus endpoint, "" = off */
 };
 
@@ -84,6 +85,11 @@ struct agent {
 
 	struct policy_set policies;
 	uint64_t policy_revision;
+	/* "ns/name" behind every policy id given out (index = id), kept after
+	 * a delete so events decided earlier still name their policy; ids are
+	 * reused only after wrapping around 65,535. */
+	char **policy_names;
+	uint16_t last_policy_id;
 	struct cidr_identity *cidrs;
 	size_t cidr_count;
 
@@ -102,7 +108,7 @@ struct agent {
 
 	struct {
 		uint64_t policy_imports;
-		uint64_t proxy_requests[3]; /* forwarded, denied, error */
+		uint64_t proxy_requests[4]; /* forwarded, denied, error, audit */
 		uint64_t proxy_latency_buckets[METRICS_LATENCY_BUCKETS];
 		double proxy_latency_sum_s;
 	} metrics;
@@ -157,6 +163,11 @@ int policy_repo__delete(struct agent *agent, const char *name, const char *ns,
 			size_t err_len);
 const char *policy_kind__name(enum policy_kind kind);
 void policy_repo__free(struct agent *agent);
+/* Switch ep's audit mode; established flows are re-checked. */
+int agent__set_endpoint_audit(struct agent *agent, struct endpoint *ep, bool on, char *err,
+			      size_t err_len);
+/* "ns/name" of a policy id (also of deleted ones); *live if still in force. */
+const char *policy_repo__name_by_id(struct agent *agent, uint16_t id, bool *live);
 
 /* monitor.c */
 void monitor__on_event(void *ctx, const struct warden_event *event);

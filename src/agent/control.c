@@ -79,7 +79,8 @@ json_t *json_endpoint(struct agent *agent, const struct endpoint *ep)
 						       ep->ports[i].name, "port",
 						       ep->ports[i].port, "protocol",
 						       proto_name(ep->ports[i].protocol)));
-	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:o, s:s, s:s, s:i, s:o, s:{s:b, s:b}, s:i}",
+	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:o, s:s, s:s, s:i, s:o, s:{s:b, s:b}, s:i, "
+			 "s:b}",
 			 "id", (json_int_t)ep->id, "name", ep->name, "namespace",
 			 ep->namespace, "ipv4", ipv4__format(ep->net.ipv4, ip, sizeof(ip)),
 			 "identity", (json_int_t)ep->identity, "labels",
@@ -88,7 +89,7 @@ json_t *json_endpoint(struct agent *agent, const struct endpoint *ep)
 			 "policy_enforcement", "ingress",
 			 (ep->flags & WARDEN_EP_ENFORCE_INGRESS) != 0, "egress",
 			 (ep->flags & WARDEN_EP_ENFORCE_EGRESS) != 0, "policy_revision",
-			 (json_int_t)ep->policy_revision);
+			 (json_int_t)ep->policy_revision, "audit", ep->audit_mode);
 }
 
 json_t *json_identity(struct agent *agent, const struct identity *ident)
@@ -185,6 +186,8 @@ static int do_status(struct agent *agent, int fd, json_t *args, json_t **result,
 		(json_int_t)drops, "forwards", (json_int_t)forwards, "events_lost",
 		(json_int_t)(counts[WARDEN_REASON_MAX][0] + counts[WARDEN_REASON_MAX][1] +
 			     agent->events_lost_clients));
+	json_object_set_new(*result, "deny_response",
+			    json_string(agent->config.reject_by_default ? "reject" : "drop"));
 	return 0;
 }
 
@@ -261,6 +264,28 @@ static int do_endpoint_label(struct agent *agent, int fd, json_t *args, json_t *
 		return -ENOENT;
 	ret = endpoint__relabel(agent, ep, json_object_get(args, "set"),
 				json_object_get(args, "remove"), err, ERR_LEN);
+	if (!ret)
+		*result = json_endpoint(agent, ep);
+	return ret;
+}
+
+/* Per-endpoint options; today only "audit" (a boolean), absent = unchanged. */
+static int do_endpoint_config(struct agent *agent, int fd, json_t *args, json_t **result,
+			      char *err)
+{
+	struct endpoint *ep = require_endpoint(agent, args, err);
+	json_t *audit = json_object_get(args, "audit");
+	int ret = 0;
+
+	(void)fd;
+	if (!ep)
+		return -ENOENT;
+	if (audit && !json_is_boolean(audit)) {
+		snprintf(err, ERR_LEN, "audit must be true or false");
+		return -EINVAL;
+	}
+	if (audit && json_is_true(audit) != ep->audit_mode)
+		ret = agent__set_endpoint_audit(agent, ep, json_is_true(audit), err, ERR_LEN);
 	if (!ret)
 		*result = json_endpoint(agent, ep);
 	return ret;
@@ -527,15 +552,36 @@ static int do_bpf_policy_get(struct agent *agent, int fd, json_t *args, json_t *
 					  proto_name(e->key.protocol),
 				  "ports", ports, "verdict",
 				  deny		       ? "deny" :
+				  !(e->value.flags & WARDEN_POLICY_ALLOW) ? "none" :
 				  e->value.proxy_port ? "redirect" :
 							"allow",
 				  "rule", rule, "proxy_port", ntohs(e->value.proxy_port)));
+		if (deny)
+			json_object_set_new(json_array_get(entries, json_array_size(entries) - 1),
+					    "response",
+					    json_string(e->value.flags & WARDEN_POLICY_REJECT ?
+								"reject" :
+								"drop"));
+		/* With audit-mode policies: the verdict they would give. */
+		if (ep->flags & WARDEN_EP_AUDIT_POLICIES) {
+			json_t *last = json_array_get(entries, json_array_size(entries) - 1);
+
+			monitor__describe_cookie(agent, e->value.audit_cookie, true, rule,
+						 sizeof(rule));
+			json_object_set_new(last, "audit_verdict",
+					    json_string(e->value.audit_flags & WARDEN_POLICY_DENY ?
+								"deny" :
+							e->value.audit_flags ? "allow" :
+									       "none"));
+			json_object_set_new(last, "audit_rule", json_string(rule));
+		}
 	}
 	snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
-	*result = json_pack("{s:s, s:i, s:{s:b, s:b}, s:o}", "endpoint", ref, "endpoint_id",
-			    (json_int_t)ep->id, "policy_enforcement", "ingress",
+	*result = json_pack("{s:s, s:i, s:{s:b, s:b}, s:o, s:b}", "endpoint", ref,
+			    "endpoint_id", (json_int_t)ep->id, "policy_enforcement", "ingress",
 			    (ep->flags & WARDEN_EP_ENFORCE_INGRESS) != 0, "egress",
-			    (ep->flags & WARDEN_EP_ENFORCE_EGRESS) != 0, "entries", entries);
+			    (ep->flags & WARDEN_EP_ENFORCE_EGRESS) != 0, "entries", entries, "audit",
+			    ep->audit_mode);
 	return 0;
 }
 
@@ -567,6 +613,7 @@ static const struct {
 	{ "endpoint.get", do_endpoint_get },
 	{ "endpoint.delete", do_endpoint_delete },
 	{ "endpoint.label", do_endpoint_label },
+	{ "endpoint.config", do_endpoint_config },
 	{ "namespace.label", do_namespace_label },
 	{ "namespace.list", do_namespace_list },
 	{ "identity.list", do_identity_list },

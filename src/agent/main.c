@@ -51,7 +51,10 @@ static void usage(FILE *out)
 		"  --pod-cidr CIDR   IPv4 range for endpoints (default 10.200.0.0/16)\n"
 		"  --proxy-port PORT the L7 proxy's listener (default 15001)\n"
 		"  --metrics-address IP:PORT  Prometheus endpoint (default 127.0.0.1:9962,\n"
-		"                    \"\" to disable)\n");
+		"                    \"\" to disable)\n"
+		"  --deny-response drop|reject  what a policy-denied packet gets by default:\n"
+		"                    silence, or a TCP RST / ICMP unreachable (default drop;\n"
+		"                    a policy may override it, docs/policy-modes.md)\n");
 }
 
 static int mkdir_p(const char *path)
@@ -261,6 +264,7 @@ int main(int argc, char **argv)
 		{ "pod-cidr", required_argument, NULL, 'p' },
 		{ "proxy-port", required_argument, NULL, 'P' },
 		{ "metrics-address", required_argument, NULL, 'm' },
+		{ "deny-response", required_argument, NULL, 'd' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -293,6 +297,15 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			agent.config.metrics_address = optarg;
+			break;
+		case 'd':
+			if (strcmp(optarg, "drop") && strcmp(optarg, "reject")) {
+				fprintf(stderr,
+					"wardend: --deny-response takes drop or reject, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			agent.config.reject_by_default = !strcmp(optarg, "reject");
 			break;
 		case 'P':
 			agent.config.proxy_port = (uint16_t)atoi(optarg);

@@ -49,7 +49,11 @@ int metrics__listen(const char *address)
 
 void metrics__observe_proxy(struct agent *agent, const char *verdict, double latency_s)
 {
-	int v = !verdict ? 2 : !strcmp(verdict, "FORWARDED") ? 0 : !strcmp(verdict, "DENIED") ? 1 : 2;
+	int v = !verdict			  ? 2 :
+		!strcmp(verdict, "FORWARDED") ? 0 :
+		!strcmp(verdict, "DENIED")    ? 1 :
+		!strcmp(verdict, "AUDIT")     ? 3 :
+						2;
 
 	agent->metrics.proxy_requests[v]++;
 	agent->metrics.proxy_latency_sum_s += latency_s;
@@ -93,7 +97,7 @@ static void put(struct text *t, const char *fmt, ...)
 
 static void render(struct agent *agent, struct text *t)
 {
-	static const char *const verdicts[] = { "forwarded", "denied", "error" };
+	static const char *const verdicts[] = { "forwarded", "denied", "error", "audit" };
 	static const char *const dirs[] = { "ingress", "egress" };
 	uint64_t counts[WARDEN_REASON_MAX + 1][2];
 	const struct identity *const *ids;
@@ -151,7 +155,7 @@ static void render(struct agent *agent, struct text *t)
 	put(t, "# HELP warden_proxy_requests_total HTTP requests judged by the L7 proxy.\n"
 	       "# TYPE warden_proxy_requests_total counter\n");
 	total = 0;
-	for (int v = 0; v < 3; v++) {
+	for (int v = 0; v < 4; v++) {
 		put(t, "warden_proxy_requests_total{verdict=\"%s\"} %llu\n", verdicts[v],
 		    (unsigned long long)agent->metrics.proxy_requests[v]);
 		total += agent->metrics.proxy_requests[v];

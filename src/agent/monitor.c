@@ -58,23 +58,18 @@ static void tcp_flags_text(uint8_t flags, char *buf, size_t len)
 void monitor__describe_cookie(struct agent *agent, uint32_t cookie, bool allowed,
 			      char *buf, size_t len)
 {
-	uint32_t index;
+	const char *name;
+	bool live;
 
 	if (!cookie) {
 		snprintf(buf, len, "%s", allowed ? "no policy" : "default deny");
 		return;
 	}
-	index = POLICY_COOKIE_POLICY(cookie);
-	if (index >= agent->policies.count) {
-		snprintf(buf, len, "rule %#x (policy since changed)", cookie);
-		return;
-	}
-	const struct policy *p = &agent->policies.items[index];
-
-	if (p->namespace)
-		snprintf(buf, len, "%s/%s", p->namespace, p->name);
+	name = policy_repo__name_by_id(agent, (uint16_t)POLICY_COOKIE_POLICY_ID(cookie), &live);
+	if (!name)
+		snprintf(buf, len, "rule %#x (unknown policy)", cookie);
 	else
-		snprintf(buf, len, "%s", p->name);
+		snprintf(buf, len, "%s%s", name, live ? "" : " (deleted)");
 }
 
 static json_t *peer_json(struct agent *agent, const uint8_t addr[16], uint16_t port_be,
@@ -105,6 +100,7 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev)
 {
 	struct endpoint *ep = endpoint__find_by_id(agent, ev->endpoint_id);
 	bool dropped = ev->type == WARDEN_EVENT_DROP;
+	bool audit = ev->type == WARDEN_EVENT_AUDIT;
 	char when[64], proto[8], flags[64], policy[600], ref[256];
 	struct timespec ts;
 	struct tm tm;
@@ -116,11 +112,13 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev)
 	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%06ldZ",
 		 ts.tv_nsec / 1000);
 	tcp_flags_text(ev->protocol == 6 ? ev->tcp_flags : 0, flags, sizeof(flags));
-	monitor__describe_cookie(agent, ev->rule_cookie, !dropped, policy, sizeof(policy));
+	/* An audit event names the policy that would have dropped the flow. */
+	monitor__describe_cookie(agent, ev->rule_cookie, !dropped && !audit, policy,
+				 sizeof(policy));
 	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when, "type",
 			dropped ? "drop" : "policy-verdict", "reason",
 			warden_reason__name(ev->reason), "verdict",
-			dropped ? "DROPPED" : "FORWARDED", "direction",
+			dropped ? "DROPPED" : audit ? "AUDIT" : "FORWARDED", "direction",
 			ev->direction == WARDEN_DIR_INGRESS ? "ingress" : "egress", "protocol",
 			protocol_name(ev->protocol, proto, sizeof(proto)), "tcp_flags", flags,
 			"length", (json_int_t)ev->length);
@@ -135,6 +133,10 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev)
 		json_object_set_new(obj, "endpoint", json_null());
 	}
 	json_object_set_new(obj, "policy", json_string(policy));
+	if (dropped)
+		json_object_set_new(obj, "response",
+				    json_string(ev->flags & WARDEN_EVENT_F_REJECTED ? "reject" :
+										     "drop"));
 	return obj;
 }
 

@@ -63,17 +63,21 @@ static void release_cidrs(struct agent *agent, struct cidr_identity *cidrs, size
 	}
 }
 
+/* The endpoint's map entry for compiled entries e at a policy revision. */
 static struct warden_endpoint_info endpoint_info(const struct endpoint *ep,
-						 uint32_t flags, uint32_t revision)
+						 const struct policy_entries *e,
+						 uint32_t revision)
 {
 	struct warden_endpoint_info info = {
 		.endpoint_id = ep->id,
 		.identity = ep->identity,
-		.flags = flags,
+		.flags = e->endpoint_flags | (ep->audit_mode ? WARDEN_EP_AUDIT_MODE : 0),
 		.policy_revision = revision,
 	};
 
 	memcpy(info.ipv4, &ep->net.ipv4, 4);
+	memcpy(info.audit_default_cookie, e->audit_default_cookie,
+	       sizeof(info.audit_default_cookie));
 	return info;
 }
 
@@ -135,6 +139,7 @@ int agent__regenerate(struct agent *agent, struct policy_set *candidate, char *e
 						    .port_count = ep->port_count };
 	}
 	struct compile_world world = { .proxy_port = agent->config.proxy_port,
+				       .reject_by_default = agent->config.reject_by_default,
 				       .identities = ids,
 				       .identity_count = id_count,
 				       .endpoints = eps,
@@ -169,7 +174,7 @@ int agent__regenerate(struct agent *agent, struct policy_set *candidate, char *e
 	for (; applied < agent->endpoint_count; applied++) {
 		struct endpoint *ep = agent->endpoints[applied];
 		struct warden_endpoint_info info =
-			endpoint_info(ep, next[applied].endpoint_flags, ep->policy_revision + 1);
+			endpoint_info(ep, &next[applied], ep->policy_revision + 1);
 
 		ret = datapath__policy_sync(agent->datapath, &ep->entries, &next[applied]);
 		if (!ret && ep->net.host_ifindex)
@@ -188,7 +193,7 @@ int agent__regenerate(struct agent *agent, struct policy_set *candidate, char *e
 		policy_entries__free(&ep->entries);
 		ep->entries = next[i];
 		memset(&next[i], 0, sizeof(next[i]));
-		ep->flags = ep->entries.endpoint_flags;
+		ep->flags = endpoint_info(ep, &ep->entries, 0).flags;
 		/* Established flows are re-checked against the new policy. */
 		ep->policy_revision++;
 	}
@@ -215,7 +220,7 @@ out:
 		for (size_t i = 0; i < applied; i++) {
 			struct endpoint *ep = agent->endpoints[i];
 			struct warden_endpoint_info info =
-				endpoint_info(ep, ep->flags, ep->policy_revision);
+				endpoint_info(ep, &ep->entries, ep->policy_revision);
 
 			datapath__policy_sync(agent->datapath, &next[i], &ep->entries);
 			if (ep->net.host_ifindex)
@@ -232,6 +237,31 @@ out:
 	free(cidrs);
 	free(prefixes);
 	return ret;
+}
+
+int agent__set_endpoint_audit(struct agent *agent, struct endpoint *ep, bool on, char *err,
+			      size_t err_len)
+{
+	struct warden_endpoint_info info;
+	int ret = 0;
+
+	ep->audit_mode = on;
+	info = endpoint_info(ep, &ep->entries, ep->policy_revision + 1);
+	if (ep->net.host_ifindex)
+		ret = datapath__endpoint_set(agent->datapath, ep->net.host_ifindex, &info);
+	if (ret) {
+		ep->audit_mode = !on;
+		snprintf(err, err_len, "write endpoint %s/%s: %s", ep->namespace, ep->name,
+			 strerror(-ret));
+		return ret;
+	}
+	ep->flags = info.flags;
+	/* A bumped revision makes established flows re-check: leaving audit
+	 * mode cuts the flows it had let through. */
+	ep->policy_revision++;
+	if (agent->proxy_events_fd >= 0)
+		proxy__write_policy(agent);
+	return 0;
 }
 
 int policy_repo__parse_documents(json_t *documents, struct policy_set *out,
@@ -289,6 +319,86 @@ static void policy_ref(const struct policy *p, char *buf, size_t len)
 		snprintf(buf, len, "%s", p->name);
 }
 
+static bool id_taken_in(const struct policy_set *set, size_t before, uint16_t id)
+{
+	for (size_t i = 0; i < before; i++)
+		if (set->items[i].id == id)
+			return true;
+	return false;
+}
+
+#define POLICY_ID_MAX 0xffff
+
+static bool policy_id_in_use(const struct agent *agent, uint16_t id)
+{
+	for (size_t i = 0; i < agent->policies.count; i++)
+		if (agent->policies.items[i].id == id)
+			return true;
+	return false;
+}
+
+/*
+ * Give each incoming policy its cookie id: the id of the object it replaces,
+ * else the next free one after the last given (so a deleted policy's id is
+ * not handed out again until the counter wraps).
+ */
+static int assign_policy_ids(struct agent *agent, struct policy_set *incoming,
+			     char *err, size_t err_len)
+{
+	for (size_t j = 0; j < incoming->count; j++) {
+		struct policy *p = &incoming->items[j];
+		uint16_t id = agent->last_policy_id;
+		size_t tries = 0;
+
+		p->id = 0;
+		for (size_t i = 0; i < agent->policies.count; i++)
+			if (same_object(&agent->policies.items[i], p))
+				p->id = agent->policies.items[i].id;
+		if (p->id)
+			continue;
+		do {
+			id = id == POLICY_ID_MAX ? 1 : id + 1;
+			if (++tries > POLICY_ID_MAX) {
+				snprintf(err, err_len, "too many policies (at most %u)",
+					 POLICY_ID_MAX);
+				return -ENOSPC;
+			}
+		} while (policy_id_in_use(agent, id) || id_taken_in(incoming, j, id));
+		p->id = id;
+		agent->last_policy_id = id;
+	}
+	return 0;
+}
+
+/* Remember "ns/name" for each id of set (see agent->policy_names). */
+static void record_policy_names(struct agent *agent, const struct policy_set *set)
+{
+	char ref[600];
+
+	if (!agent->policy_names)
+		agent->policy_names = calloc(POLICY_ID_MAX + 1, sizeof(*agent->policy_names));
+	for (size_t i = 0; agent->policy_names && i < set->count; i++) {
+		char **slot = &agent->policy_names[set->items[i].id];
+
+		policy_ref(&set->items[i], ref, sizeof(ref));
+		if (*slot && !strcmp(*slot, ref))
+			continue;
+		free(*slot);
+		*slot = strdup(ref);
+	}
+}
+
+const char *policy_repo__name_by_id(struct agent *agent, uint16_t id, bool *live)
+{
+	for (size_t i = 0; i < agent->policies.count; i++)
+		if (agent->policies.items[i].id == id) {
+			*live = true;
+			return agent->policy_names ? agent->policy_names[id] : NULL;
+		}
+	*live = false;
+	return agent->policy_names ? agent->policy_names[id] : NULL;
+}
+
 int policy_repo__import(struct agent *agent, struct policy_set *incoming, json_t *result,
 			char *err, size_t err_len)
 {
@@ -309,6 +419,11 @@ int policy_repo__import(struct agent *agent, struct policy_set *incoming, json_t
 				json_decref(names);
 				return -EINVAL;
 			}
+	ret = assign_policy_ids(agent, incoming, err, err_len);
+	if (ret) {
+		json_decref(names);
+		return ret;
+	}
 	replaced = calloc(agent->policies.count + 1, sizeof(*replaced));
 	candidate.items = calloc(agent->policies.count + incoming->count + 1,
 				 sizeof(*candidate.items));
@@ -331,6 +446,7 @@ int policy_repo__import(struct agent *agent, struct policy_set *incoming, json_t
 	ret = agent__regenerate(agent, &candidate, err, err_len);
 	if (ret)
 		goto out;
+	record_policy_names(agent, incoming);
 	/* Commit: the candidate owns the kept and incoming policies now. */
 	for (size_t i = 0; i < agent->policies.count; i++)
 		if (replaced[i])
@@ -426,6 +542,10 @@ out:
 
 void policy_repo__free(struct agent *agent)
 {
+	for (size_t i = 0; agent->policy_names && i <= POLICY_ID_MAX; i++)
+		free(agent->policy_names[i]);
+	free(agent->policy_names);
+	agent->policy_names = NULL;
 	policy_set__free(&agent->policies);
 	release_cidrs(agent, agent->cidrs, agent->cidr_count, NULL, 0);
 	free(agent->cidrs);

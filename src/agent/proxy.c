@@ -98,10 +98,11 @@ json_t *proxy__policy_document(struct agent *agent)
 
 		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
 		json_array_append_new(endpoints,
-				      json_pack("{s:i, s:s, s:s, s:i}", "id", (json_int_t)ep->id,
+				      json_pack("{s:i, s:s, s:s, s:i, s:b}", "id", (json_int_t)ep->id,
 						"name", ref, "ipv4",
 						ipv4__format(ep->net.ipv4, ip, sizeof(ip)),
-						"identity", (json_int_t)ep->identity));
+						"identity", (json_int_t)ep->identity, "audit",
+						(int)ep->audit_mode));
 		for (size_t j = 0; j < ep->entries.l7_count; j++) {
 			const struct policy_l7_entry *le = &ep->entries.l7[j];
 			json_t *rules, *exempt;

@@ -51,53 +51,119 @@ static const struct policy_entry *lpm(const struct policy_entries *entries,
 	return best;
 }
 
-/* One side's decision, as JSON: verdict, rule, redirect. */
+/* One rule set's answer for a flow (the datapath's policy_can_access). */
+struct side_verdict {
+	bool allowed;
+	bool redirect; /* enforced half only: through the L7 proxy */
+	bool reject;
+	uint32_t cookie;
+	const struct policy_entry *decided;
+};
+
+/*
+ * Combine the two lookups for one half of the entries: the enforced one
+ * (flags, rule_cookie) or, with audit, the one that includes audit-mode
+ * policies (audit_flags, audit_cookie). A half with no flags is no entry.
+ */
+static struct side_verdict decide(const struct endpoint *ep, const struct policy_entry *by_id,
+				  const struct policy_entry *any, uint8_t direction, bool audit)
+{
+	const struct policy_entry *e[2] = { by_id, any };
+	struct side_verdict v = { 0 };
+	uint16_t flags[2];
+	bool enforced;
+
+	for (int i = 0; i < 2; i++)
+		flags[i] = !e[i] ? 0 : audit ? e[i]->value.audit_flags : e[i]->value.flags;
+	for (int i = 0; i < 2 && !v.decided; i++)
+		if (flags[i] & WARDEN_POLICY_DENY) {
+			v.decided = e[i];
+			v.reject = !audit && (flags[i] & WARDEN_POLICY_REJECT);
+		}
+	if (!v.decided) {
+		bool plain = false;
+
+		for (int i = 1; i >= 0; i--)
+			if (flags[i] & WARDEN_POLICY_ALLOW) {
+				v.decided = e[i];
+				plain |= !e[i]->value.proxy_port;
+			}
+		v.allowed = v.decided != NULL;
+		v.redirect = v.allowed && !audit && !plain;
+	}
+	if (v.decided) {
+		v.cookie = audit ? v.decided->value.audit_cookie : v.decided->value.rule_cookie;
+		return v;
+	}
+	if (audit)
+		enforced = ep->flags & (direction == WARDEN_DIR_INGRESS ?
+						WARDEN_EP_AUDIT_ENFORCE_INGRESS :
+						WARDEN_EP_AUDIT_ENFORCE_EGRESS);
+	else
+		enforced = ep->flags & (direction == WARDEN_DIR_INGRESS ?
+						WARDEN_EP_ENFORCE_INGRESS :
+						WARDEN_EP_ENFORCE_EGRESS);
+	v.allowed = !enforced;
+	v.reject = enforced && !audit &&
+		   (ep->flags & (direction == WARDEN_DIR_INGRESS ? WARDEN_EP_REJECT_INGRESS :
+								   WARDEN_EP_REJECT_EGRESS));
+	if (enforced && audit)
+		v.cookie = ep->entries.audit_default_cookie[direction];
+	return v;
+}
+
+/*
+ * One side's decision, as JSON: verdict (ALLOWED, DENIED, or AUDIT when
+ * audit mode forwards what policy would drop), the deciding policy, rule,
+ * redirect, and for a denial the response (drop or reject).
+ */
 static json_t *judge(struct agent *agent, const struct endpoint *ep, uint32_t peer,
 		     uint8_t direction, uint8_t protocol, uint16_t port, bool *allowed,
-		     bool *redirect)
+		     bool *audited, bool *redirect)
 {
 	const struct policy_entry *by_id = lpm(&ep->entries, peer, direction, protocol, port);
 	const struct policy_entry *any = lpm(&ep->entries, 0, direction, protocol, port);
-	const struct policy_entry *decided = NULL;
-	const char *verdict;
+	struct side_verdict v = decide(ep, by_id, any, direction, false);
+	const char *verdict = v.allowed ? "ALLOWED" : "DENIED";
 	char rule[600], ref[300];
-	uint32_t cookie = 0;
+	json_t *out;
 
-	*redirect = false;
-	if (by_id && (by_id->value.flags & WARDEN_POLICY_DENY))
-		decided = by_id;
-	else if (any && (any->value.flags & WARDEN_POLICY_DENY))
-		decided = any;
-	if (decided) {
-		*allowed = false;
-		verdict = "DENIED";
-		cookie = decided->value.rule_cookie;
-	} else if (by_id || any) {
-		bool plain = (by_id && !by_id->value.proxy_port) ||
-			     (any && !any->value.proxy_port);
+	*audited = false;
+	if (!v.allowed && ep->audit_mode) {
+		/* Endpoint audit mode: forwarded as is, reported. */
+		*audited = true;
+		v.allowed = true;
+		v.redirect = false;
+	} else if (v.allowed && (ep->flags & WARDEN_EP_AUDIT_POLICIES)) {
+		struct side_verdict a = decide(ep, by_id, any, direction, true);
 
-		decided = by_id ? by_id : any;
-		*allowed = true;
-		*redirect = !plain;
-		verdict = "ALLOWED";
-		cookie = decided->value.rule_cookie;
-	} else {
-		bool enforced = ep->flags & (direction == WARDEN_DIR_INGRESS ?
-						     WARDEN_EP_ENFORCE_INGRESS :
-						     WARDEN_EP_ENFORCE_EGRESS);
-
-		*allowed = !enforced;
-		verdict = enforced ? "DENIED" : "ALLOWED";
+		if (!a.allowed) {
+			*audited = true;
+			v.cookie = a.cookie;
+			v.decided = a.decided;
+		}
 	}
-	if (!cookie && decided && decided->key.identity == WARDEN_IDENTITY_HOST)
+	if (*audited)
+		verdict = "AUDIT";
+	*allowed = v.allowed;
+	*redirect = v.redirect;
+	if (!v.cookie && v.decided && v.decided->key.identity == WARDEN_IDENTITY_HOST &&
+	    !*audited)
 		snprintf(rule, sizeof(rule), "implicit host allow");
 	else
-		monitor__describe_cookie(agent, cookie, *allowed, rule, sizeof(rule));
+		monitor__describe_cookie(agent, v.cookie, v.allowed && !*audited, rule,
+					 sizeof(rule));
 	snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "endpoint", ref, "direction",
-			 direction == WARDEN_DIR_INGRESS ? "ingress" : "egress", "verdict",
-			 verdict, "policy", rule, "rule",
-			 cookie ? (json_int_t)POLICY_COOKIE_RULE(cookie) : -1, "l7", *redirect);
+	out = json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "endpoint", ref, "direction",
+			direction == WARDEN_DIR_INGRESS ? "ingress" : "egress", "verdict", verdict,
+			"policy", rule, "rule",
+			v.cookie && POLICY_COOKIE_RULE(v.cookie) != POLICY_COOKIE_DEFAULT_DENY ?
+				(json_int_t)POLICY_COOKIE_RULE(v.cookie) :
+				-1,
+			"l7", *redirect);
+	if (!v.allowed)
+		json_object_set_new(out, "response", json_string(v.reject ? "reject" : "drop"));
+	return out;
 }
 
 /* "name" (endpoint in ns), "k=v,..." (labels of an existing identity), or an
@@ -186,8 +252,10 @@ static json_t *judge_http(struct agent *agent, const struct trace_peer *from,
 		.method = { method, strlen(method) },
 		.path = { path, strlen(path) },
 	};
-	enum l7_verdict egress = L7_NOT_APPLICABLE, ingress = L7_NOT_APPLICABLE;
-	uint32_t cookie = 0;
+	struct l7_decision decision;
+	struct l7_flow flow = { .source_identity = from->identity,
+				.destination_identity = to->identity,
+				.port = port };
 	char policy[600];
 	json_t *out;
 
@@ -196,18 +264,26 @@ static json_t *judge_http(struct agent *agent, const struct trace_peer *from,
 		return NULL;
 	}
 	json_decref(doc);
+	/* The proxy's own decision, from the same document it reads. */
 	if (from->ep)
-		egress = l7_policy__check(snap, from->ep->id, WARDEN_DIR_EGRESS, port,
-					  to->identity, &req, &cookie);
-	if (to->ep && egress != L7_DENY)
-		ingress = l7_policy__check(snap, to->ep->id, WARDEN_DIR_INGRESS, port,
-					   from->identity, &req, &cookie);
+		flow.source = l7_policy__endpoint_of(snap, from->ep->net.ipv4);
+	if (to->ep)
+		flow.destination = l7_policy__endpoint_of(snap, to->ep->net.ipv4);
+	l7_policy__decide(snap, &flow, &req, &decision);
 	l7_policy__put(snap);
-	*allowed = egress != L7_DENY && ingress != L7_DENY;
-	monitor__describe_cookie(agent, cookie, *allowed, policy, sizeof(policy));
+	*allowed = decision.verdict != L7_DENY;
+	monitor__describe_cookie(agent, decision.rule_cookie,
+				 decision.verdict == L7_ALLOW ||
+					 decision.verdict == L7_NOT_APPLICABLE,
+				 policy, sizeof(policy));
 	out = json_pack("{s:s, s:s, s:s, s:s}", "method", method, "path", path, "verdict",
-			*allowed ? "ALLOWED" : "DENIED", "policy",
-			*allowed ? policy : "no HTTP rule matched");
+			decision.verdict == L7_DENY  ? "DENIED" :
+			decision.verdict == L7_AUDIT ? "AUDIT" :
+						       "ALLOWED",
+			"policy",
+			decision.verdict == L7_DENY ? "no HTTP rule matched" : policy);
+	if (decision.verdict == L7_DENY || decision.verdict == L7_AUDIT)
+		json_object_set_new(out, "restricted_by", json_string(policy));
 	return out;
 }
 
@@ -221,6 +297,7 @@ int trace__run(struct agent *agent, json_t *args, json_t **result, char *err, si
 	const char *path = json_string_value(json_object_get(args, "http_path"));
 	struct trace_peer from, to;
 	bool allowed = true, side_allowed, redirect = false, side_redirect;
+	bool audited = false, side_audited;
 	json_t *steps = json_array();
 	uint8_t protocol;
 	uint16_t port;
@@ -246,13 +323,15 @@ int trace__run(struct agent *agent, json_t *args, json_t **result, char *err, si
 	}
 	if (from.ep) {
 		json_array_append_new(steps, judge(agent, from.ep, to.identity, WARDEN_DIR_EGRESS,
-						   protocol, port, &side_allowed, &side_redirect));
+						   protocol, port, &side_allowed, &side_audited,
+						   &side_redirect));
 		allowed &= side_allowed;
+		audited |= side_audited;
 		redirect |= side_redirect;
 	}
 	if (to.ep && allowed) {
 		json_t *step = judge(agent, to.ep, from.identity, WARDEN_DIR_INGRESS, protocol,
-				     port, &side_allowed, &side_redirect);
+				     port, &side_allowed, &side_audited, &side_redirect);
 
 		/* From outside the node no hook could redirect it to the proxy:
 		 * the destination drops it (WARDEN_DROP_PROXY_REQUIRED). */
@@ -264,10 +343,11 @@ int trace__run(struct agent *agent, json_t *args, json_t **result, char *err, si
 		}
 		json_array_append_new(steps, step);
 		allowed &= side_allowed;
+		audited |= side_audited;
 		redirect |= side_redirect;
 	}
 	*result = json_pack("{s:s, s:{s:s, s:i}, s:{s:s, s:i}, s:s, s:o, s:b}", "verdict",
-			    allowed ? "ALLOWED" : "DENIED", "from", "name", from.name, "identity",
+			    !allowed ? "DENIED" : audited ? "AUDIT" : "ALLOWED", "from", "name", from.name, "identity",
 			    (json_int_t)from.identity, "to", "name", to.name, "identity",
 			    (json_int_t)to.identity, "dport", dport_text, "steps", steps,
 			    "l7_redirect", allowed && redirect);
@@ -282,8 +362,13 @@ int trace__run(struct agent *agent, json_t *args, json_t **result, char *err, si
 		}
 		json_object_set_new(*result, "http", http);
 		if (method || path)
-			json_object_set_new(*result, "verdict",
-					    json_string(side_allowed ? "ALLOWED" : "DENIED"));
+			json_object_set_new(
+				*result, "verdict",
+				json_string(!side_allowed ? "DENIED" :
+					    !strcmp(json_string_value(json_object_get(http, "verdict")),
+						    "AUDIT") || audited ?
+							    "AUDIT" :
+							    "ALLOWED"));
 	}
 	return 0;
 }

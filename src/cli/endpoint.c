@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "main.h"
@@ -19,12 +20,14 @@ static void do_help(FILE *out)
 		     "       warden endpoint get NAME [--namespace NS]\n"
 		     "       warden endpoint delete NAME [--namespace NS]\n"
 		     "       warden endpoint label NAME [--namespace NS] CHANGE...\n"
+		     "       warden endpoint config NAME [--namespace NS] [OPTION=VALUE]...\n"
 		     "       warden endpoint exec NAME [--namespace NS] -- CMD [ARG]...\n"
 		     "       warden endpoint help\n"
 		     "\n"
 		     "LABELS := KEY=VALUE[,KEY=VALUE]...   (--labels may be repeated)\n"
 		     "PORT   := NAME=PORT/PROTO            (e.g. http=80/TCP)\n"
 		     "CHANGE := { KEY=VALUE | KEY- }       (KEY- removes the label KEY)\n"
+		     "OPTION := audit=on|off               (also PolicyAuditMode=Enabled|Disabled)\n"
 		     "NS defaults to \"" WARDEN_DEFAULT_NAMESPACE
 		     "\"; every command takes --json.\n");
 }
@@ -324,6 +327,69 @@ static int do_delete(int argc, char **argv)
 	return status;
 }
 
+/* "audit=on" and Cilium's "PolicyAuditMode=Enabled": 1 on, 0 off, -1 bad. */
+static int parse_audit_option(const char *word)
+{
+	static const char *const on[] = { "on", "true", "enabled", NULL };
+	static const char *const off[] = { "off", "false", "disabled", NULL };
+	const char *value = strchr(word, '=');
+	size_t key_len = value ? (size_t)(value - word) : 0;
+
+	if (!value || !((key_len == 5 && !strncasecmp(word, "audit", 5)) ||
+			(key_len == 15 && !strncasecmp(word, "PolicyAuditMode", 15))))
+		return -1;
+	value++;
+	for (size_t i = 0; on[i]; i++) {
+		if (!strcasecmp(value, on[i]))
+			return 1;
+		if (!strcasecmp(value, off[i]))
+			return 0;
+	}
+	return -1;
+}
+
+static int do_config(int argc, char **argv)
+{
+	json_t *params, *result;
+	const char *namespace;
+	struct args args;
+	int status;
+
+	if (!parse_named(argc, argv, "config", NULL, 0, 0, true, &namespace, &args,
+			 &status))
+		return status;
+	params = json_pack("{s:s, s:s}", "name", args.positional[0], "namespace", namespace);
+	for (int i = 1; i < args.npositional; i++) {
+		int audit = parse_audit_option(args.positional[i]);
+
+		if (audit < 0) {
+			status = args__usage_error(do_help,
+						   "endpoint config: unknown option '%s' "
+						   "(expected audit=on|off)",
+						   args.positional[i]);
+			json_decref(params);
+			args__free(&args);
+			return status;
+		}
+		json_object_set_new(params, "audit", json_boolean(audit));
+	}
+	status = cli__call("endpoint.config", params, &result);
+	if (!status) {
+		if (json_output) {
+			status = output__json(result);
+		} else {
+			char *ref = endpoint_ref(result, args.positional[0], namespace);
+
+			printf("endpoint %s: audit %s\n", ref,
+			       json_is_true(json_object_get(result, "audit")) ? "on" : "off");
+			free(ref);
+		}
+		json_decref(result);
+	}
+	args__free(&args);
+	return status;
+}
+
 static int do_label(int argc, char **argv)
 {
 	json_t *set = json_array(), *remove = json_array(), *result;
@@ -450,7 +516,7 @@ out:
 
 static const struct cmd cmds[] = {
     {"create", do_create}, {"list", do_list}, {"get", do_get}, {"delete", do_delete},
-    {"label", do_label},   {"exec", do_exec}, {NULL, NULL},
+    {"label", do_label},   {"config", do_config},   {"exec", do_exec}, {NULL, NULL},
 };
 
 int do_endpoint(int argc, char **argv)

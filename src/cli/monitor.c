@@ -231,6 +231,9 @@ static void print_event(const char *line, size_t len, const struct filter *f)
 	print_word(event, "direction");
 	print_word(event, "protocol");
 	print_word(event, "tcp_flags");
+	/* A drop answered with RST / ICMP unreachable says so. */
+	if (!strcmp(output__str(event, "response", ""), "reject"))
+		printf(" response=reject");
 	policy = output__str(event, "policy", NULL);
 	/* "default deny" has a blank: quote it so the line still splits into fields. */
 	if (policy)

@@ -56,6 +56,7 @@ static void print_status(const json_t *status)
 	    {"endpoints", "Endpoints"},
 	    {"identities", "Identities"},
 	    {"policies", "Policies"},
+	    {"deny_response", "Deny response"},
 	    {"forwards", "Forwarded"},
 	    {"drops", "Dropped"},
 	};

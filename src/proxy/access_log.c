@@ -30,6 +30,8 @@ const char *access_verdict__name(enum access_verdict v)
 		return "FORWARDED";
 	case ACCESS_DENIED:
 		return "DENIED";
+	case ACCESS_AUDIT:
+		return "AUDIT";
 	default:
 		return "ERROR";
 	}

@@ -19,6 +19,7 @@ enum access_verdict {
 	ACCESS_FORWARDED, /* allowed and answered by the server */
 	ACCESS_DENIED,	  /* 403 from the policy */
 	ACCESS_ERROR,	  /* 400, 408, 502, 503, 504: answered by the proxy */
+	ACCESS_AUDIT,	  /* denied by an endpoint in audit mode: forwarded anyway */
 	ACCESS_VERDICT_COUNT,
 };
 
@@ -39,6 +40,7 @@ struct access_record {
 	enum access_verdict verdict;
 	const char *error; /* why, for ACCESS_ERROR; else NULL */
 	int direction;	   /* WARDEN_DIR_*, or -1 when no L7 rule applied */
+	/* The allowing rule; on DENIED/AUDIT the first rule of the denying entry. */
 	uint32_t rule_cookie;
 	uint64_t latency_us;
 	uint64_t revision;

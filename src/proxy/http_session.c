@@ -2,8 +2,9 @@
 /*
  * HTTP/1 request/response sequencing for one client connection.
  *
- * An exchange: request head → verdict → (allowed) head and body forwarded,
- * response head(s) and body forwarded; (denied) 403 queued, body dropped.
+ * An exchange: request head → verdict → (allowed, or denied in audit mode)
+ * head and body forwarded, response head(s) and body forwarded; (denied)
+ * 403 queued, body dropped.
  * It ends when the request body is done and the response is done; only
  * then is the next (possibly already buffered, pipelined) request parsed,
  * against the snapshot current at that moment.
@@ -24,7 +25,6 @@
 #include <strings.h>
 
 #include "http_session.h"
-#include "warden/abi/maps.h"
 #include "warden/log.h"
 
 /* ---- local responses -------------------------------------------------- */
@@ -328,17 +328,16 @@ static bool upgrade_is_websocket(const struct http_request *req)
 }
 
 /*
- * Egress rules of the source endpoint and ingress rules of the destination
- * endpoint both apply when they exist; a deny from either wins. Egress is
- * judged first, so a request denied by both is reported as egress.
+ * The L7 verdict (l7_policy__decide): egress rules of the source endpoint
+ * and ingress rules of the destination endpoint both apply when they
+ * exist; an enforced deny from either wins; a deny from an endpoint in
+ * audit mode is forwarded and logged as AUDIT. Then the protocol's own
+ * refusal, which audit mode does not lift.
  */
 static void judge(struct http_session *s, struct http_env *env,
 		  const struct http_request *req, long path_len)
 {
-	const struct l7_endpoint *src_ep, *dst_ep;
-	enum l7_verdict egress = L7_NOT_APPLICABLE, ingress = L7_NOT_APPLICABLE;
-	uint32_t egress_cookie = 0, ingress_cookie = 0;
-	uint16_t dport = ntohs(s->destination.sin_port);
+	struct l7_decision decision;
 	struct l7_request lr = {
 	    .method = req->method,
 	    .path = {env->path, (size_t)path_len},
@@ -346,37 +345,30 @@ static void judge(struct http_session *s, struct http_env *env,
 	    .headers = req->headers,
 	    .header_count = req->header_count,
 	};
+	struct l7_flow flow;
 
 	s->snapshot = policy_view__get(&env->policy, &s->snapshot_generation);
 	resolve_peers(s, s->snapshot, s->snapshot_generation);
-	src_ep = s->source_endpoint;
-	dst_ep = s->destination_endpoint;
-	if (src_ep)
-		egress =
-		    l7_policy__check(s->snapshot, src_ep->id, WARDEN_DIR_EGRESS, dport,
-				     s->destination_identity, &lr, &egress_cookie);
-	if (dst_ep && egress != L7_DENY)
-		ingress =
-		    l7_policy__check(s->snapshot, dst_ep->id, WARDEN_DIR_INGRESS, dport,
-				     s->source_identity, &lr, &ingress_cookie);
-	if (egress == L7_DENY) {
+	flow = (struct l7_flow){
+	    .source = s->source_endpoint,
+	    .destination = s->destination_endpoint,
+	    .source_identity = s->source_identity,
+	    .destination_identity = s->destination_identity,
+	    .port = ntohs(s->destination.sin_port),
+	};
+	l7_policy__decide(s->snapshot, &flow, &lr, &decision);
+	s->direction = decision.direction;
+	s->rule_cookie = decision.rule_cookie;
+	if (decision.verdict == L7_DENY)
 		s->verdict = ACCESS_DENIED;
-		s->direction = WARDEN_DIR_EGRESS;
-	} else if (ingress == L7_DENY) {
-		s->verdict = ACCESS_DENIED;
-		s->direction = WARDEN_DIR_INGRESS;
-	} else if (ingress == L7_ALLOW) {
-		s->direction = WARDEN_DIR_INGRESS;
-		s->rule_cookie = ingress_cookie;
-	} else if (egress == L7_ALLOW) {
-		s->direction = WARDEN_DIR_EGRESS;
-		s->rule_cookie = egress_cookie;
-	}
+	else if (decision.verdict == L7_AUDIT)
+		s->verdict = ACCESS_AUDIT;
 	/*
 	 * After a 101 the proxy only tunnels bytes. WebSocket keeps one
 	 * exchange on the connection, but an upgrade to another protocol
 	 * (h2c: HTTP/2 over the same connection) would carry later requests
-	 * past the rules, so only WebSocket may upgrade.
+	 * past the rules, so only WebSocket may upgrade — in audit mode too:
+	 * audit lifts policy decisions, not this.
 	 */
 	if (s->verdict != ACCESS_DENIED && req->upgrade && !upgrade_is_websocket(req)) {
 		s->verdict = ACCESS_DENIED;

@@ -353,9 +353,10 @@ static void stop_workers(struct proxy *px)
 		for (int v = 0; v < ACCESS_VERDICT_COUNT; v++)
 			totals[v] += px->envs[i]->requests[v];
 	}
-	pr_info("requests: %llu forwarded, %llu denied, %llu errors\n",
+	pr_info("requests: %llu forwarded, %llu denied, %llu audited, %llu errors\n",
 		(unsigned long long)totals[ACCESS_FORWARDED],
 		(unsigned long long)totals[ACCESS_DENIED],
+		(unsigned long long)totals[ACCESS_AUDIT],
 		(unsigned long long)totals[ACCESS_ERROR]);
 }
 

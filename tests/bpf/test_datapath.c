@@ -77,6 +77,8 @@ struct flow {
 	uint16_t icmp_id;      /* host order */
 	uint16_t frag_off;     /* host order, flags and offset as on the wire */
 	uint8_t ihl;           /* 0 means 5 */
+	uint32_t seq, ack_seq; /* TCP, host order */
+	uint16_t payload;      /* bytes of payload after the L4 header */
 };
 
 struct packet {
@@ -128,6 +130,8 @@ static struct packet build(const struct flow *f)
 		struct tcphdr tcp = { .source = htons(f->sport), .dest = htons(f->dport) };
 
 		tcp.doff = 5;
+		tcp.seq = htonl(f->seq);
+		tcp.ack_seq = htonl(f->ack_seq);
 		memcpy(l4, &tcp, sizeof(tcp));
 		l4[13] = f->tcp_flags;
 		l4_len = sizeof(tcp);
@@ -169,6 +173,12 @@ static struct packet build(const struct flow *f)
 	/* A non-first fragment carries payload, not an L4 header. */
 	if (f->frag_off & 0x1fff)
 		memset(l4, 0xab, l4_len);
+	assert_true(p.len + ihl * 4 + l4_len + f->payload <= sizeof(p.data));
+	for (size_t i = 0; i < f->payload; i++)
+		l4[l4_len + i] = (uint8_t)(0xc0 + i);
+	l4_len += f->payload;
+	if (f->protocol == IPPROTO_UDP)
+		((struct udphdr *)l4)->len = htons(l4_len);
 
 	ip.version = 4;
 	ip.ihl = ihl;
@@ -239,6 +249,30 @@ static int ingress(const struct flow f)
 	return run_raw(skel->progs.warden_to_container, p.data, p.len);
 }
 
+/* One run with skb->mark set, keeping the frame and mark it leaves with. */
+struct run_result {
+	int retval;
+	uint32_t mark;
+	struct packet out;
+};
+
+static struct run_result run_marked(struct bpf_program *prog, const struct packet *p,
+				    uint32_t mark)
+{
+	struct __sk_buff ctx = { .ifindex = TEST_IFINDEX, .mark = mark }, ctx_out = { 0 };
+	struct run_result r = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
+		    .data_out = r.out.data, .data_size_out = sizeof(r.out.data),
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out,
+		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
+	r.retval = (int)opts.retval;
+	r.mark = ctx_out.mark;
+	r.out.len = opts.data_size_out;
+	return r;
+}
+
 /* ---- maps -------------------------------------------------------------- */
 
 static void map_clear(struct bpf_map *map)
@@ -266,7 +300,9 @@ static size_t map_count(struct bpf_map *map)
 	return n;
 }
 
-static void endpoint_set(uint32_t flags, uint32_t revision)
+/* The endpoint, with the audit-mode policies' default-deny cookies. */
+static void endpoint_set_audit(uint32_t flags, uint32_t revision,
+			       uint32_t audit_default_ingress, uint32_t audit_default_egress)
 {
 	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
 	struct warden_endpoint_info info = {
@@ -274,6 +310,8 @@ static void endpoint_set(uint32_t flags, uint32_t revision)
 		.identity = EP_IDENTITY,
 		.flags = flags,
 		.policy_revision = revision,
+		.audit_default_cookie = { [WARDEN_DIR_INGRESS] = audit_default_ingress,
+					  [WARDEN_DIR_EGRESS] = audit_default_egress },
 	};
 	uint32_t addr = ip4(EP_IP);
 
@@ -281,6 +319,11 @@ static void endpoint_set(uint32_t flags, uint32_t revision)
 	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key, sizeof(key),
 					      &info, sizeof(info), BPF_ANY),
 			 0);
+}
+
+static void endpoint_set(uint32_t flags, uint32_t revision)
+{
+	endpoint_set_audit(flags, revision, 0, 0);
 }
 
 static void ipcache_set(const char *addr, uint32_t prefix_len, uint32_t identity)
@@ -318,6 +361,25 @@ static void policy_set(uint32_t identity, uint8_t direction, uint8_t protocol,
 	struct warden_policy_key key =
 		policy_key(identity, direction, protocol, dport_host, prefixlen);
 	struct warden_policy_value value = { .flags = flags, .rule_cookie = cookie };
+
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_policy, &key, sizeof(key),
+					      &value, sizeof(value), BPF_ANY),
+			 0);
+}
+
+/* An entry with both halves: enforced (flags, cookie) and audit. */
+static void policy_set_audit(uint32_t identity, uint8_t direction, uint8_t protocol,
+			     uint16_t dport_host, uint32_t prefixlen, uint16_t flags,
+			     uint32_t cookie, uint16_t audit_flags, uint32_t audit_cookie)
+{
+	struct warden_policy_key key =
+		policy_key(identity, direction, protocol, dport_host, prefixlen);
+	struct warden_policy_value value = {
+		.flags = flags,
+		.rule_cookie = cookie,
+		.audit_flags = audit_flags,
+		.audit_cookie = audit_cookie,
+	};
 
 	assert_int_equal(bpf_map__update_elem(skel->maps.warden_policy, &key, sizeof(key),
 					      &value, sizeof(value), BPF_ANY),
@@ -1230,6 +1292,532 @@ static void test_revocation_icmp_reply_checks_request_type(void **state)
 	assert_true(v.flags & WARDEN_CT_REVOKED);
 }
 
+/* ---- tests: audit ------------------------------------------------------ */
+
+static void assert_audit_event(const struct warden_event *e, uint8_t reason, uint8_t direction,
+			       uint32_t cookie)
+{
+	assert_int_equal(e->type, WARDEN_EVENT_AUDIT);
+	assert_int_equal(e->reason, reason);
+	assert_int_equal(e->direction, direction);
+	assert_int_equal(e->rule_cookie, cookie);
+	assert_int_equal(e->flags, 0);
+}
+
+/* Endpoint audit mode: policy drops are forwarded and reported as audit. */
+static void test_audit_mode_forwards_policy_drops(void **state)
+{
+	struct flow syn = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct flow denied = tcp_flow(EP_IP, 40001, PEER_IP, 443, TCP_SYN);
+	struct warden_ct_value v;
+
+	(void)state;
+	/* Reject asked for too: audit mode never answers, it forwards. */
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_AUDIT_MODE | WARDEN_EP_REJECT_EGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 443, 96,
+		   WARDEN_POLICY_DENY | WARDEN_POLICY_REJECT, 0x50005);
+
+	/* Default deny would drop it. */
+	assert_int_equal(egress(syn), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	/* A deny entry would drop it. */
+	assert_int_equal(egress(denied), TC_ACT_OK);
+	assert_true(ct_get(&denied, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.rule_cookie, 0x50005);
+	assert_int_equal(v.proxy_port, 0);
+
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 2);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS), 0);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_DENY, WARDEN_DIR_EGRESS), 0);
+	assert_int_equal(events_consume(), 2);
+	assert_audit_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, 0);
+	assert_int_equal(events[0].dst_identity, PEER_IDENTITY);
+	assert_int_equal(events[0].dport, htons(80));
+	assert_audit_event(&events[1], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_EGRESS, 0x50005);
+
+	/* Later packets of the flow are established: no more events. */
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK)), TC_ACT_OK);
+	assert_int_equal(events_consume(), 0);
+
+	/* Audit mode covers policy only: a spoofed source is still dropped. */
+	assert_int_equal(egress(tcp_flow("10.0.1.99", 1, PEER_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_SPOOFED_SOURCE, WARDEN_DIR_EGRESS), 1);
+}
+
+/* Audit-mode policies: enforced allow, audit deny -> forward + AUDIT event. */
+static void test_audit_policies_deny_reported(void **state)
+{
+	struct flow audited = tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN);
+	struct flow allowed = tcp_flow(PEER_IP, 40000, EP_IP, 8080, TCP_SYN);
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_AUDIT_POLICIES, 1);
+	policy_set_audit(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
+			 WARDEN_POLICY_ALLOW, 0x10001, WARDEN_POLICY_DENY, 0x20002);
+	policy_set_audit(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 8080, 96, WARDEN_POLICY_ALLOW,
+			 0x30003, WARDEN_POLICY_ALLOW, 0x30003);
+
+	assert_int_equal(ingress(audited), TC_ACT_OK);
+	assert_true(ct_get(&audited, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.rule_cookie, 0x20002);
+	assert_int_equal(ingress(allowed), TC_ACT_OK);
+
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 2);
+	assert_int_equal(events_consume(), 2);
+	assert_audit_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS, 0x20002);
+	assert_int_equal(events[0].src_identity, PEER_IDENTITY);
+	assert_int_equal(events[1].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[1].rule_cookie, 0x30003);
+
+	/* An audit deny in the any-peer entry counts as well. */
+	policy_set_audit(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 8080, 96, WARDEN_POLICY_ALLOW,
+			 0x30003, WARDEN_POLICY_DENY, 0x40004);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40001, EP_IP, 8080, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(events_consume(), 1);
+	assert_audit_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS, 0x40004);
+
+	/* An enforced deny stays a drop: audit policies cannot allow. */
+	policy_set_audit(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 22, 96,
+			 WARDEN_POLICY_DENY, 0x60006, WARDEN_POLICY_ALLOW, 0x70007);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 22, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[0].rule_cookie, 0x60006);
+}
+
+/* The audit default deny names the audit policy: audit_default_cookie. */
+static void test_audit_policies_default_deny_cookie(void **state)
+{
+	struct flow covered = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct flow uncovered = tcp_flow(EP_IP, 40000, PEER_IP, 81, TCP_SYN);
+
+	(void)state;
+	/* Not enforced on egress; an audit-mode policy would default-deny it. */
+	endpoint_set_audit(WARDEN_EP_AUDIT_POLICIES | WARDEN_EP_AUDIT_ENFORCE_EGRESS, 1,
+			   0x1ffff, 0x2ffff);
+	policy_set_audit(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, 0, 0,
+			 WARDEN_POLICY_ALLOW, 0x20001);
+
+	assert_int_equal(egress(covered), TC_ACT_OK);
+	assert_int_equal(egress(uncovered), TC_ACT_OK);
+	/* Ingress has no audit default deny: a plain verdict. */
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
+
+	assert_int_equal(events_consume(), 3);
+	assert_int_equal(events[0].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[0].rule_cookie, 0);
+	assert_audit_event(&events[1], WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, 0x2ffff);
+	assert_int_equal(events[2].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[2].direction, WARDEN_DIR_INGRESS);
+
+	/* The ingress cookie for the ingress direction. */
+	endpoint_set_audit(WARDEN_EP_AUDIT_POLICIES | WARDEN_EP_AUDIT_ENFORCE_INGRESS, 1,
+			   0x1ffff, 0x2ffff);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 2, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(events_consume(), 1);
+	assert_audit_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS, 0x1ffff);
+}
+
+/* Without WARDEN_EP_AUDIT_POLICIES the audit halves mean nothing. */
+static void test_audit_fields_ignored_without_flag(void **state)
+{
+	(void)state;
+	endpoint_set_audit(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_AUDIT_ENFORCE_INGRESS |
+				   WARDEN_EP_AUDIT_ENFORCE_EGRESS,
+			   1, 0x1ffff, 0x2ffff);
+	policy_set_audit(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
+			 WARDEN_POLICY_ALLOW, 0x10001, WARDEN_POLICY_DENY, 0x20002);
+	policy_set_audit(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 81, 96, 0, 0,
+			 WARDEN_POLICY_ALLOW, 0x30003);
+
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
+	/* An audit allow does not allow. */
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 81, TCP_SYN)), TC_ACT_SHOT);
+	/* No audit default deny either. */
+	assert_int_equal(egress(tcp_flow(EP_IP, 1, PEER_IP, 80, TCP_SYN)), TC_ACT_OK);
+
+	assert_int_equal(events_consume(), 3);
+	assert_int_equal(events[0].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[0].rule_cookie, 0x10001);
+	assert_drop_event(&events[1], WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[1].rule_cookie, 0);
+	assert_int_equal(events[2].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[2].rule_cookie, 0);
+}
+
+/* An audited flow is tracked: replies pass, revision re-checks keep it. */
+static void test_audit_flow_tracked(void **state)
+{
+	struct flow syn = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct flow synack = tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_SYN | TCP_ACK);
+	struct flow ack = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK);
+	const uint32_t enforced = WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS;
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(enforced | WARDEN_EP_AUDIT_MODE, 1);
+	assert_int_equal(egress(syn), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.remote_identity, PEER_IDENTITY);
+	/* The reply is a reply, not an ingress flow of its own. */
+	assert_int_equal(ingress(synack), TC_ACT_OK);
+	assert_false(ct_get(&synack, WARDEN_DIR_INGRESS, &v));
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY);
+	assert_int_equal(events_consume(), 1);
+	assert_audit_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, 0);
+
+	/* A new revision, still audited: allowed, no revocation, no event. */
+	endpoint_set(enforced | WARDEN_EP_AUDIT_MODE, 2);
+	assert_int_equal(egress(ack), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.policy_revision, 2);
+	assert_false(v.flags & WARDEN_CT_REVOKED);
+	assert_int_equal(events_consume(), 0);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 2);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 1);
+
+	/* Audit mode off: the flow is judged for real and cut. */
+	endpoint_set(enforced, 3);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
+}
+
+/* ---- tests: reject ----------------------------------------------------- */
+
+/* The Internet checksum of len bytes, continuing from sum (host order). */
+static uint16_t inet_csum(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * The answer in r must be a frame from `from` to `to` with the MACs of
+ * put_eth() swapped, a plain IPv4 header (checksum right) of protocol and
+ * ip_len bytes; returns where its L4 header is.
+ */
+static const uint8_t *assert_answer(const struct run_result *r, const char *from,
+				    const char *to, uint8_t protocol, size_t ip_len)
+{
+	static const uint8_t pod_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
+	static const uint8_t other_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+	const struct ethhdr *eth = (const void *)r->out.data;
+	struct iphdr ip;
+
+	assert_int_equal(r->retval, TC_ACT_REDIRECT);
+	assert_int_equal(r->mark & WARDEN_MARK_MASK, WARDEN_MARK_REJECT);
+	assert_int_equal(r->out.len, ETH_HLEN + ip_len);
+	assert_memory_equal(eth->h_dest, pod_mac, ETH_ALEN);
+	assert_memory_equal(eth->h_source, other_mac, ETH_ALEN);
+	assert_int_equal(eth->h_proto, htons(ETH_P_IP));
+
+	memcpy(&ip, r->out.data + ETH_HLEN, sizeof(ip));
+	assert_int_equal(ip.version, 4);
+	assert_int_equal(ip.ihl, 5);
+	assert_int_equal(ntohs(ip.tot_len), ip_len);
+	assert_int_equal(ip.ttl, 64);
+	assert_int_equal(ip.protocol, protocol);
+	assert_int_equal(ntohs(ip.frag_off) & 0x3fff, 0); /* DF at most */
+	assert_int_equal(ip.saddr, ip4(from));
+	assert_int_equal(ip.daddr, ip4(to));
+	assert_int_equal(inet_csum(&ip, sizeof(ip), 0), 0);
+	return r->out.data + ETH_HLEN + sizeof(ip);
+}
+
+/* A RST from `from` to `to` in r: checks it, returns its TCP header. */
+static struct tcphdr assert_rst(const struct run_result *r, const char *from, const char *to)
+{
+	const uint8_t *l4 = assert_answer(r, from, to, IPPROTO_TCP, 40);
+	uint32_t pseudo = 0;
+	uint32_t s = ntohl(ip4(from)), d = ntohl(ip4(to));
+	struct tcphdr tcp;
+
+	memcpy(&tcp, l4, sizeof(tcp));
+	assert_int_equal(tcp.doff, 5);
+	assert_int_equal(tcp.window, 0);
+	/* Pseudo-header: addresses, protocol, TCP length. */
+	pseudo = (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + IPPROTO_TCP + 20;
+	assert_int_equal(inet_csum(l4, sizeof(tcp), pseudo), 0);
+	return tcp;
+}
+
+/* An ICMP unreachable from `from` to `to` quoting the start of orig. */
+static void assert_icmp_unreachable(const struct run_result *r, const char *from,
+				    const char *to, const struct packet *orig, size_t quote_len)
+{
+	const uint8_t *l4 = assert_answer(r, from, to, IPPROTO_ICMP, 20 + 8 + quote_len);
+
+	assert_int_equal(l4[0], 3);  /* destination unreachable */
+	assert_int_equal(l4[1], 13); /* communication administratively prohibited */
+	assert_memory_equal(l4 + 4, ((uint8_t[4]){ 0 }), 4);
+	assert_int_equal(inet_csum(l4, 8 + quote_len, 0), 0);
+	/* RFC 792: the original IP header and the first 8 bytes after it. */
+	assert_memory_equal(l4 + 8, orig->data + ETH_HLEN, quote_len);
+}
+
+static void test_reject_tcp_syn_gets_rst_ack(void **state)
+{
+	struct flow syn = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct packet p;
+	struct run_result r;
+	struct tcphdr tcp;
+	uint64_t bytes;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_REJECT_EGRESS, 1);
+	syn.seq = 1000;
+	syn.ack_seq = 0xdeadbeef; /* no ACK flag: must not be used */
+	p = build(&syn);
+
+	/* Other mark bits survive. */
+	r = run_marked(skel->progs.warden_from_container, &p, 0x10000);
+	tcp = assert_rst(&r, PEER_IP, EP_IP);
+	assert_int_equal(r.mark, 0x10000 | WARDEN_MARK_REJECT);
+	assert_int_equal(tcp.source, htons(80));
+	assert_int_equal(tcp.dest, htons(40000));
+	assert_int_equal(r.out.data[ETH_HLEN + 20 + 13], TCP_RST | TCP_ACK);
+	assert_int_equal(ntohl(tcp.seq), 0);
+	assert_int_equal(ntohl(tcp.ack_seq), 1001);
+
+	/* Reported as the drop it is, with the flag. */
+	assert_int_equal(metrics_packets(EP_ID, WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, &bytes),
+			 1);
+	assert_int_equal(bytes, p.len);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 0);
+	assert_false(ct_get(&syn, WARDEN_DIR_EGRESS, &(struct warden_ct_value){ 0 }));
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS);
+	assert_int_equal(events[0].flags, WARDEN_EVENT_F_REJECTED);
+	assert_int_equal(events[0].length, p.len);
+	assert_int_equal(events[0].tcp_flags, TCP_SYN);
+
+	/* Payload and FIN count too; IP options are gone from the answer. */
+	syn.tcp_flags = TCP_FIN;
+	syn.payload = 5;
+	syn.ihl = 7;
+	p = build(&syn);
+	r = run_marked(skel->progs.warden_from_container, &p, 0);
+	tcp = assert_rst(&r, PEER_IP, EP_IP);
+	assert_int_equal(ntohl(tcp.ack_seq), 1000 + 5 + 1);
+	assert_int_equal(r.out.data[ETH_HLEN + 20 + 13], TCP_RST | TCP_ACK);
+}
+
+static void test_reject_tcp_ack_gets_rst(void **state)
+{
+	struct flow seg = tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_ACK | 0x08 /* PSH */);
+	struct packet p;
+	struct run_result r;
+	struct tcphdr tcp;
+
+	(void)state;
+	/* An ingress deny entry that asks for reject. */
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_DENY | WARDEN_POLICY_REJECT, 0x50005);
+	seg.seq = 5000;
+	seg.ack_seq = 7777;
+	seg.payload = 100;
+	p = build(&seg);
+
+	r = run_marked(skel->progs.warden_to_container, &p, 0);
+	tcp = assert_rst(&r, EP_IP, PEER_IP);
+	assert_int_equal(r.mark, WARDEN_MARK_REJECT);
+	assert_int_equal(tcp.source, htons(80));
+	assert_int_equal(tcp.dest, htons(40000));
+	assert_int_equal(r.out.data[ETH_HLEN + 20 + 13], TCP_RST);
+	assert_int_equal(ntohl(tcp.seq), 7777);
+	assert_int_equal(tcp.ack_seq, 0);
+
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS), 1);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[0].flags, WARDEN_EVENT_F_REJECTED);
+	assert_int_equal(events[0].rule_cookie, 0x50005);
+
+	/* A deny entry without REJECT is a plain drop, endpoint flag or not. */
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_REJECT_INGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_DENY,
+		   0x50005);
+	r = run_marked(skel->progs.warden_to_container, &p, 0);
+	assert_int_equal(r.retval, TC_ACT_SHOT);
+	assert_int_equal(events_consume(), 1);
+	assert_int_equal(events[0].flags, 0);
+	/* The endpoint flag is for default deny. */
+	seg.dport = 81;
+	p = build(&seg);
+	assert_int_equal(run_marked(skel->progs.warden_to_container, &p, 0).retval,
+			 TC_ACT_REDIRECT);
+}
+
+static void test_reject_udp_and_icmp_get_unreachable(void **state)
+{
+	struct flow udp = udp_flow(EP_IP, 33333, PEER_IP, 53);
+	struct flow echo = icmp_flow(PEER_IP, EP_IP, ICMP_ECHO, 0x1234);
+	struct flow timestamp = icmp_flow(EP_IP, PEER_IP, ICMP_TIMESTAMP, 0);
+	struct flow sctp = { .protocol = IPPROTO_SCTP, .saddr = EP_IP, .daddr = PEER_IP,
+			     .sport = 9, .dport = 3868, .payload = 16 };
+	struct flow gre = { .protocol = IPPROTO_GRE, .saddr = EP_IP, .daddr = PEER_IP };
+	struct packet p;
+	struct run_result r;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS |
+			     WARDEN_EP_REJECT_INGRESS | WARDEN_EP_REJECT_EGRESS,
+		     1);
+
+	/* UDP from the pod: the header + 8 bytes quoted, payload cut. */
+	udp.payload = 40;
+	p = build(&udp);
+	r = run_marked(skel->progs.warden_from_container, &p, 0);
+	assert_icmp_unreachable(&r, PEER_IP, EP_IP, &p, 20 + 8);
+
+	/* An echo request to the pod; IP options are quoted with the header. */
+	echo.payload = 56;
+	echo.ihl = 6;
+	p = build(&echo);
+	r = run_marked(skel->progs.warden_to_container, &p, 0);
+	assert_icmp_unreachable(&r, EP_IP, PEER_IP, &p, 24 + 8);
+
+	/* Other ICMP queries too. */
+	p = build(&timestamp);
+	r = run_marked(skel->progs.warden_from_container, &p, 0);
+	assert_icmp_unreachable(&r, PEER_IP, EP_IP, &p, 20 + 8);
+
+	/* SCTP: its whole 12-byte common header. */
+	p = build(&sctp);
+	r = run_marked(skel->progs.warden_from_container, &p, 0);
+	assert_icmp_unreachable(&r, PEER_IP, EP_IP, &p, 20 + 12);
+
+	/* A protocol we do not parse, shorter than 8 bytes: all of it. */
+	p = build(&gre);
+	r = run_marked(skel->progs.warden_from_container, &p, 0);
+	assert_icmp_unreachable(&r, PEER_IP, EP_IP, &p, 20 + 4);
+
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS), 4);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 1);
+	assert_int_equal(events_consume(), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(events[i].flags, WARDEN_EVENT_F_REJECTED);
+}
+
+static void test_reject_never_answers_errors_resets_fragments(void **state)
+{
+	struct flow unreach = icmp_flow(PEER_IP, EP_IP, 3, 0);
+	struct flow exceeded = icmp_flow(PEER_IP, EP_IP, 11, 0);
+	struct flow rst = tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_RST | TCP_ACK);
+	struct flow frag = udp_flow(PEER_IP, 5000, EP_IP, 53);
+	struct flow multicast = udp_flow(EP_IP, 5353, "224.0.0.251", 5353);
+	struct flow broadcast = udp_flow(EP_IP, 68, "255.255.255.255", 67);
+	struct flow spoofed = tcp_flow("10.0.1.99", 40000, PEER_IP, 80, TCP_SYN);
+	const struct flow *never[] = { &unreach, &exceeded, &rst, &frag };
+	struct packet p;
+
+	(void)state;
+	frag.frag_off = 185;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS |
+			     WARDEN_EP_REJECT_INGRESS | WARDEN_EP_REJECT_EGRESS,
+		     1);
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		p = build(never[i]);
+		assert_int_equal(run_marked(skel->progs.warden_to_container, &p, 0).retval,
+				 TC_ACT_SHOT);
+	}
+	p = build(&multicast);
+	assert_int_equal(run_marked(skel->progs.warden_from_container, &p, 0).retval,
+			 TC_ACT_SHOT);
+	p = build(&broadcast);
+	assert_int_equal(run_marked(skel->progs.warden_from_container, &p, 0).retval,
+			 TC_ACT_SHOT);
+	/* Not a policy drop: never answered. */
+	p = build(&spoofed);
+	assert_int_equal(run_marked(skel->progs.warden_from_container, &p, 0).retval,
+			 TC_ACT_SHOT);
+
+	assert_int_equal(events_consume(), 7);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(events[i].flags, 0);
+	assert_int_equal(events[3].reason, WARDEN_DROP_FRAGMENT);
+	assert_int_equal(events[6].reason, WARDEN_DROP_SPOOFED_SOURCE);
+}
+
+static void test_reject_not_for_revoked_flows(void **state)
+{
+	struct flow syn = establish_http();
+	const uint32_t flags = WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS |
+			       WARDEN_EP_REJECT_INGRESS | WARDEN_EP_REJECT_EGRESS;
+	struct flow ack = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK);
+	struct packet p = build(&ack);
+
+	(void)state;
+	(void)syn;
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_DENY | WARDEN_POLICY_REJECT, 0x50005);
+	endpoint_set(flags, 2);
+	assert_int_equal(run_marked(skel->progs.warden_from_container, &p, 0).retval,
+			 TC_ACT_SHOT);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS);
+	assert_int_equal(events[0].flags, 0);
+}
+
+/* The answer passes the other program of the veth once, mark cleared. */
+static void test_reject_mark_passes_once(void **state)
+{
+	struct flow in = tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_RST);
+	/* What the pod's egress would see of an answer: the peer's source. */
+	struct flow out = tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_RST);
+	struct packet p;
+	struct run_result r;
+	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+
+	p = build(&in);
+	r = run_marked(skel->progs.warden_to_container, &p, 0x10000 | WARDEN_MARK_REJECT);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark, 0x10000);
+	assert_int_equal(r.out.len, p.len);
+	assert_memory_equal(r.out.data, p.data, p.len);
+
+	p = build(&out);
+	r = run_marked(skel->progs.warden_from_container, &p, WARDEN_MARK_REJECT);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark, 0);
+
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 1);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 1);
+	assert_int_equal(map_count(skel->maps.warden_ct), 0);
+	assert_int_equal(events_consume(), 0);
+
+	/* Once: without the mark the same packets are judged (and dropped). */
+	assert_int_equal(run_marked(skel->progs.warden_from_container, &p, 0).retval,
+			 TC_ACT_SHOT);
+	p = build(&in);
+	assert_int_equal(run_marked(skel->progs.warden_to_container, &p, 0).retval,
+			 TC_ACT_SHOT);
+	/* Other marks are no pass. */
+	assert_int_equal(run_marked(skel->progs.warden_to_container, &p, 0x200).retval,
+			 TC_ACT_SHOT);
+
+	/* Passes even where the endpoint is gone (nothing to count it for). */
+	assert_int_equal(bpf_map__delete_elem(skel->maps.warden_endpoints, &key, sizeof(key),
+					      0),
+			 0);
+	assert_int_equal(run_marked(skel->progs.warden_to_container, &p, WARDEN_MARK_REJECT)
+				 .retval,
+			 TC_ACT_OK);
+}
+
 /* ---- tests: reporting -------------------------------------------------- */
 
 static void test_lost_events_counted(void **state)
@@ -1284,6 +1872,18 @@ int main(void)
 		cmocka_unit_test_setup(test_syn_reusing_revoked_tuple_is_judged_new, test_setup),
 		cmocka_unit_test_setup(test_revocation_icmp_reply_checks_request_type,
 				       test_setup),
+		cmocka_unit_test_setup(test_audit_mode_forwards_policy_drops, test_setup),
+		cmocka_unit_test_setup(test_audit_policies_deny_reported, test_setup),
+		cmocka_unit_test_setup(test_audit_policies_default_deny_cookie, test_setup),
+		cmocka_unit_test_setup(test_audit_fields_ignored_without_flag, test_setup),
+		cmocka_unit_test_setup(test_audit_flow_tracked, test_setup),
+		cmocka_unit_test_setup(test_reject_tcp_syn_gets_rst_ack, test_setup),
+		cmocka_unit_test_setup(test_reject_tcp_ack_gets_rst, test_setup),
+		cmocka_unit_test_setup(test_reject_udp_and_icmp_get_unreachable, test_setup),
+		cmocka_unit_test_setup(test_reject_never_answers_errors_resets_fragments,
+				       test_setup),
+		cmocka_unit_test_setup(test_reject_not_for_revoked_flows, test_setup),
+		cmocka_unit_test_setup(test_reject_mark_passes_once, test_setup),
 		cmocka_unit_test_setup(test_lost_events_counted, test_setup),
 	};
 

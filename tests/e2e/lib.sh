@@ -47,7 +47,9 @@ check_not() {
 }
 
 start_agent() {
-	"$WARDEND" --state-dir "$E2E_TMP/state" --socket "$SOCK" >"$E2E_TMP/wardend.log" 2>&1 &
+	# WARDEND_ARGS: extra options for one test (unquoted: split on blanks).
+	# shellcheck disable=SC2086
+	"$WARDEND" --state-dir "$E2E_TMP/state" --socket "$SOCK" ${WARDEND_ARGS:-} >>"$E2E_TMP/wardend.log" 2>&1 &
 	AGENT_PID=$!
 	for _ in $(seq 100); do
 		[ -S "$SOCK" ] && W status >/dev/null 2>&1 && return 0

@@ -68,14 +68,18 @@ port_free() {
 	! ss -Htln "sport = :$1" | grep -q .
 }
 
-# policy_doc [egress-deny]: the L7 document the agent would write. With
-# "egress-deny", 127.0.0.1 is also an endpoint ("default/client") whose
-# egress rules only allow GET /other.
+# policy_doc [MODES [REVISION]]: the L7 document the agent would write.
+# MODES, comma-separated: "egress-deny" makes 127.0.0.1 an endpoint too
+# ("default/client") whose egress rules only allow GET /other;
+# "server-audit" / "client-audit" put that endpoint in audit mode.
 policy_doc() {
-	local extra_ep='' extra_l7='' extra_ip=''
-	if [ "${1:-}" = egress-deny ]; then
+	local extra_ep='' extra_l7='' extra_ip='' server_audit=false client_audit=false
+	[[ ",${1:-}," == *,server-audit,* ]] && server_audit=true
+	[[ ",${1:-}," == *,client-audit,* ]] && client_audit=true
+	if [[ ",${1:-}," == *,egress-deny,* ]]; then
 		extra_ip=',{"prefix": "127.0.0.1/32", "identity": 257}'
-		extra_ep=',{"id": 2, "name": "default/client", "ipv4": "127.0.0.1", "identity": 257}'
+		extra_ep=',{"id": 2, "name": "default/client", "ipv4": "127.0.0.1", "identity": 257,
+		  "audit": '$client_audit'}'
 		extra_l7=',{"endpoint": 2, "direction": "egress", "port": '$SRV_PORT', "identity": 0,
 		  "exempt": [], "rules": [{"method": "GET", "path": "/other.*", "host": null,
 		  "headers": [], "cookie": 131073}]}'
@@ -85,7 +89,8 @@ policy_doc() {
  "ipcache": [{"prefix": "127.0.0.2/32", "identity": 256}$extra_ip],
  "identities": [{"id": 256, "labels": ["k8s:app=server", "k8s:io.kubernetes.pod.namespace=default"]},
                 {"id": 257, "labels": ["k8s:app=client"]}],
- "endpoints": [{"id": 1, "name": "default/server", "ipv4": "127.0.0.2", "identity": 256}$extra_ep],
+ "endpoints": [{"id": 1, "name": "default/server", "ipv4": "127.0.0.2", "identity": 256,
+                "audit": $server_audit}$extra_ep],
  "l7": [{"endpoint": 1, "direction": "ingress", "port": $SRV_PORT, "identity": 0, "exempt": [],
          "rules": [{"method": "GET", "path": "/public.*", "host": null, "headers": [], "cookie": 65537},
                    {"method": "POST|PUT", "path": "/upload.*", "host": null, "headers": [], "cookie": 65538}]}
@@ -267,6 +272,83 @@ expect "a broken document keeps the old snapshot" 403 \
 check "a broken document is reported" grep -q 'reload failed' "$T/proxy.log"
 reload_policy "" 3
 expect "policy restored by SIGHUP" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/public/a.txt")"
+
+echo "=== audit mode"
+# The server's ingress rules deny DELETE. In audit mode the same request is
+# forwarded and logged AUDIT; protocol refusals (400, h2c) stay.
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+since() { tail -n +$(($1 + 1)) "$T/server.log" | tr '\n' '|'; }
+before=$(server_count)
+expect "enforced: DELETE (no rule allows it) gets 403" 403 \
+	"$(code -X DELETE "$URL/public/audit-me")"
+expect "enforced: the DELETE never reached the server" "" "$(since "$before")"
+reload_policy server-audit 4
+before=$(server_count)
+expect "server in audit mode: the same DELETE gets the server's answer" "deleted 200" \
+	"$(curl -s -w ' %{http_code}' -X DELETE "$URL/public/audit-me" | tr -d '\n')"
+expect "server in audit mode: the server saw the DELETE" "DELETE /public/audit-me|" \
+	"$(since "$before")"
+expect "server in audit mode: an allowed request is still forwarded" 200 \
+	"$(code "$URL/public/a.txt")"
+before=$(server_count)
+out=$(client send 127.0.0.1 "$PX_PORT" \
+	'DELETE /public/audit-me HTTP/1.1\r\nHost: s\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /public/smuggled HTTP/1.1\r\nHost: s\r\n\r\n')
+expect "server in audit mode: CL + TE still 400 and closed" "HTTP/1.1 400 <<EOF>>" \
+	"$(statuses <<<"$out")$(tail -1 <<<"$out")"
+out=$(client send 127.0.0.1 "$PX_PORT" \
+	'GET /private/ws HTTP/1.1\r\nHost: s\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n')
+expect "server in audit mode: a denied Upgrade to h2c is still refused (403)" \
+	"HTTP/1.1 403 " "$(statuses <<<"$out")"
+expect "server in audit mode: neither reached the server" "" "$(since "$before")"
+# Both directions: a request passes when each side allows or audits.
+reload_policy egress-deny,server-audit 5
+expect "client's egress enforced, server audits: GET /public/a.txt 403" 403 \
+	"$(code "$URL/public/a.txt")"
+reload_policy egress-deny,client-audit 6
+expect "client audits its egress, server allows: GET /public/a.txt 200" 200 \
+	"$(code "$URL/public/a.txt")"
+expect "client audits, server enforces its deny: DELETE 403" 403 \
+	"$(code -X DELETE "$URL/public/audit-me")"
+reload_policy egress-deny,client-audit,server-audit 7
+before=$(server_count)
+expect "both sides audit: DELETE forwarded" 200 "$(code -X DELETE "$URL/public/audit-me")"
+expect "both sides audit: the server saw it" "DELETE /public/audit-me|" "$(since "$before")"
+# The records of the requests above, by revision (datagrams: allow a moment).
+python3 - "$T/events.log" >"$T/out" 2>&1 <<'EOF'
+import json, sys, time
+want = [  # revision, verdict, method, url, status, direction, rule_cookie
+    (3, "DENIED", "DELETE", "/public/audit-me", 403, "ingress", 65537),
+    (4, "AUDIT", "DELETE", "/public/audit-me", 200, "ingress", 65537),
+    (4, "FORWARDED", "GET", "/public/a.txt", 200, "ingress", 65537),
+    (4, "ERROR", "", "", 400, None, 0),  # the smuggling attempt: never judged
+    (4, "DENIED", "GET", "/private/ws", 403, "ingress", 0),
+    (5, "DENIED", "GET", "/public/a.txt", 403, "egress", 131073),
+    (6, "AUDIT", "GET", "/public/a.txt", 200, "egress", 131073),
+    (6, "DENIED", "DELETE", "/public/audit-me", 403, "ingress", 65537),
+    (7, "AUDIT", "DELETE", "/public/audit-me", 200, "egress", 131073),
+]
+keys = ("revision", "verdict", "method", "url", "status", "direction", "rule_cookie")
+for _ in range(40):
+    recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    seen = {tuple(r.get(k) for k in keys) for r in recs}
+    missing = [w for w in want if w not in seen]
+    if not missing:
+        break
+    time.sleep(0.05)
+assert not missing, ("missing", missing, [r for r in recs if r["revision"] >= 3])
+audit = [r for r in recs if r["verdict"] == "AUDIT" and r["revision"] == 4][-1]
+assert audit["destination"]["endpoint"] == "default/server", audit
+assert audit["source"]["endpoint"] is None, audit
+print(len(want), "records")
+EOF
+if grep -q records "$T/out"; then
+	pass "access log: AUDIT with the denying rule's cookie and side; DENIED where enforced ($(cat "$T/out"))"
+else
+	fail "access log: AUDIT with the denying rule's cookie and side; DENIED where enforced"
+	sed 's/^/      /' "$T/out" | tail -10
+fi
+reload_policy "" 8
+expect "audit off again: DELETE 403" 403 "$(code -X DELETE "$URL/public/audit-me")"
 
 echo "=== upgrade"
 out=$(client upgrade 127.0.0.1 "$PX_PORT")

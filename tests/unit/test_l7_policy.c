@@ -2,8 +2,9 @@
 /*
  * lib/l7_policy.c: loading the proxy's policy document (and the exact JSON
  * path of what it refuses), regex anchoring, the fields of a rule, any-peer
- * and exempt semantics, the ipcache and endpoint indexes, reference counts,
- * concurrent checks on one snapshot, and a micro-benchmark of check().
+ * and exempt semantics, audit mode and the verdict of a flow, the ipcache
+ * and endpoint indexes, reference counts, concurrent checks on one
+ * snapshot, and a micro-benchmark of check().
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -184,7 +185,7 @@ static void test_example_document(void **state)
 	assert_int_equal(cookie, 65537);
 	req.header_count = 1; /* no X-Token */
 	assert_int_equal(check_from(p, 257, &req, &cookie), L7_DENY);
-	assert_int_equal(cookie, 0);
+	assert_int_equal(cookie, 65537); /* denied: the entry's first rule */
 	/* 260 is allowed at L4 only: the any-peer L7 rules do not apply. */
 	assert_int_equal(check_from(p, 260, &req, &cookie), L7_NOT_APPLICABLE);
 	assert_int_equal(cookie, 0);
@@ -579,9 +580,11 @@ static void test_rules_or_fields_and(void **state)
 	req = request("GET", "/b", "h");
 	assert_int_equal(check_from(p, 256, &req, &cookie), L7_ALLOW);
 	assert_int_equal(cookie, 3);
+	/* Denied: the cookie of the entry's first rule names the policy that
+	 * restricted the port (the access log's "who said no"). */
 	req = request("PUT", "/a", "h");
 	assert_int_equal(check_from(p, 256, &req, &cookie), L7_DENY);
-	assert_int_equal(cookie, 0);
+	assert_int_equal(cookie, 1);
 	req = request("GET", "/c", "h");
 	assert_int_equal(check_from(p, 256, &req, &cookie), L7_DENY);
 	/* rule_cookie may be NULL. */
@@ -669,6 +672,13 @@ static void test_empty_rules_deny(void **state)
 		    " 'rules': []}");
 	assert_int_equal(check_from(p, 256, &get, &cookie), L7_ALLOW);
 	assert_int_equal(cookie, 4);
+	/* Denied: the empty peer entry has no rule to name, the any-peer one does. */
+	{
+		struct l7_request post = request("POST", "/", "h");
+
+		assert_int_equal(check_from(p, 256, &post, &cookie), L7_DENY);
+		assert_int_equal(cookie, 4);
+	}
 	l7_policy__put(p);
 
 	/* A peer exempt from any-peer rules, with an empty entry of its own. */
@@ -677,6 +687,186 @@ static void test_empty_rules_deny(void **state)
 		    "{'endpoint': 1, 'direction': 'ingress', 'port': 80, 'identity': 256,"
 		    " 'rules': []}");
 	assert_int_equal(check_from(p, 256, &get, &cookie), L7_DENY);
+	assert_int_equal(cookie, 0); /* no rule applied that could be named */
+	l7_policy__put(p);
+}
+
+/* ---- audit mode and the verdict of a flow ------------------------------ */
+
+static void test_audit_flag_load(void **state)
+{
+	struct l7_policy *p;
+
+	(void)state;
+	p = load_ok("{'revision': 1, 'ipcache': [], 'identities': [], 'l7': [],"
+		    " 'endpoints': [{'id': 1, 'name': 'a/x', 'ipv4': '10.0.0.1',"
+		    "                'identity': 256, 'audit': true},"
+		    "               {'id': 2, 'name': 'a/y', 'ipv4': '10.0.0.2',"
+		    "                'identity': 257, 'audit': false},"
+		    "               {'id': 3, 'name': 'a/z', 'ipv4': '10.0.0.3',"
+		    "                'identity': 258}]}");
+	assert_true(l7_policy__endpoint_of(p, ip("10.0.0.1"))->audit);
+	assert_false(l7_policy__endpoint_of(p, ip("10.0.0.2"))->audit);
+	assert_false(l7_policy__endpoint_of(p, ip("10.0.0.3"))->audit); /* absent */
+	l7_policy__put(p);
+
+	/* Only true or false: a flag that is not one cannot mean "enforce". */
+	load_fails("{'revision': 1, 'ipcache': [], 'identities': [], 'l7': [],"
+		   " 'endpoints': [{'id': 1, 'name': 'a/x', 'ipv4': '10.0.0.1',"
+		   "                'identity': 256, 'audit': false},"
+		   "               {'id': 2, 'name': 'a/y', 'ipv4': '10.0.0.2',"
+		   "                'identity': 257, 'audit': 'true'}]}",
+		   "endpoints[1].audit: expected true or false");
+	load_fails("{'revision': 1, 'ipcache': [], 'identities': [], 'l7': [],"
+		   " 'endpoints': [{'id': 1, 'name': 'a/x', 'ipv4': '10.0.0.1',"
+		   "                'identity': 256, 'audit': 1}]}",
+		   "endpoints[0].audit: expected true or false");
+	load_fails("{'revision': 1, 'ipcache': [], 'identities': [], 'l7': [],"
+		   " 'endpoints': [{'id': 1, 'name': 'a/x', 'ipv4': '10.0.0.1',"
+		   "                'identity': 256, 'audit': null}]}",
+		   "endpoints[0].audit: expected true or false");
+	load_fails("{'revision': 1, 'ipcache': [], 'identities': [], 'l7': [],"
+		   " 'endpoints': [{'id': 1, 'name': 'a/x', 'ipv4': '10.0.0.1',"
+		   "                'identity': 256, 'audti': true}]}",
+		   "endpoints[0].audti: unknown field");
+}
+
+/*
+ * Client 10.0.0.1 (endpoint 1, identity 256) to server 10.0.0.2 (endpoint
+ * 2, identity 257) on port 80. The client's egress rules allow GET /a and
+ * GET /both, the server's ingress rules GET /b and GET /both; either
+ * endpoint may be in audit mode.
+ */
+static struct l7_policy *flow_policy(bool client_audit, bool server_audit)
+{
+	static const char format[] =
+	    "{'revision': 1,"
+	    " 'ipcache': [{'prefix': '10.0.0.1/32', 'identity': 256},"
+	    "             {'prefix': '10.0.0.2/32', 'identity': 257}],"
+	    " 'identities': [],"
+	    " 'endpoints': [{'id': 1, 'name': 'd/client', 'ipv4': '10.0.0.1',"
+	    "                'identity': 256, 'audit': %s},"
+	    "               {'id': 2, 'name': 'd/server', 'ipv4': '10.0.0.2',"
+	    "                'identity': 257, 'audit': %s}],"
+	    " 'l7': [{'endpoint': 1, 'direction': 'egress', 'port': 80,"
+	    "         'identity': 0,"
+	    "         'rules': [{'method': 'GET', 'path': '/a', 'cookie': 11},"
+	    "                   {'method': 'GET', 'path': '/both', 'cookie': 12}]},"
+	    "        {'endpoint': 2, 'direction': 'ingress', 'port': 80,"
+	    "         'identity': 0,"
+	    "         'rules': [{'method': 'GET', 'path': '/b', 'cookie': 21},"
+	    "                   {'method': 'GET', 'path': '/both', 'cookie': 22}]}]}";
+	char doc[4096];
+	int n = snprintf(doc, sizeof(doc), format, client_audit ? "true" : "false",
+			 server_audit ? "true" : "false");
+
+	assert_true(n > 0 && (size_t)n < sizeof(doc));
+	return load_ok(doc);
+}
+
+static struct l7_flow flow_of(const struct l7_policy *p, uint16_t port)
+{
+	return (struct l7_flow){
+	    .source = l7_policy__endpoint_of(p, ip("10.0.0.1")),
+	    .destination = l7_policy__endpoint_of(p, ip("10.0.0.2")),
+	    .source_identity = 256,
+	    .destination_identity = 257,
+	    .port = port,
+	};
+}
+
+static void test_decide_audit(void **state)
+{
+	static const struct {
+		bool client_audit, server_audit;
+		const char *path;
+		enum l7_verdict verdict;
+		int direction;
+		uint32_t cookie;
+	} cases[] = {
+	    /* Both allow: the ingress side names the rule. */
+	    {false, false, "/both", L7_ALLOW, IN, 22},
+	    {true, true, "/both", L7_ALLOW, IN, 22},
+	    /* Ingress denies: enforced, or audited by the server. */
+	    {false, false, "/a", L7_DENY, IN, 21},
+	    {true, false, "/a", L7_DENY, IN, 21}, /* the client's mode is not asked */
+	    {false, true, "/a", L7_AUDIT, IN, 21},
+	    /* Egress denies: enforced, or audited by the client. */
+	    {false, false, "/b", L7_DENY, EG, 11},
+	    {false, true, "/b", L7_DENY, EG, 11},
+	    {true, false, "/b", L7_AUDIT, EG, 11},
+	    /* Both deny: passes only when both sides audit. */
+	    {false, false, "/none", L7_DENY, EG, 11},
+	    {false, true, "/none", L7_DENY, EG, 11},
+	    {true, false, "/none", L7_DENY, IN, 21},
+	    {true, true, "/none", L7_AUDIT, EG, 11},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct l7_policy *p =
+		    flow_policy(cases[i].client_audit, cases[i].server_audit);
+		struct l7_request req = request("GET", cases[i].path, "h");
+		struct l7_flow flow = flow_of(p, 80);
+		struct l7_decision d;
+
+		l7_policy__decide(p, &flow, &req, &d);
+		if (d.verdict != cases[i].verdict || d.direction != cases[i].direction ||
+		    d.rule_cookie != cases[i].cookie)
+			fail_msg("case %zu (audit: client %d, server %d; %s): "
+				 "%d/%d/%u, expected %d/%d/%u (verdict/direction/cookie)",
+				 i, cases[i].client_audit, cases[i].server_audit,
+				 cases[i].path, d.verdict, d.direction, d.rule_cookie,
+				 cases[i].verdict, cases[i].direction, cases[i].cookie);
+		l7_policy__put(p);
+	}
+}
+
+static void test_decide_one_side(void **state)
+{
+	struct l7_policy *p = flow_policy(true, false);
+	struct l7_request get_a = request("GET", "/a", "h"),
+			  get_b = request("GET", "/b", "h");
+	struct l7_flow flow = flow_of(p, 80);
+	struct l7_decision d;
+
+	(void)state;
+	/* The server is not local: only the client's egress rules. */
+	flow.destination = NULL;
+	l7_policy__decide(p, &flow, &get_a, &d);
+	assert_int_equal(d.verdict, L7_ALLOW);
+	assert_int_equal(d.direction, EG);
+	assert_int_equal(d.rule_cookie, 11);
+	l7_policy__decide(p, &flow, &get_b, &d);
+	assert_int_equal(d.verdict, L7_AUDIT);
+	assert_int_equal(d.direction, EG);
+	assert_int_equal(d.rule_cookie, 11);
+
+	/* The client is not local: only the server's (enforced) ingress rules. */
+	flow = flow_of(p, 80);
+	flow.source = NULL;
+	l7_policy__decide(p, &flow, &get_a, &d);
+	assert_int_equal(d.verdict, L7_DENY);
+	assert_int_equal(d.direction, IN);
+	assert_int_equal(d.rule_cookie, 21);
+
+	/* No rules on that port: not applicable, whatever the modes. */
+	flow = flow_of(p, 81);
+	l7_policy__decide(p, &flow, &get_b, &d);
+	assert_int_equal(d.verdict, L7_NOT_APPLICABLE);
+	assert_int_equal(d.direction, -1);
+	assert_int_equal(d.rule_cookie, 0);
+	flow.source = flow.destination = NULL;
+	l7_policy__decide(p, &flow, &get_b, &d);
+	assert_int_equal(d.verdict, L7_NOT_APPLICABLE);
+
+	/* A caller bug must not open the door. */
+	l7_policy__decide(NULL, &flow, &get_b, &d);
+	assert_int_equal(d.verdict, L7_DENY);
+	l7_policy__decide(p, NULL, &get_b, &d);
+	assert_int_equal(d.verdict, L7_DENY);
+	l7_policy__decide(p, &flow, NULL, &d);
+	assert_int_equal(d.verdict, L7_DENY);
 	l7_policy__put(p);
 }
 
@@ -850,11 +1040,11 @@ static void *worker_run(void *arg)
 		uint32_t cookie;
 	} cases[] = {
 	    {"GET", "/public/abc", "x", 256, false, L7_ALLOW, 1},
-	    {"GET", "/public/ab1", "x", 256, false, L7_DENY, 0},
+	    {"GET", "/public/ab1", "x", 256, false, L7_DENY, 3}, /* own entry first */
 	    {"PUT", "/api/v2/items/17", "x", 257, true, L7_ALLOW, 2},
-	    {"PUT", "/api/v2/items/17", "x", 257, false, L7_DENY, 0},
+	    {"PUT", "/api/v2/items/17", "x", 257, false, L7_DENY, 1},
 	    {"DELETE", "/api/v2/items/17", "api.local", 256, false, L7_ALLOW, 3},
-	    {"DELETE", "/api/v2/items/17", "api.local", 257, false, L7_DENY, 0},
+	    {"DELETE", "/api/v2/items/17", "api.local", 257, false, L7_DENY, 1},
 	    {"DELETE", "/api/v2/items/17", "api.local", 300, false, L7_NOT_APPLICABLE, 0},
 	};
 	const size_t ncases = sizeof(cases) / sizeof(cases[0]);
@@ -1066,6 +1256,9 @@ int main(void)
 	    cmocka_unit_test(test_rules_or_fields_and),
 	    cmocka_unit_test(test_any_peer_and_exempt),
 	    cmocka_unit_test(test_empty_rules_deny),
+	    cmocka_unit_test(test_audit_flag_load),
+	    cmocka_unit_test(test_decide_audit),
+	    cmocka_unit_test(test_decide_one_side),
 	    cmocka_unit_test(test_ipcache_longest_prefix),
 	    cmocka_unit_test(test_large_document),
 	    cmocka_unit_test(test_refcount),

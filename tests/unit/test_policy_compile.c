@@ -1150,7 +1150,7 @@ static void test_cookies_across_specs(void **state)
 	e = find(&f->out, ID_TIEFIGHTER, IN, 0, 0, 72);
 	assert_non_null(e);
 	assert_int_equal(e->value.rule_cookie, POLICY_COOKIE(1, 2));
-	assert_int_equal(POLICY_COOKIE_POLICY(e->value.rule_cookie), 1);
+	assert_int_equal(POLICY_COOKIE_POLICY_ID(e->value.rule_cookie), 2);
 	assert_int_equal(POLICY_COOKIE_RULE(e->value.rule_cookie), 2);
 	e = find(&f->out, ID_XWING, IN, 0, 0, 72);
 	assert_int_equal(e->value.rule_cookie, POLICY_COOKIE(1, 3));
@@ -1479,6 +1479,238 @@ static void test_scale(void **state)
 				   sizeof(struct warden_policy_key)) != 0);
 }
 
+
+/* ---- deny response, stable cookie ids, audit mode --------------------- */
+
+static void test_reject_flags(void **state)
+{
+	struct fixture *f = *state;
+	struct policy *p = add_policy(&f->set, "reject");
+	struct policy_spec *s = add_spec(p, "class=deathstar");
+	struct policy_rule *r;
+	const struct policy_entry *e;
+
+	p->deny_response = POLICY_DENY_RESPONSE_REJECT;
+	r = add_rule(s, IN, false);
+	rule_endpoints(r, "org=empire");
+	rule_port(r, TCP, 80, 0, NULL);
+	r = add_rule(s, IN, true);
+	rule_endpoints(r, "class=tiefighter,!env");
+	compile_ok(f, ep_deathstar(f));
+
+	/* The deny and the allow folded into it answer with reject. */
+	e = find(&f->out, ID_TIEFIGHTER, IN, 0, 0, WARDEN_POLICY_PREFIX_ANY_PROTO);
+	assert_non_null(e);
+	assert_int_equal(e->value.flags, WARDEN_POLICY_DENY | WARDEN_POLICY_REJECT);
+	e = find(&f->out, ID_TIEFIGHTER, IN, TCP, 80, WARDEN_POLICY_PREFIX_FULL);
+	assert_non_null(e);
+	assert_int_equal(e->value.flags, WARDEN_POLICY_DENY | WARDEN_POLICY_REJECT);
+	e = find(&f->out, ID_PROD, IN, TCP, 80, WARDEN_POLICY_PREFIX_FULL);
+	assert_int_equal(e->value.flags, WARDEN_POLICY_ALLOW);
+	/* Its default deny too: it is the only policy enabling it. */
+	assert_true(f->out.endpoint_flags & WARDEN_EP_REJECT_INGRESS);
+	assert_false(f->out.endpoint_flags & WARDEN_EP_REJECT_EGRESS);
+
+	/* A second policy with the agent's default (drop) also enables default
+	 * deny: silence wins unless every enabling policy says reject. */
+	add_rule(add_spec(add_policy(&f->set, "plain"), "class=deathstar"), IN, false);
+	compile_ok(f, ep_deathstar(f));
+	assert_true(f->out.endpoint_flags & WARDEN_EP_ENFORCE_INGRESS);
+	assert_false(f->out.endpoint_flags & WARDEN_EP_REJECT_INGRESS);
+	f->world.reject_by_default = true;
+	compile_ok(f, ep_deathstar(f));
+	assert_true(f->out.endpoint_flags & WARDEN_EP_REJECT_INGRESS);
+	/* An explicit drop overrides the agent's reject, for its own denies. */
+	p = &f->set.items[0]; /* add_policy moved the array */
+	p->deny_response = POLICY_DENY_RESPONSE_DROP;
+	compile_ok(f, ep_deathstar(f));
+	assert_false(f->out.endpoint_flags & WARDEN_EP_REJECT_INGRESS);
+	e = find(&f->out, ID_TIEFIGHTER, IN, 0, 0, WARDEN_POLICY_PREFIX_ANY_PROTO);
+	assert_int_equal(e->value.flags, WARDEN_POLICY_DENY);
+}
+
+static void test_cookie_uses_policy_id(void **state)
+{
+	struct fixture *f = *state;
+	struct policy *p = add_policy(&f->set, "first");
+	struct policy_rule *r;
+	const struct policy_entry *e;
+
+	add_spec(p, "class=xwing");
+	p = add_policy(&f->set, "second");
+	p->id = 4242;
+	r = add_rule(add_spec(p, "class=deathstar"), IN, false);
+	rule_endpoints(r, "class=tiefighter");
+	compile_ok(f, ep_deathstar(f));
+	e = find(&f->out, ID_TIEFIGHTER, IN, 0, 0, WARDEN_POLICY_PREFIX_ANY_PROTO);
+	assert_non_null(e);
+	assert_int_equal(e->value.rule_cookie, POLICY_COOKIE_ID(4242, 0));
+}
+
+/* One half of merged entries, decided as the datapath does. */
+static enum verdict half_verdict(const struct policy_entries *out, uint32_t identity,
+				 uint8_t direction, uint8_t protocol, uint16_t port, bool audit,
+				 uint32_t *cookie)
+{
+	const struct policy_entry *e[2] = {
+		lpm(out, EP_DEATHSTAR, identity, direction, protocol, port),
+		lpm(out, EP_DEATHSTAR, 0, direction, protocol, port),
+	};
+	enum verdict v = NO_MATCH;
+
+	*cookie = 0;
+	for (int i = 1; i >= 0; i--) {
+		uint16_t flags = !e[i] ? 0 : audit ? e[i]->value.audit_flags : e[i]->value.flags;
+		uint32_t c = !e[i] ? 0 : audit ? e[i]->value.audit_cookie : e[i]->value.rule_cookie;
+
+		if (flags & WARDEN_POLICY_DENY) {
+			if (v != DENY || i == 0)
+				*cookie = c;
+			v = DENY;
+		} else if ((flags & WARDEN_POLICY_ALLOW) && v != DENY) {
+			*cookie = c;
+			v = ALLOW;
+		}
+	}
+	return v;
+}
+
+/*
+ * The merged entries must answer, half by half, exactly what compiling each
+ * rule set alone answers: enforced = without audit policies, audit = all of
+ * them enforced. Checked for every identity, both directions, TCP and UDP,
+ * over ports around the rules.
+ */
+static void check_audit_halves(struct fixture *f)
+{
+	struct policy_set enforced = { 0 }, all = { 0 };
+	struct policy_entries e_out = { 0 }, a_out = { 0 };
+	static const uint16_t ports[] = { 1, 79, 80, 81, 439, 440, 443, 447, 448, 8080 };
+
+	enforced.items = calloc(f->set.count + 1, sizeof(*enforced.items));
+	all.items = calloc(f->set.count + 1, sizeof(*all.items));
+	for (size_t i = 0; i < f->set.count; i++) {
+		if (!f->set.items[i].audit)
+			enforced.items[enforced.count++] = f->set.items[i];
+		all.items[all.count] = f->set.items[i];
+		all.items[all.count].id = (uint16_t)(i + 1); /* same cookies as f->set */
+		all.items[all.count++].audit = false;
+	}
+	for (size_t i = 0; i < enforced.count; i++)
+		for (size_t j = 0; j < f->set.count; j++)
+			if (!strcmp(enforced.items[i].name, f->set.items[j].name))
+				enforced.items[i].id = (uint16_t)(j + 1);
+	assert_int_equal(policy_compile_endpoint(&enforced, &f->world, ep_deathstar(f), &e_out,
+						 f->err, sizeof(f->err)),
+			 0);
+	assert_int_equal(policy_compile_endpoint(&all, &f->world, ep_deathstar(f), &a_out,
+						 f->err, sizeof(f->err)),
+			 0);
+	for (size_t k = 0; k < f->identity_count; k++)
+		for (uint8_t dir = 0; dir < 2; dir++)
+			for (int pr = 0; pr < 2; pr++)
+				for (size_t pi = 0; pi < sizeof(ports) / sizeof(ports[0]); pi++) {
+					uint32_t id = f->identities[k].id, c1, c2;
+					uint8_t proto = pr ? UDP : TCP;
+
+					assert_int_equal(half_verdict(&f->out, id, dir, proto,
+								      ports[pi], false, &c1),
+							 half_verdict(&e_out, id, dir, proto,
+								      ports[pi], false, &c2));
+					assert_int_equal(c1, c2);
+					assert_int_equal(half_verdict(&f->out, id, dir, proto,
+								      ports[pi], true, &c1),
+							 half_verdict(&a_out, id, dir, proto,
+								      ports[pi], false, &c2));
+					assert_int_equal(c1, c2);
+				}
+	policy_entries__free(&e_out);
+	policy_entries__free(&a_out);
+	free(enforced.items);
+	free(all.items);
+}
+
+static void test_audit_policy_halves(void **state)
+{
+	struct fixture *f = *state;
+	struct policy *web = add_policy(&f->set, "web"), *audit;
+	struct policy_spec *s = add_spec(web, "class=deathstar");
+	struct policy_rule *r;
+	const struct policy_entry *e;
+
+	/* Enforced: any peer on every TCP port, xwing on 440-447 (a block). */
+	r = add_rule(s, IN, false);
+	rule_port(r, TCP, 0, 0, NULL);
+	r = add_rule(s, IN, false);
+	rule_endpoints(r, "class=xwing");
+	rule_port(r, TCP, 440, 447, NULL);
+	/* Audit: deny xwing 443 inside that block, and egress default deny
+	 * with one allowed port. */
+	audit = add_policy(&f->set, "lockdown");
+	audit->audit = true;
+	s = add_spec(audit, "class=deathstar");
+	s->default_deny_ingress = false;
+	s->default_deny_egress = true;
+	r = add_rule(s, IN, true);
+	rule_endpoints(r, "class=xwing");
+	rule_port(r, TCP, 443, 0, NULL);
+	r = add_rule(s, EG, false);
+	rule_port(r, UDP, 53, 0, NULL);
+	compile_ok(f, ep_deathstar(f));
+
+	assert_true(f->out.endpoint_flags & WARDEN_EP_AUDIT_POLICIES);
+	assert_true(f->out.endpoint_flags & WARDEN_EP_AUDIT_ENFORCE_EGRESS);
+	assert_false(f->out.endpoint_flags & WARDEN_EP_ENFORCE_EGRESS);
+	assert_int_equal(f->out.audit_default_cookie[EG],
+			 POLICY_COOKIE(1, POLICY_COOKIE_DEFAULT_DENY));
+	assert_int_equal(f->out.audit_default_cookie[IN], 0);
+	/* xwing 443: enforced allow inherited from the 440-447 block, audit deny. */
+	e = find(&f->out, ID_XWING, IN, TCP, 443, WARDEN_POLICY_PREFIX_FULL);
+	assert_non_null(e);
+	assert_int_equal(e->value.flags, WARDEN_POLICY_ALLOW);
+	assert_int_equal(e->value.rule_cookie, POLICY_COOKIE(0, 1));
+	assert_int_equal(e->value.audit_flags, WARDEN_POLICY_DENY);
+	assert_int_equal(e->value.audit_cookie, POLICY_COOKIE(1, 0));
+	check_audit_halves(f);
+
+	/* Without audit policies selecting it, the audit half stays unused. */
+	f->endpoints[0].labels = fx_labels(f, ID_DEATHSTAR);
+	audit->audit = false;
+	compile_ok(f, ep_deathstar(f));
+	assert_false(f->out.endpoint_flags & WARDEN_EP_AUDIT_POLICIES);
+	for (size_t i = 0; i < f->out.count; i++)
+		assert_int_equal(f->out.items[i].value.audit_flags, 0);
+}
+
+static void test_audit_only_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct policy *audit = add_policy(&f->set, "lockdown");
+	struct policy_rule *r;
+	const struct policy_entry *e;
+
+	audit->audit = true;
+	r = add_rule(add_spec(audit, "class=deathstar"), IN, false);
+	rule_endpoints(r, "class=tiefighter");
+	rule_port(r, TCP, 80, 0, NULL);
+	compile_ok(f, ep_deathstar(f));
+	/* Nothing enforced: the endpoint is open, the audit half is not. */
+	assert_false(f->out.endpoint_flags & WARDEN_EP_ENFORCE_INGRESS);
+	assert_true(f->out.endpoint_flags & WARDEN_EP_AUDIT_ENFORCE_INGRESS);
+	assert_int_equal(f->out.audit_default_cookie[IN],
+			 POLICY_COOKIE(0, POLICY_COOKIE_DEFAULT_DENY));
+	e = find(&f->out, ID_TIEFIGHTER, IN, TCP, 80, WARDEN_POLICY_PREFIX_FULL);
+	assert_non_null(e);
+	assert_int_equal(e->value.flags, 0);
+	assert_int_equal(e->value.audit_flags, WARDEN_POLICY_ALLOW);
+	/* The implicit host allow is in both halves. */
+	e = find(&f->out, WARDEN_IDENTITY_HOST, IN, 0, 0, WARDEN_POLICY_PREFIX_ANY_PROTO);
+	assert_non_null(e);
+	assert_int_equal(e->value.flags, WARDEN_POLICY_ALLOW);
+	assert_int_equal(e->value.audit_flags, WARDEN_POLICY_ALLOW);
+	check_audit_halves(f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1514,6 +1746,10 @@ int main(void)
 	    T(test_selects_peer),
 	    T(test_collect_prefixes_and_labels),
 	    T(test_scale),
+	    T(test_reject_flags),
+	    T(test_cookie_uses_policy_id),
+	    T(test_audit_policy_halves),
+	    T(test_audit_only_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1294,6 +1294,63 @@ static void test_duplicate_in_long_mapping(void **state)
 		     "duplicate field `k20`", false);
 }
 
+
+/* --- Warden's annotations --- */
+
+static void test_annotations_modes(void **state)
+{
+	static const char yaml[] = CNP_HEAD
+		"  annotations:\n"
+		"    policy.warden.io/audit-mode: \"true\"\n"
+		"    policy.warden.io/deny-response: reject\n"
+		"    kubectl.kubernetes.io/last-applied-configuration: \"{}\"\n"
+		"spec:\n"
+		"  endpointSelector: {}\n";
+	static const char plain[] = CNP_HEAD "spec:\n  endpointSelector: {}\n";
+	struct policy_set set = { 0 };
+
+	(void)state;
+	parse_one(yaml, &set);
+	assert_true(set.items[0].audit);
+	assert_int_equal(set.items[0].deny_response, POLICY_DENY_RESPONSE_REJECT);
+	policy_set__free(&set);
+	parse_one(plain, &set);
+	assert_false(set.items[0].audit);
+	assert_int_equal(set.items[0].deny_response, POLICY_DENY_RESPONSE_DEFAULT);
+	policy_set__free(&set);
+}
+
+static void test_annotations_errors(void **state)
+{
+	static const char bad_value[] = CNP_HEAD /* 1-4 */
+		"  annotations:\n"
+		"    policy.warden.io/deny-response: icmp\n" /* 6 */
+		"spec:\n"
+		"  endpointSelector: {}\n";
+	static const char typo[] = CNP_HEAD
+		"  annotations:\n"
+		"    policy.warden.io/audit: \"true\"\n" /* 6 */
+		"spec:\n"
+		"  endpointSelector: {}\n";
+	static const char not_string[] = CNP_HEAD
+		"  annotations:\n"
+		"    policy.warden.io/audit-mode: true\n" /* 6: a YAML bool */
+		"spec:\n"
+		"  endpointSelector: {}\n";
+	struct policy_diag diag = { 0 };
+
+	(void)state;
+	assert_error(parse_fail(bad_value, &diag),
+		     "metadata.annotations.policy.warden.io/deny-response", 6,
+		     "use \"drop\" or \"reject\"", false);
+	memset(&diag, 0, sizeof(diag));
+	assert_error(parse_fail(typo, &diag), "metadata.annotations.policy.warden.io/audit", 6,
+		     "unknown Warden annotation", false);
+	memset(&diag, 0, sizeof(diag));
+	parse_fail(not_string, &diag);
+	assert_int_equal(diag.error.line, 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1323,6 +1380,8 @@ int main(void)
 	    cmocka_unit_test(test_parse_file),
 	    cmocka_unit_test(test_alias_expansion_bounded),
 	    cmocka_unit_test(test_duplicate_in_long_mapping),
+	    cmocka_unit_test(test_annotations_modes),
+	    cmocka_unit_test(test_annotations_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

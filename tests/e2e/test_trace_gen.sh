@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# `warden policy trace` must agree with the datapath: generated policy sets
+# (tools/gen_policies.py: selectors, entities, CIDRs with except, port
+# ranges, deny rules, audit mode, reject), every flow between four
+# endpoints and the world namespace traced and then sent for real.
+#
+# Expected outcome of a flow from its trace: ALLOWED or AUDIT -> the client
+# gets its answer; DENIED with response drop -> it times out; DENIED with
+# response reject -> it fails at once (RST / ICMP unreachable).
+
+GEN_TOOLS=$(dirname "${BASH_SOURCE[0]}")/tools
+GEN_ROUNDS=${WARDEN_TRACE_ROUNDS:-6}
+GEN_TCP=80,443,8080
+GEN_UDP=53
+
+gen_cast() {
+	W endpoint create web --labels app=web,tier=front,team=a >/dev/null &&
+	W endpoint create api --labels app=api,tier=back,team=a >/dev/null &&
+	W endpoint create db --labels app=db,tier=back,team=b >/dev/null &&
+	W endpoint create tool --labels app=tool,team=b >/dev/null || return 1
+	local ep
+	for ep in web api db tool; do
+		W endpoint exec "$ep" -- python3 "$GEN_TOOLS/flowprobe.py" serve "$GEN_TCP" "$GEN_UDP" >/dev/null 2>&1 &
+	done
+	world python3 "$GEN_TOOLS/flowprobe.py" serve "$GEN_TCP" "$GEN_UDP" >/dev/null 2>&1 &
+	GEN_WORLD_SERVER=$!
+	for ep in web api db tool; do wait_listen "$ep" 8080 || return 1; done
+}
+
+t_90_trace_agrees_with_datapath_generated() {
+	gen_cast || { fail "cast"; return; }
+	local -A ip=([web]=$(ep_ip web) [api]=$(ep_ip api) [db]=$(ep_ip db) [tool]=$(ep_ip tool) [world]=10.250.0.2)
+	local round src dst port proto cases total=0 mismatches=0
+	: >"$E2E_TMP/gen-mismatch.txt"
+	: >"$E2E_TMP/gen-all.txt"
+	for round in $(seq 1 "$GEN_ROUNDS"); do
+		W policy delete --all >/dev/null 2>&1
+		python3 "$GEN_TOOLS/gen_policies.py" "$round" 4 >"$E2E_TMP/gen.yaml"
+		if ! W policy import "$E2E_TMP/gen.yaml" >"$E2E_TMP/gen-import.txt" 2>&1; then
+			fail "round $round: import of generated policies: $(cat "$E2E_TMP/gen-import.txt")"
+			continue
+		fi
+		: >"$E2E_TMP/gen-expected.txt"
+		: >"$E2E_TMP/gen-actual.txt"
+		for src in web api db tool world; do
+			cases=()
+			for dst in web api db tool world; do
+				[ "$src" = "$dst" ] && continue
+				for port in 80/tcp 443/tcp 8080/tcp 53/udp; do
+					cases+=("${ip[$dst]}:${port%/*}/${port#*/}")
+					local from=$src to=$dst
+					[ "$src" = world ] && from=${ip[world]}
+					[ "$dst" = world ] && to=${ip[world]}
+					W policy trace --from "$from" --to "$to" --dport "$port" --json |
+						python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+denied = [s for s in d["steps"] if s["verdict"] == "DENIED"]
+if d["verdict"] in ("ALLOWED", "AUDIT"):
+    want = "ok"
+else:
+    want = "refused" if denied and denied[0].get("response") == "reject" else "timeout"
+print(sys.argv[1], sys.argv[2], want, d["verdict"], " | ".join(
+    "%s %s %s (%s)" % (s["direction"], s["endpoint"], s["verdict"], s["policy"]) for s in d["steps"]))
+' "$src" "${ip[$dst]}:${port%/*}/${port#*/}" >>"$E2E_TMP/gen-expected.txt"
+				done
+			done
+			if [ "$src" = world ]; then
+				world python3 "$GEN_TOOLS/flowprobe.py" probe 1.5 "${cases[@]}"
+			else
+				W endpoint exec "$src" -- python3 "$GEN_TOOLS/flowprobe.py" probe 1.5 "${cases[@]}"
+			fi | sed "s/^/$src /" >>"$E2E_TMP/gen-actual.txt"
+		done
+		cat "$E2E_TMP/gen-expected.txt" >>"$E2E_TMP/gen-all.txt"
+		# Compare: same (source, case) -> expected result vs what happened.
+		python3 - "$E2E_TMP/gen-expected.txt" "$E2E_TMP/gen-actual.txt" "$round" \
+			>>"$E2E_TMP/gen-mismatch.txt" <<'PY'
+import sys
+expected = {}
+for line in open(sys.argv[1]):
+    src, case, want, verdict, why = line.rstrip("\n").split(" ", 4)
+    expected[(src, case)] = (want, verdict, why)
+seen = 0
+for line in open(sys.argv[2]):
+    src, case, got, ms = line.split()
+    want, verdict, why = expected.pop((src, case))
+    seen += 1
+    if got != want:
+        print("round %s: %s -> %s: trace %s (%s) expects %s, datapath gave %s in %s ms"
+              % (sys.argv[3], src, case, verdict, why, want, got, ms))
+for (src, case) in expected:
+    print("round %s: %s -> %s: no result" % (sys.argv[3], src, case))
+print("CASES", seen)
+PY
+	done
+	total=$(awk '$1=="CASES" {n+=$2} END {print n+0}' "$E2E_TMP/gen-mismatch.txt")
+	mismatches=$(grep -vc '^CASES' "$E2E_TMP/gen-mismatch.txt")
+	grep -v '^CASES' "$E2E_TMP/gen-mismatch.txt" | head -20 | sed 's/^/      /'
+	echo "      traced verdicts over all rounds: $(awk '{print $4 "/" $3}' "$E2E_TMP/gen-all.txt" | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}')"
+	check "$GEN_ROUNDS generated policy sets, $total flows: trace and datapath agree on every one ($mismatches differ)" \
+		test "$total" -ge $((GEN_ROUNDS * 80)) -a "$mismatches" -eq 0
+	kill "$GEN_WORLD_SERVER" 2>/dev/null
+	pkill -f "flowprobe.py serve" 2>/dev/null
+}
