@@ -77,6 +77,10 @@ $(BUILD)/%.o: %.c $(wildcard include/warden/*.h include/warden/abi/*.h lib/*.h s
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# datapath.c embeds the BPF object through the skeleton: rebuild it when the
+# programs change (for the other objects the skeleton is order-only).
+$(BUILD)/lib/datapath.o: $(SKELS)
+
 $(BUILD)/libwarden.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -7,10 +7,11 @@
  *   warden_to_container    tc egress of the host veth  = the pod's ingress
  *
  * Per packet: endpoint by ifindex -> parse -> peer identity (ipcache) ->
- * conntrack -> (new flow) policy -> verdict, counters and events; a denied
- * packet may be answered (RST / ICMP) instead of only dropped. All the
- * logic is in bpf/lib/; this file wires the modules together. The map
- * layouts and names are the ABI in include/warden/abi/maps.h.
+ * conntrack (an ICMP error related to a flow passes here) -> (new flow)
+ * policy -> verdict, counters and events; a denied packet may be answered
+ * (RST / ICMP) instead of only dropped. All the logic is in bpf/lib/; this
+ * file wires the modules together. The map layouts and names are the ABI
+ * in include/warden/abi/maps.h.
  */
 #include "lib/common.h"
 #include "lib/conntrack.h"
@@ -109,13 +110,14 @@ static __always_inline __be16 local_destination_proxy_port(const struct warden_e
 }
 
 /*
- * Conntrack and policy for an IPv4 packet of endpoint ep. Returns 0 to
- * forward or a negated drop reason; trace->rule_cookie is filled either way.
- * *reject is set when policy wants a drop answered (only a new flow's
- * POLICY / POLICY_DENY drop: never a revoked flow, never PROXY_REQUIRED).
+ * Conntrack and policy for an IPv4 packet of endpoint ep (address
+ * ep_addr). Returns 0 to forward or a negated drop reason;
+ * trace->rule_cookie is filled either way. *reject is set when policy
+ * wants a drop answered (only a new flow's POLICY / POLICY_DENY drop:
+ * never a revoked flow, never PROXY_REQUIRED).
  */
 static __always_inline int handle_flow(struct __sk_buff *skb, const struct warden_endpoint_info *ep,
-				       const struct warden_packet *pkt,
+				       __be32 ep_addr, const struct warden_packet *pkt,
 				       struct warden_trace *trace, bool *reject)
 {
 	struct warden_ct_key key, rev;
@@ -124,6 +126,21 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 	__u64 now = bpf_ktime_get_ns();
 	__be16 proxy_port;
 	int status, ret;
+
+	/*
+	 * An ICMP error about a packet of one of the endpoint's flows passes
+	 * like the flow's own packets do, without policy (and without an
+	 * event: the flow had its verdict). An unrelated one, or one whose
+	 * quote we cannot read, goes on as any packet.
+	 */
+	if (pkt->quote_offset) {
+		struct warden_packet quoted = {};
+
+		if (parse_icmp_quote(skb, pkt->quote_offset, &quoted) == 0 &&
+		    ct_icmp_error_related(&warden_ct, pkt, &quoted, ep, ep_addr,
+					  trace->direction, &key, &rev, now))
+			return 0;
+	}
 
 	ct_key_init(&key, pkt, ep->endpoint_id, trace->direction);
 	status = ct_lookup(&warden_ct, &key, &rev, &entry, now);
@@ -300,13 +317,13 @@ static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 	if (ret < 0)
 		goto drop;
 
+	__builtin_memcpy(&ep_addr, ep.ipv4, sizeof(ep_addr));
 	if (direction == WARDEN_DIR_EGRESS) {
 		trace.peer_identity = ipcache_lookup4(&warden_ipcache, pkt.daddr);
 		/*
 		 * A pod may only send from its own address; otherwise it could
 		 * borrow another endpoint's identity at the receiver.
 		 */
-		__builtin_memcpy(&ep_addr, ep.ipv4, sizeof(ep_addr));
 		if (pkt.saddr != ep_addr) {
 			ret = -WARDEN_DROP_SPOOFED_SOURCE;
 			goto drop;
@@ -315,7 +332,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 		trace.peer_identity = ipcache_lookup4(&warden_ipcache, pkt.saddr);
 	}
 
-	ret = handle_flow(skb, &ep, &pkt, &trace, &reject);
+	ret = handle_flow(skb, &ep, ep_addr, &pkt, &trace, &reject);
 	if (ret < 0)
 		goto drop;
 forward:

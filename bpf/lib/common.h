@@ -63,7 +63,9 @@ struct warden_icmphdr {
 
 /*
  * One packet as the policy sees it. Addresses and ports are in network
- * order, exactly as on the wire and in the map keys.
+ * order, exactly as on the wire and in the map keys. Also the packet an
+ * ICMP error quotes (parse_icmp_quote()), of which only the fields of a
+ * conntrack key are filled: family, addresses, protocol and ports.
  */
 struct warden_packet {
 	__be32 saddr;
@@ -76,13 +78,50 @@ struct warden_packet {
 	__u8 protocol;
 	__u8 tcp_flags;      /* raw flags byte, 0 unless TCP */
 	__u8 fragment;       /* non-first fragment: no L4 header, ports 0 */
-	__u16 pad;
+	__u16 quote_offset;  /* an ICMP error that may be related to a flow:
+			      * where its quote starts in the frame; else 0 */
 };
 
 /* The policy-map port of an ICMP message: its type in the high byte. */
 static __always_inline __be16 icmp_policy_port(__u8 type)
 {
 	return bpf_htons((__u16)type << 8);
+}
+
+/* The bit of an ICMP type in a set of types below 32 (see below). */
+#define WARDEN_ICMP_BIT(type) (1u << (type))
+
+/*
+ * ICMP errors: messages about another packet, never a flow of their own.
+ * Unassigned types count as errors, as in Linux's icmp_send(); never
+ * answered by lib/reject.h (no error about an error). A bit set instead of a
+ * chain of compares: a few instructions, on every ICMP packet.
+ */
+static __always_inline bool icmp_is_error(__u8 type)
+{
+	const __u32 errors = WARDEN_ICMP_BIT(WARDEN_ICMP_DEST_UNREACH) |
+			     WARDEN_ICMP_BIT(WARDEN_ICMP_SOURCE_QUENCH) |
+			     WARDEN_ICMP_BIT(WARDEN_ICMP_REDIRECT) |
+			     WARDEN_ICMP_BIT(WARDEN_ICMP_TIME_EXCEEDED) |
+			     WARDEN_ICMP_BIT(WARDEN_ICMP_PARAMETERPROB);
+
+	return type > WARDEN_ICMP_MAX_TYPE || ((errors >> type) & 1);
+}
+
+/*
+ * The errors that may be RELATED to a flow (lib/conntrack.h): those that
+ * report on a packet of it to its sender, as netfilter and Cilium treat
+ * them. Not redirects: they change the receiver's routes, not the fate of
+ * one packet, so policy keeps judging them by type.
+ */
+static __always_inline bool icmp_error_may_be_related(__u8 type)
+{
+	const __u32 related = WARDEN_ICMP_BIT(WARDEN_ICMP_DEST_UNREACH) |
+			      WARDEN_ICMP_BIT(WARDEN_ICMP_SOURCE_QUENCH) |
+			      WARDEN_ICMP_BIT(WARDEN_ICMP_TIME_EXCEEDED) |
+			      WARDEN_ICMP_BIT(WARDEN_ICMP_PARAMETERPROB);
+
+	return type < 32 && ((related >> type) & 1);
 }
 
 #endif /* WARDEN_BPF_COMMON_H */

@@ -14,6 +14,10 @@
  *   - NEW otherwise.
  * Expired entries count as absent; the LRU reclaims them eventually, and
  * creating the same flow again overwrites them.
+ *
+ * An ICMP error about a packet of such a flow is RELATED to it (see
+ * ct_icmp_error_related()): it passes without policy, but it neither
+ * creates nor refreshes an entry.
  */
 #ifndef WARDEN_BPF_CONNTRACK_H
 #define WARDEN_BPF_CONNTRACK_H
@@ -156,6 +160,79 @@ static __always_inline void ct_create(void *ct, const struct warden_ct_key *key,
 
 	value.expires_ns = now + ct_lifetime(pkt->protocol, pkt->tcp_flags, value.flags);
 	bpf_map_update_elem(ct, key, &value, BPF_ANY);
+}
+
+/*
+ * Does an ICMP error fit the packet it quotes? The quoted packet Q
+ * travelled the other way than the error, between endpoint E (address
+ * ep_addr) and its peer P:
+ *
+ *  - ingress, the error comes to E: E sent Q, so Q.saddr = E, and an
+ *    error goes back to the sender of what it quotes: outer daddr =
+ *    Q.saddr. Q.daddr is P; the error's source is P when P made it (port
+ *    unreachable, bpf/lib/reject.h's answers) but any router on the path
+ *    when a router did (fragmentation needed, time exceeded), so the
+ *    outer source is not checked against anything, as in netfilter.
+ *    Forging one takes the flow's whole tuple, and it can only tell E
+ *    about E's own flow.
+ *  - egress, E sends the error: E received Q, so Q.daddr = E, and the
+ *    outer source is E (the source check already held). It must go to
+ *    Q's sender: outer daddr = Q.saddr = P. Else a pod could quote one of
+ *    its flows to get an error to anyone else past policy. (A pod that
+ *    forwards others' traffic and reports errors about it is judged by
+ *    policy, as before.)
+ *
+ * So in both: the error goes to Q's sender, and Q's address on E's side
+ * is E's own.
+ */
+static __always_inline bool ct_icmp_error_fits(const struct warden_packet *pkt,
+					       const struct warden_packet *quoted,
+					       __be32 ep_addr, __u8 direction)
+{
+	if (pkt->daddr != quoted->saddr)
+		return false;
+	if (direction == WARDEN_DIR_INGRESS)
+		return quoted->saddr == ep_addr;
+	return quoted->daddr == ep_addr;
+}
+
+/*
+ * Is the ICMP error pkt, which quotes *quoted (parse_icmp_quote()),
+ * RELATED to a flow of endpoint ep, seen in `direction`? Then it is
+ * forwarded without policy, as netfilter and Cilium do: path MTU
+ * discovery (fragmentation needed), port unreachable for UDP clients,
+ * time exceeded for traceroute, and the ICMP answers of bpf/lib/reject.h
+ * to a local sender whose own ingress would deny them.
+ *
+ * The quoted packet belongs to the flow at E in the other direction, so
+ * it is looked up as any packet of that direction would be: its own key
+ * (Q was of the flow's original direction) or the reversed one (Q was a
+ * reply). Related only if the addresses fit (ct_icmp_error_fits()) and
+ * the entry is live, not revoked, and checked against the endpoint's
+ * current policy revision. A stale revision is rare (Q itself just
+ * passed E's other hook, which re-checks the entry) and only a policy
+ * change in between causes it; then the error is judged by policy by its
+ * type, as an unrelated one is, rather than re-judging the flow here. The
+ * entry is only read: neither its deadline nor its counters move.
+ *
+ * *key and *rev are scratch space (the caller's, to spare stack).
+ */
+static __always_inline bool ct_icmp_error_related(void *ct, const struct warden_packet *pkt,
+						  const struct warden_packet *quoted,
+						  const struct warden_endpoint_info *ep,
+						  __be32 ep_addr, __u8 direction,
+						  struct warden_ct_key *key,
+						  struct warden_ct_key *rev, __u64 now)
+{
+	struct warden_ct_value *entry;
+
+	if (!ct_icmp_error_fits(pkt, quoted, ep_addr, direction))
+		return false;
+	ct_key_init(key, quoted, ep->endpoint_id,
+		    direction == WARDEN_DIR_INGRESS ? WARDEN_DIR_EGRESS : WARDEN_DIR_INGRESS);
+	ct_lookup(ct, key, rev, &entry, now);
+	return entry && !(entry->flags & WARDEN_CT_REVOKED) &&
+	       entry->policy_revision == ep->policy_revision;
 }
 
 /*

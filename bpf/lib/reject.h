@@ -112,13 +112,6 @@ static __always_inline bool reject_address_unanswerable(__be32 addr)
 	return host == 0 || host == 0xffffffff || (host >> 28) == 0xe;
 }
 
-static __always_inline bool reject_icmp_is_error(__u8 type)
-{
-	return type == WARDEN_ICMP_DEST_UNREACH || type == WARDEN_ICMP_SOURCE_QUENCH ||
-	       type == WARDEN_ICMP_REDIRECT || type == WARDEN_ICMP_TIME_EXCEEDED ||
-	       type == WARDEN_ICMP_PARAMETERPROB || type > WARDEN_ICMP_MAX_TYPE;
-}
-
 /*
  * A TCP segment becomes a RST (RFC 793, "Reset Generation" for a closed
  * port): if it had ACK, the RST takes its sequence number from that ack;
@@ -202,7 +195,7 @@ static __always_inline int reject_icmp(struct __sk_buff *skb, const struct warde
 	__s64 sum;
 
 	if (pkt->protocol == IPPROTO_ICMP &&
-	    reject_icmp_is_error(bpf_ntohs(pkt->policy_dport) >> 8))
+	    icmp_is_error(bpf_ntohs(pkt->policy_dport) >> 8))
 		return -1;
 
 	quote_len = ip_header_len +

@@ -51,8 +51,14 @@
 #define TCP_ACK 0x10
 
 #define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_REDIRECT 5
 #define ICMP_ECHO 8
+#define ICMP_TIME_EXCEEDED 11
 #define ICMP_TIMESTAMP 13
+/* Destination unreachable codes. */
+#define ICMP_PORT_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
 
 #define NSEC 1000000000ull
 
@@ -214,6 +220,34 @@ static struct flow icmp_flow(const char *saddr, const char *daddr, uint8_t type,
 			      .icmp_type = type, .icmp_id = id };
 }
 
+/*
+ * An ICMP error (outer: its addresses, type, IP options) with code, about
+ * orig: quoting orig's IPv4 header (options included) and the first
+ * quote_l4 bytes after it, as RFC 792 has hosts and routers do.
+ */
+static struct packet icmp_error(struct flow outer, uint8_t code, const struct packet *orig,
+				size_t quote_l4)
+{
+	size_t quote_len = (orig->data[ETH_HLEN] & 0xf) * 4 + quote_l4;
+	struct packet p;
+	uint8_t *icmp;
+
+	assert_true(ETH_HLEN + quote_len <= orig->len);
+	outer.payload = quote_len;
+	p = build(&outer);
+	icmp = p.data + p.len - quote_len - sizeof(struct test_icmphdr);
+	icmp[1] = code;
+	memcpy(icmp + sizeof(struct test_icmphdr), orig->data + ETH_HLEN, quote_len);
+	return p;
+}
+
+/* The usual one: port unreachable, from `from` to `to`, about orig. */
+static struct packet port_unreachable(const char *from, const char *to,
+				      const struct packet *orig)
+{
+	return icmp_error(icmp_flow(from, to, ICMP_DEST_UNREACH, 0), ICMP_PORT_UNREACH, orig, 8);
+}
+
 /* ---- running the programs --------------------------------------------- */
 
 static int run_repeat(struct bpf_program *prog, const void *data, size_t len, int repeat)
@@ -247,6 +281,17 @@ static int ingress(const struct flow f)
 	struct packet p = build(&f);
 
 	return run_raw(skel->progs.warden_to_container, p.data, p.len);
+}
+
+/* A frame already built, through warden_from_container / warden_to_container. */
+static int egress_packet(const struct packet *p)
+{
+	return run_raw(skel->progs.warden_from_container, p->data, p->len);
+}
+
+static int ingress_packet(const struct packet *p)
+{
+	return run_raw(skel->progs.warden_to_container, p->data, p->len);
 }
 
 /* One run with skb->mark set, keeping the frame and mark it leaves with. */
@@ -324,6 +369,25 @@ static void endpoint_set_audit(uint32_t flags, uint32_t revision,
 static void endpoint_set(uint32_t flags, uint32_t revision)
 {
 	endpoint_set_audit(flags, revision, 0, 0);
+}
+
+/* Another endpoint on the test interface from now on (revision 1). */
+static void endpoint_set_as(uint32_t endpoint_id, uint32_t identity, const char *addr,
+			    uint32_t flags)
+{
+	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
+	struct warden_endpoint_info info = {
+		.endpoint_id = endpoint_id,
+		.identity = identity,
+		.flags = flags,
+		.policy_revision = 1,
+	};
+	uint32_t a = ip4(addr);
+
+	memcpy(info.ipv4, &a, sizeof(a));
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key, sizeof(key),
+					      &info, sizeof(info), BPF_ANY),
+			 0);
 }
 
 static void ipcache_set(const char *addr, uint32_t prefix_len, uint32_t identity)
@@ -461,6 +525,22 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
 	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+/* Put a CT entry for flow f in direction, live for a minute at revision 1. */
+static void ct_put(const struct flow *f, uint8_t direction)
+{
+	struct warden_ct_key key = ct_key(f, direction);
+	struct warden_ct_value value = {
+		.expires_ns = now_ns() + 60 * NSEC,
+		.packets = 1,
+		.policy_revision = 1,
+		.remote_identity = PEER_IDENTITY,
+	};
+
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_ct, &key, sizeof(key), &value,
+					      sizeof(value), BPF_ANY),
+			 0);
 }
 
 /* expires_ns is about now + lifetime. */
@@ -1292,6 +1372,294 @@ static void test_revocation_icmp_reply_checks_request_type(void **state)
 	assert_true(v.flags & WARDEN_CT_REVOKED);
 }
 
+/* ---- tests: ICMP errors related to a flow ------------------------------ */
+
+/* Both directions default deny; UDP 53 out to anyone. */
+static void setup_egress_dns(void)
+{
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(0, WARDEN_DIR_EGRESS, IPPROTO_UDP, 53, 96, WARDEN_POLICY_ALLOW, 5);
+}
+
+static void test_icmp_error_port_unreachable_related(void **state)
+{
+	struct flow query = udp_flow(EP_IP, 33333, PEER_IP, 53);
+	struct flow router = icmp_flow(WORLD_IP, EP_IP, ICMP_TIME_EXCEEDED, 0);
+	struct warden_ct_value before, after;
+	struct packet q, err;
+
+	(void)state;
+	setup_egress_dns();
+	query.payload = 30;
+	q = build(&query);
+	assert_int_equal(egress_packet(&q), TC_ACT_OK);
+	assert_true(ct_get(&query, WARDEN_DIR_EGRESS, &before));
+	events_consume();
+
+	/* Nobody listens at the server: its answer enters, ingress default deny. */
+	err = port_unreachable(PEER_IP, EP_IP, &q);
+	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
+	/* A router on the way may report on it too; IP options on both headers. */
+	query.ihl = 7;
+	q = build(&query);
+	router.ihl = 6;
+	err = icmp_error(router, 0, &q, 8);
+	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
+
+	/* Forwarded and counted, but no verdict event and the entry untouched. */
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 2);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 0);
+	assert_int_equal(events_consume(), 0);
+	assert_true(ct_get(&query, WARDEN_DIR_EGRESS, &after));
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(map_count(skel->maps.warden_ct), 1);
+}
+
+static void test_icmp_error_frag_needed_related(void **state)
+{
+	struct flow syn = establish_http();
+	struct flow segment = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK);
+	struct flow client_syn = tcp_flow(PEER_IP, 50000, EP_IP, 8080, TCP_SYN);
+	struct flow synack = tcp_flow(EP_IP, 8080, PEER_IP, 50000, TCP_SYN | TCP_ACK);
+	struct flow router = icmp_flow(WORLD_IP, EP_IP, ICMP_DEST_UNREACH, 0);
+	struct warden_ct_value v;
+	struct packet p, err;
+
+	(void)state;
+	(void)syn;
+	/* A full-sized segment out; a router cannot forward it unfragmented. */
+	segment.payload = 150;
+	p = build(&segment);
+	assert_int_equal(egress_packet(&p), TC_ACT_OK);
+	err = icmp_error(router, ICMP_FRAG_NEEDED, &p, 8);
+	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
+
+	/* The endpoint as the server: about its SYN-ACK, the reply of an ingress flow. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 8080, 96,
+		   WARDEN_POLICY_ALLOW, 0x20002);
+	assert_int_equal(ingress(client_syn), TC_ACT_OK);
+	assert_int_equal(egress(synack), TC_ACT_OK);
+	p = build(&synack);
+	err = icmp_error(router, ICMP_FRAG_NEEDED, &p, 8);
+	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
+	/* Without creating an entry of its own. */
+	assert_true(ct_get(&client_syn, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.packets, 2);
+	assert_int_equal(map_count(skel->maps.warden_ct), 2);
+
+	/* A port the connection does not use is another flow: policy drops it. */
+	segment.dport = 81;
+	p = build(&segment);
+	err = icmp_error(router, ICMP_FRAG_NEEDED, &p, 8);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 1);
+}
+
+/* The endpoint's own errors, about packets it received, go out the same way. */
+static void test_icmp_error_from_endpoint_related(void **state)
+{
+	struct flow datagram = udp_flow(PEER_IP, 5000, EP_IP, 9999);
+	struct packet d = build(&datagram), err;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 9999, 96,
+		   WARDEN_POLICY_ALLOW, 7);
+	assert_int_equal(ingress_packet(&d), TC_ACT_OK);
+	events_consume();
+
+	/* Nobody listens in the pod: its stack says so, egress default deny. */
+	err = port_unreachable(EP_IP, PEER_IP, &d);
+	assert_int_equal(egress_packet(&err), TC_ACT_OK);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 1);
+	assert_int_equal(events_consume(), 0);
+
+	/* About another port: policy, which drops it. */
+	datagram.dport = 9998;
+	d = build(&datagram);
+	err = port_unreachable(EP_IP, PEER_IP, &d);
+	assert_int_equal(egress_packet(&err), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS), 1);
+}
+
+/* traceroute with ping: a quoted echo request is found by its id. */
+static void test_icmp_error_quoting_echo_related(void **state)
+{
+	struct flow request = icmp_flow(EP_IP, PEER_IP, ICMP_ECHO, 0x1234);
+	struct flow router = icmp_flow(WORLD_IP, EP_IP, ICMP_TIME_EXCEEDED, 0);
+	struct packet r, err;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_ICMP, ICMP_ECHO << 8, 96,
+		   WARDEN_POLICY_ALLOW, 6);
+	request.payload = 56;
+	r = build(&request);
+	assert_int_equal(egress_packet(&r), TC_ACT_OK);
+	err = icmp_error(router, 0, &r, 8);
+	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
+
+	/* Another id is another flow. */
+	request.icmp_id = 0x9999;
+	r = build(&request);
+	err = icmp_error(router, 0, &r, 8);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+}
+
+/* Without a flow to be about, an error is judged by policy as before. */
+static void test_icmp_error_without_flow_judged_by_policy(void **state)
+{
+	struct flow query = udp_flow(EP_IP, 33333, PEER_IP, 53);
+	struct flow other = udp_flow(EP_IP, 33334, PEER_IP, 53);
+	struct flow fragment = query;
+	struct flow unreach = icmp_flow(PEER_IP, EP_IP, ICMP_DEST_UNREACH, 0);
+	struct flow own_error = icmp_flow(EP_IP, OTHER_IP, ICMP_DEST_UNREACH, 0);
+	struct packet q = build(&query), p, err;
+
+	(void)state;
+	setup_egress_dns();
+	assert_int_equal(egress_packet(&q), TC_ACT_OK);
+	events_consume();
+
+	/* A flow the endpoint never had (another source port). */
+	p = build(&other);
+	err = port_unreachable(PEER_IP, EP_IP, &p);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[0].protocol, IPPROTO_ICMP);
+	assert_int_equal(events[0].sport, 0);
+
+	/*
+	 * Quotes that cannot be used are no parse error, just not related:
+	 * cut before the ports; cut inside the quoted IPv4 header (10 of its
+	 * 20 bytes left); a quoted non-first fragment, whose payload (0xab
+	 * bytes) must not pass for the ports of a flow that has them.
+	 */
+	err = icmp_error(unreach, ICMP_PORT_UNREACH, &q, 2);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+	err = icmp_error(unreach, ICMP_PORT_UNREACH, &q, 8);
+	assert_int_equal(run_raw(skel->progs.warden_to_container, err.data, err.len - 8 - 10),
+			 TC_ACT_SHOT);
+	fragment.frag_off = 185;
+	p = build(&fragment);
+	ct_put(&(struct flow){ .protocol = IPPROTO_UDP, .saddr = EP_IP, .daddr = PEER_IP,
+			       .sport = 0xabab, .dport = 0xabab },
+	       WARDEN_DIR_EGRESS);
+	err = port_unreachable(PEER_IP, EP_IP, &p);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+	/* Redirects are never related: they would change the pod's routes. */
+	err = icmp_error(icmp_flow(PEER_IP, EP_IP, ICMP_REDIRECT, 0), 1, &q, 8);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+	/*
+	 * Nor is an error about an error, even one the endpoint sent (and
+	 * tracked, as any allowed ICMP; from a router, so that the error is
+	 * not the portless "reply" of that entry).
+	 */
+	policy_set(0, WARDEN_DIR_EGRESS, IPPROTO_ICMP, ICMP_DEST_UNREACH << 8, 96,
+		   WARDEN_POLICY_ALLOW, 8);
+	p = build(&own_error);
+	assert_int_equal(egress_packet(&p), TC_ACT_OK);
+	assert_true(ct_get(&own_error, WARDEN_DIR_EGRESS, &(struct warden_ct_value){ 0 }));
+	err = icmp_error(icmp_flow(WORLD_IP, EP_IP, ICMP_DEST_UNREACH, 0), 1, &p, 8);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 6);
+	assert_int_equal(metrics(WARDEN_DROP_INVALID_PACKET, WARDEN_DIR_INGRESS), 0);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 0);
+
+	/* Policy still decides them: allowed ICMP unreachables come in. */
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_ICMP, ICMP_DEST_UNREACH << 8, 96,
+		   WARDEN_POLICY_ALLOW, 9);
+	p = build(&other);
+	err = port_unreachable(PEER_IP, EP_IP, &p);
+	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
+}
+
+static void test_icmp_error_quoting_revoked_flow_dropped(void **state)
+{
+	struct flow syn = establish_http();
+	struct flow ack = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK);
+	const uint32_t enforced = WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS;
+	struct packet a = build(&ack);
+	struct packet err = icmp_error(icmp_flow(WORLD_IP, EP_IP, ICMP_DEST_UNREACH, 0),
+				       ICMP_FRAG_NEEDED, &a, 8);
+	struct warden_ct_value v;
+
+	(void)state;
+	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
+
+	/*
+	 * A new revision the flow has not been checked against: the error is
+	 * not taken as related (it does not re-check the flow itself), policy
+	 * judges it. The flow's next packet re-checks it, and its errors are
+	 * related again.
+	 */
+	endpoint_set(enforced, 2);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.policy_revision, 1);
+	assert_int_equal(egress_packet(&a), TC_ACT_OK);
+	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
+
+	/* Revoked: its errors are dropped as well. */
+	policy_del(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96);
+	endpoint_set(enforced, 3);
+	assert_int_equal(egress_packet(&a), TC_ACT_SHOT);
+	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
+	assert_true(v.flags & WARDEN_CT_REVOKED);
+	events_consume();
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 2);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[0].protocol, IPPROTO_ICMP);
+}
+
+/*
+ * The quote must fit the error: it goes to the quoted packet's sender, and
+ * the quoted packet's address on the endpoint's side is the endpoint's.
+ * The CT entries put here for other addresses make sure it is that check,
+ * not a missing entry, that stops them.
+ */
+static void test_icmp_error_addresses_must_fit(void **state)
+{
+	struct flow datagram = udp_flow(PEER_IP, 5000, EP_IP, 9999);
+	struct flow received_elsewhere = udp_flow(PEER_IP, 5000, OTHER_IP, 9999);
+	struct flow sent_elsewhere = udp_flow(OTHER_IP, 33333, PEER_IP, 53);
+	struct packet d = build(&datagram), p, err;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 9999, 96,
+		   WARDEN_POLICY_ALLOW, 7);
+	assert_int_equal(ingress_packet(&d), TC_ACT_OK);
+
+	/* Egress: the endpoint's error about the datagram goes to its sender... */
+	err = port_unreachable(EP_IP, PEER_IP, &d);
+	assert_int_equal(egress_packet(&err), TC_ACT_OK);
+	/* ...and to nobody else: no quoting a flow to reach another peer. */
+	err = port_unreachable(EP_IP, OTHER_IP, &d);
+	assert_int_equal(egress_packet(&err), TC_ACT_SHOT);
+	/* Nor about a packet another address received. */
+	ct_put(&received_elsewhere, WARDEN_DIR_INGRESS);
+	p = build(&received_elsewhere);
+	err = port_unreachable(EP_IP, PEER_IP, &p);
+	assert_int_equal(egress_packet(&err), TC_ACT_SHOT);
+
+	/* Ingress: about a packet another address sent, to it or to the endpoint. */
+	ct_put(&sent_elsewhere, WARDEN_DIR_EGRESS);
+	p = build(&sent_elsewhere);
+	err = port_unreachable(PEER_IP, OTHER_IP, &p);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+	err = port_unreachable(PEER_IP, EP_IP, &p);
+	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
+
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 1);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS), 2);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 2);
+}
+
 /* ---- tests: audit ------------------------------------------------------ */
 
 static void assert_audit_event(const struct warden_event *e, uint8_t reason, uint8_t direction,
@@ -1818,6 +2186,58 @@ static void test_reject_mark_passes_once(void **state)
 			 TC_ACT_OK);
 }
 
+/*
+ * The whole reject path between two local pods, taking turns on the test
+ * interface: A's UDP query is allowed out and tracked; B's ingress
+ * (default deny, reject) answers it with an ICMP unreachable; the answer
+ * passes B's other hook once; then it reaches A's warden_to_container,
+ * where A's ingress is default deny too, and passes as related to A's
+ * query, so A's client fails at once instead of timing out.
+ */
+static void test_reject_answer_reaches_local_sender(void **state)
+{
+	struct flow query = udp_flow(EP_IP, 33333, PEER_IP, 53);
+	const uint32_t b_id = 8;
+	struct packet q = build(&query), answer;
+	struct run_result r;
+
+	(void)state;
+	setup_egress_dns();
+	assert_int_equal(egress_packet(&q), TC_ACT_OK);
+
+	/* B, at PEER_IP: the query arrives and is rejected. */
+	endpoint_set_as(b_id, PEER_IDENTITY, PEER_IP,
+			WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_REJECT_INGRESS);
+	r = run_marked(skel->progs.warden_to_container, &q, 0);
+	assert_icmp_unreachable(&r, PEER_IP, EP_IP, &q, 20 + 8);
+	answer = r.out;
+	/* Into the host through B's veth: its egress hook lets it pass once. */
+	r = run_marked(skel->progs.warden_from_container, &answer, r.mark);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark, 0);
+	assert_int_equal(metrics_packets(b_id, WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS, NULL), 1);
+	assert_int_equal(metrics_packets(b_id, WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS, NULL),
+			 1);
+
+	/* A again: the host routes the answer to it. */
+	setup_egress_dns();
+	r = run_marked(skel->progs.warden_to_container, &answer, 0);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 1);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 0);
+	/* A's verdict, B's rejected drop; nothing about the answer. */
+	assert_int_equal(events_consume(), 2);
+	assert_int_equal(events[0].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_drop_event(&events[1], WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[1].endpoint_id, b_id);
+	assert_int_equal(events[1].flags, WARDEN_EVENT_F_REJECTED);
+
+	/* What it was before: without A's flow, A's ingress policy drops it. */
+	map_clear(skel->maps.warden_ct);
+	assert_int_equal(run_marked(skel->progs.warden_to_container, &answer, 0).retval,
+			 TC_ACT_SHOT);
+}
+
 /* ---- tests: reporting -------------------------------------------------- */
 
 static void test_lost_events_counted(void **state)
@@ -1872,6 +2292,13 @@ int main(void)
 		cmocka_unit_test_setup(test_syn_reusing_revoked_tuple_is_judged_new, test_setup),
 		cmocka_unit_test_setup(test_revocation_icmp_reply_checks_request_type,
 				       test_setup),
+		cmocka_unit_test_setup(test_icmp_error_port_unreachable_related, test_setup),
+		cmocka_unit_test_setup(test_icmp_error_frag_needed_related, test_setup),
+		cmocka_unit_test_setup(test_icmp_error_from_endpoint_related, test_setup),
+		cmocka_unit_test_setup(test_icmp_error_quoting_echo_related, test_setup),
+		cmocka_unit_test_setup(test_icmp_error_without_flow_judged_by_policy, test_setup),
+		cmocka_unit_test_setup(test_icmp_error_quoting_revoked_flow_dropped, test_setup),
+		cmocka_unit_test_setup(test_icmp_error_addresses_must_fit, test_setup),
 		cmocka_unit_test_setup(test_audit_mode_forwards_policy_drops, test_setup),
 		cmocka_unit_test_setup(test_audit_policies_deny_reported, test_setup),
 		cmocka_unit_test_setup(test_audit_policies_default_deny_cookie, test_setup),
@@ -1884,6 +2311,7 @@ int main(void)
 				       test_setup),
 		cmocka_unit_test_setup(test_reject_not_for_revoked_flows, test_setup),
 		cmocka_unit_test_setup(test_reject_mark_passes_once, test_setup),
+		cmocka_unit_test_setup(test_reject_answer_reaches_local_sender, test_setup),
 		cmocka_unit_test_setup(test_lost_events_counted, test_setup),
 	};
 

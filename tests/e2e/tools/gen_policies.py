@@ -70,9 +70,9 @@ def policy(rng, seed, index):
     out = ["apiVersion: cilium.io/v2", "kind: CiliumNetworkPolicy", "metadata:",
            "  name: gen-%d-%d" % (seed, index)]
     annotations = []
-    if rng.random() < 0.25:
-        annotations.append("    policy.warden.io/audit-mode: \"true\"")
     if rng.random() < 0.3:
+        annotations.append("    policy.warden.io/audit-mode: \"true\"")
+    if rng.random() < 0.4:
         annotations.append("    policy.warden.io/deny-response: %s" % rng.choice(["reject", "drop"]))
     if annotations:
         out += ["  annotations:"] + annotations
