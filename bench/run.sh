@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Warden benchmark (issue 5): bench/README.md says what it measures and how.
-#   bench/run.sh [--quick] [--rounds N] [--seconds S] [--out DIR]
+#   bench/run.sh [--quick] [--rounds N] [--seconds S] [--out DIR] [--only "CONFIG..."]
 # One agent, two endpoints (server: nginx; client: wrk and build/loadgen), the
 # same two namespaces for every configuration; only the filtering changes.
 # Configurations are interleaved (A B C ... A B C ...) for N rounds.
@@ -14,14 +14,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
-rounds=3 seconds=4 warm=1 quick=0 conns=32 out=
+rounds=3 seconds=4 warm=1 quick=0 conns=32 out= only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 rounds=1 seconds=1 warm=0.3 ;;
 	--rounds) rounds=$2; shift ;;
 	--seconds) seconds=$2; shift ;;
 	--out) out=$2; shift ;;
-	*) echo "usage: bench/run.sh [--quick] [--rounds N] [--seconds S] [--out DIR]" >&2; exit 2 ;;
+	--only) only=$2; shift ;; # e.g. "warden-l4 warden-l4-monitor": a partial, ad-hoc run
+	*) echo "usage: bench/run.sh [--quick] [--rounds N] [--seconds S] [--out DIR] [--only 'CONFIG...']" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -267,6 +268,10 @@ done
 MAIN="warden-l7-1 warden-l7-40 haproxy base iptables nftables warden-nopolicy warden-l3 warden-l4 warden-l4-monitor"
 SCALE=""
 for n in $SIZES; do SCALE="$SCALE warden-rules-$n iptables-rules-$n nftables-rules-$n"; done
+if [ -n "$only" ]; then
+	keep() { local c out=; for c in $1; do [[ " $only " == *" $c "* ]] && out="$out $c"; done; echo "$out"; }
+	MAIN=$(keep "$MAIN") SCALE=$(keep "$SCALE")
+fi
 ms() { date +%s%N; } # nanoseconds
 record_apply() { # what rules microseconds round
 	echo "$1,$2,$3,$4" >>"$out/apply_times.csv"

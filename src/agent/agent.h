@@ -65,6 +65,7 @@ struct cidr_identity {
 };
 
 struct monitor_client;
+struct monitor_record;
 
 #define METRICS_LATENCY_BUCKETS 10
 #define MONITOR_HISTORY 4096
@@ -115,7 +116,7 @@ struct agent {
 
 	struct monitor_client *monitors;
 	/* The last MONITOR_HISTORY events, for `warden monitor --last N`. */
-	json_t *history[MONITOR_HISTORY];
+	struct monitor_record *history; /* MONITOR_HISTORY records, a ring */
 	size_t history_next;
 	size_t history_count;
 	uint64_t events_seen;

@@ -18,6 +18,20 @@
 #include "agent.h"
 #include "warden/reason.h"
 
+/*
+ * One event of the history. Datapath events are kept raw and turned into
+ * JSON only when someone reads them (a monitor attached when they arrive,
+ * or a later --last): with nobody watching, an event costs a copy, not the
+ * JSON (the agent sees one per new flow). Relayed L7 events arrive as JSON.
+ * Names (endpoints, labels) are resolved when the JSON is built; policy
+ * names resolve by stable id, so they stay right after a delete.
+ */
+struct monitor_record {
+	json_t *json; /* relayed event; NULL for a raw one */
+	struct warden_event raw;
+	struct timespec when; /* CLOCK_REALTIME when the agent got it */
+};
+
 struct monitor_client {
 	struct monitor_client *next;
 	int fd;
@@ -96,21 +110,20 @@ static json_t *peer_json(struct agent *agent, const uint8_t addr[16], uint16_t p
 	return obj;
 }
 
-static json_t *event_json(struct agent *agent, const struct warden_event *ev)
+static json_t *event_json(struct agent *agent, const struct warden_event *ev,
+			  const struct timespec *ts)
 {
 	struct endpoint *ep = endpoint__find_by_id(agent, ev->endpoint_id);
 	bool dropped = ev->type == WARDEN_EVENT_DROP;
 	bool audit = ev->type == WARDEN_EVENT_AUDIT;
 	char when[64], proto[8], flags[64], policy[600], ref[256];
-	struct timespec ts;
 	struct tm tm;
 	json_t *obj;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&ts->tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%06ldZ",
-		 ts.tv_nsec / 1000);
+		 ts->tv_nsec / 1000);
 	tcp_flags_text(ev->protocol == 6 ? ev->tcp_flags : 0, flags, sizeof(flags));
 	/* An audit event names the policy that would have dropped the flow. */
 	monitor__describe_cookie(agent, ev->rule_cookie, !dropped && !audit, policy,
@@ -161,34 +174,64 @@ static bool is_drop(json_t *obj)
 
 static void broadcast(struct agent *agent, json_t *obj);
 
-static void remember(struct agent *agent, json_t *obj)
+/* The next history slot, emptied. */
+static struct monitor_record *history_slot(struct agent *agent)
 {
-	json_decref(agent->history[agent->history_next]);
-	agent->history[agent->history_next] = json_incref(obj);
+	struct monitor_record *r;
+
+	if (!agent->history) {
+		agent->history = calloc(MONITOR_HISTORY, sizeof(*agent->history));
+		if (!agent->history)
+			return NULL;
+	}
+	r = &agent->history[agent->history_next];
+	json_decref(r->json);
+	r->json = NULL;
 	agent->history_next = (agent->history_next + 1) % MONITOR_HISTORY;
 	if (agent->history_count < MONITOR_HISTORY)
 		agent->history_count++;
+	return r;
+}
+
+/* A record's JSON: the relayed object (a new reference) or built now. */
+static json_t *record_json(struct agent *agent, const struct monitor_record *r)
+{
+	return r->json ? json_incref(r->json) : event_json(agent, &r->raw, &r->when);
+}
+
+static bool record_is_drop(const struct monitor_record *r)
+{
+	return r->json ? is_drop(r->json) : r->raw.type == WARDEN_EVENT_DROP;
 }
 
 void monitor__on_event(void *ctx, const struct warden_event *event)
 {
 	struct agent *agent = ctx;
+	struct monitor_record *r = history_slot(agent);
+	struct timespec now;
 	json_t *obj;
 
 	agent->events_seen++;
-	obj = event_json(agent, event);
-	remember(agent, obj);
-	if (!agent->monitors) {
-		json_decref(obj);
-		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (r) {
+		r->raw = *event;
+		r->when = now;
 	}
+	if (!agent->monitors)
+		return;
+	obj = event_json(agent, event, &now);
 	broadcast(agent, obj);
 	json_decref(obj);
 }
 
 void monitor__relay(struct agent *agent, json_t *event)
 {
-	remember(agent, event);
+	struct monitor_record *r = history_slot(agent);
+
+	if (r) {
+		r->json = json_incref(event);
+		clock_gettime(CLOCK_REALTIME, &r->when);
+	}
 	if (agent->monitors)
 		broadcast(agent, event);
 }
@@ -218,11 +261,16 @@ bool monitor__replay(struct agent *agent, int fd)
 	n = c->last < agent->history_count ? c->last : agent->history_count;
 	start = (agent->history_next + MONITOR_HISTORY - n) % MONITOR_HISTORY;
 	for (size_t i = 0; i < n; i++) {
-		json_t *obj = agent->history[(start + i) % MONITOR_HISTORY];
+		const struct monitor_record *r = &agent->history[(start + i) % MONITOR_HISTORY];
+		json_t *obj;
+		bool sent;
 
-		if (c->drops_only && !is_drop(obj))
+		if (c->drops_only && !record_is_drop(r))
 			continue;
-		if (!send_line(fd, obj))
+		obj = record_json(agent, r);
+		sent = obj && send_line(fd, obj);
+		json_decref(obj);
+		if (!sent)
 			break;
 	}
 	return c->follow;
@@ -282,10 +330,10 @@ void monitor__unsubscribe(struct agent *agent, int fd)
 
 void monitor__free_all(struct agent *agent)
 {
-	for (size_t i = 0; i < MONITOR_HISTORY; i++) {
-		json_decref(agent->history[i]);
-		agent->history[i] = NULL;
-	}
+	for (size_t i = 0; agent->history && i < MONITOR_HISTORY; i++)
+		json_decref(agent->history[i].json);
+	free(agent->history);
+	agent->history = NULL;
 	while (agent->monitors) {
 		struct monitor_client *c = agent->monitors;
 

@@ -132,6 +132,12 @@ static int make_room(struct client *client)
 	return 0;
 }
 
+bool client__has_line(const struct client *client)
+{
+	return client->len > client->start &&
+	       memchr(client->buf + client->start, '\n', client->len - client->start);
+}
+
 int client__read_line(struct client *client, const char **line, size_t *len)
 {
 	size_t scanned = client->start;

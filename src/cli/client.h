@@ -8,6 +8,7 @@
 #define WARDEN_CLI_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct client;
@@ -45,6 +46,8 @@ int client__call(struct client *client, const char *cmd, json_t *args, json_t **
 
 /* The connected socket, e.g. to shut it down from a signal handler. */
 int client__fd(const struct client *client);
+/* Does a whole line wait in the buffer (client__read_line will not block)? */
+bool client__has_line(const struct client *client);
 
 /* The message describing the last failure of client__call(). Borrowed. */
 const char *client__error(const struct client *client);
