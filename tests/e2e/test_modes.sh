@@ -263,3 +263,65 @@ YAML
 	stop_agent
 	WARDEND_ARGS= start_agent || fail "agent restarted with defaults"
 }
+
+# Events name the policy that decided them also after other policies (or
+# that one) are deleted: policies keep one id for their rule cookies.
+t_84_policy_names_survive_deletes() {
+	mark_start
+	modes_cast || { fail "cast"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	import - <<'YAML' || { fail "import"; return; }
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: first
+spec:
+  endpointSelector: {matchLabels: {class: xwing}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {org: empire}}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: second
+spec:
+  endpointSelector: {matchLabels: {class: deathstar}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {class: tiefighter}}]
+YAML
+	check "tiefighter -> deathstar allowed by 'second'" test "$(probe_result tiefighter "$ds:80/tcp")" = ok
+	W policy delete first >/dev/null
+	sleep 0.2
+	events_json "$E2E_TMP/ev1.json"
+	check "after deleting 'first', the flow still names default/second" python3 - "$E2E_TMP/ev1.json" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+v = [e for e in ev if e["endpoint"] == "default/deathstar" and e["verdict"] == "FORWARDED"]
+assert v and all(e["policy"] == "default/second" for e in v), v
+PY
+	W policy delete second >/dev/null
+	events_json "$E2E_TMP/ev2.json"
+	check "after deleting 'second' too, it is named 'default/second (deleted)'" python3 - "$E2E_TMP/ev2.json" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+v = [e for e in ev if e["endpoint"] == "default/deathstar" and e["verdict"] == "FORWARDED"]
+assert v and all(e["policy"] == "default/second (deleted)" for e in v), v
+PY
+	import - <<'YAML' || { fail "import again"; return; }
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: third
+spec:
+  endpointSelector: {matchLabels: {class: deathstar}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {class: tiefighter}}]
+YAML
+	events_json "$E2E_TMP/ev3.json"
+	check "a new policy does not take over the old flow's name" python3 - "$E2E_TMP/ev3.json" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+v = [e for e in ev if e["endpoint"] == "default/deathstar" and e["verdict"] == "FORWARDED"]
+assert v and all(e["policy"] == "default/second (deleted)" for e in v), v
+PY
+}
