@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
-rounds=3 seconds=4 warm=1 quick=0 conns=32 out= only=
+rounds=3 seconds=4 warm=1 quick=0 conns=32 out= only= proxy_cpus=server
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 rounds=1 seconds=1 warm=0.3 ;;
@@ -22,7 +22,8 @@ while [ $# -gt 0 ]; do
 	--seconds) seconds=$2; shift ;;
 	--out) out=$2; shift ;;
 	--only) only=$2; shift ;; # e.g. "warden-l4 warden-l4-monitor": a partial, ad-hoc run
-	*) echo "usage: bench/run.sh [--quick] [--rounds N] [--seconds S] [--out DIR] [--only 'CONFIG...']" >&2; exit 2 ;;
+	--proxy-cpus) proxy_cpus=$2; shift ;; # server (default: with nginx on CPU 0) or all
+	*) echo "usage: bench/run.sh [--quick] [--rounds N] [--seconds S] [--out DIR] [--only 'CONFIG...'] [--proxy-cpus server|all]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -133,7 +134,10 @@ S=$(epj server ipv4) C=$(epj client ipv4)
 sif=$(epj server interface) cif=$(epj client interface)
 server_ns=$(epj server netns) client_ns=$(epj client netns)
 proxy_pid=$(pgrep -P "$agent" -x warden-proxy | head -1)
-[ -n "$proxy_pid" ] && taskset -a -cp $SRV_CPU "$proxy_pid" >/dev/null
+# The proxies share the server's CPU, or (--proxy-cpus all) may run on any.
+PROXY_CPUS=$SRV_CPU
+[ "$proxy_cpus" = all ] && PROXY_CPUS=0-$(($(nproc) - 1))
+[ -n "$proxy_pid" ] && taskset -a -cp "$PROXY_CPUS" "$proxy_pid" >/dev/null
 for ns in "$server_ns" "$client_ns"; do
 	ip netns exec "$ns" sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096 \
 		net.ipv4.ip_local_port_range="10000 65000" net.ipv4.tcp_tw_reuse=1
@@ -194,7 +198,7 @@ frontend fe
 backend be
   server s1 $S:80
 HAP
-taskset -c $SRV_CPU haproxy -f "$tmp/haproxy.cfg" -db >"$out/raw/haproxy.log" 2>&1 &
+taskset -c "$PROXY_CPUS" haproxy -f "$tmp/haproxy.cfg" -db >"$out/raw/haproxy.log" 2>&1 &
 haproxy_pid=$!
 sleep 0.5
 kill -0 "$haproxy_pid" 2>/dev/null || { echo "haproxy did not start:"; cat "$out/raw/haproxy.log"; }
@@ -471,7 +475,7 @@ warden_attach
 	echo "haproxy: $(haproxy -v | head -1 | awk '{print $3}')"
 	echo "wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
 	echo "rounds: $rounds, seconds per measurement: $seconds, connections: $conns"
-	echo "cpu split: server nginx (1 worker) + warden-proxy + haproxy on CPU $SRV_CPU; wrk -t1 / loadgen on CPU $CLI_CPU"
+	echo "cpu split: server nginx (1 worker) on CPU $SRV_CPU; warden-proxy + haproxy on CPU(s) $PROXY_CPUS; wrk -t1 / loadgen on CPU $CLI_CPU"
 	echo "git: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+dirty')"
 } >"$out/machine.txt"
 cp "$tmp/warden-10000.yaml" "$tmp/ipt-10000.rules" "$out/raw/" 2>/dev/null
