@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
-rounds=3 seconds=4 warm=1 quick=0 conns=32 out= only= proxy_cpus=server
+rounds=3 seconds=4 warm=1 quick=0 conns=32 out= only= proxy_cpus=server proxy_workers=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 rounds=1 seconds=1 warm=0.3 ;;
@@ -23,7 +23,8 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift ;;
 	--only) only=$2; shift ;; # e.g. "warden-l4 warden-l4-monitor": a partial, ad-hoc run
 	--proxy-cpus) proxy_cpus=$2; shift ;; # server (default: with nginx on CPU 0) or all
-	*) echo "usage: bench/run.sh [--quick] [--rounds N] [--seconds S] [--out DIR] [--only 'CONFIG...'] [--proxy-cpus server|all]" >&2; exit 2 ;;
+	--proxy-workers) proxy_workers=$2; shift ;; # warden-proxy threads (default: one per CPU)
+	*) echo "usage: bench/run.sh [--quick] [--rounds N] [--seconds S] [--out DIR] [--only 'CONFIG...'] [--proxy-cpus server|all] [--proxy-workers N]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -125,7 +126,7 @@ if [ -w /proc/sys/net/netfilter/nf_conntrack_max ]; then
 	echo 2097152 >/proc/sys/net/netfilter/nf_conntrack_max
 fi
 
-build/wardend --state-dir "$tmp/state" --socket "$sock" 2>"$out/raw/wardend.log" &
+build/wardend --state-dir "$tmp/state" --socket "$sock" ${proxy_workers:+--proxy-workers "$proxy_workers"} 2>"$out/raw/wardend.log" &
 agent=$!
 for _ in $(seq 100); do W status >/dev/null 2>&1 && break; sleep 0.1; done
 W endpoint create server --labels app=server >/dev/null || { cat "$out/raw/wardend.log"; echo "bench: 0 passed, 1 failed"; exit 1; }

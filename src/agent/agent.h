@@ -34,6 +34,7 @@ struct agent_config {
 	uint32_t gateway;   /* first address of the pod CIDR, on lo */
 	uint16_t proxy_port; /* the L7 proxy's TPROXY listener */
 	bool reject_by_default; /* --deny-response=reject */
+	unsigned int proxy_workers; /* --proxy-workers; 0 = one per CPU */
 	const char *metrics_address; /* Prometheus endpoint, "" = off */
 };
 
@@ -175,8 +176,9 @@ void monitor__on_event(void *ctx, const struct warden_event *event);
 int monitor__subscribe(struct agent *agent, int fd, json_t *args);
 void monitor__unsubscribe(struct agent *agent, int fd);
 void monitor__free_all(struct agent *agent);
-/* Send an event built elsewhere (the proxy's access log) to the clients. */
-void monitor__relay(struct agent *agent, json_t *event);
+/* An access-log record of the proxy (JSON text): into the history, and to
+ * the clients (parsed, see proxy__event_json) if any are attached. */
+void monitor__relay_text(struct agent *agent, const char *json, size_t len);
 /*
  * After the subscribe reply: send the client the history it asked for
  * (`last`). Returns false when the client wanted only that (no `follow`)
@@ -200,6 +202,8 @@ int trace__run(struct agent *agent, json_t *args, json_t **result, char *err,
 void proxy__on_child_exit(struct agent *agent);
 void proxy__retry(struct agent *agent);
 void proxy__on_events(struct agent *agent);
+/* An access-log record's JSON text as a monitor event (policy named), or NULL. */
+json_t *proxy__event_json(struct agent *agent, const char *text, size_t len);
 
 /* metrics.c */
 int metrics__listen(const char *address);

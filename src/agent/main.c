@@ -50,6 +50,7 @@ static void usage(FILE *out)
 		"  --socket PATH     control socket (default /run/warden/warden.sock)\n"
 		"  --pod-cidr CIDR   IPv4 range for endpoints (default 10.200.0.0/16)\n"
 		"  --proxy-port PORT the L7 proxy's listener (default 15001)\n"
+		"  --proxy-workers N the L7 proxy's worker threads (default: one per CPU)\n"
 		"  --metrics-address IP:PORT  Prometheus endpoint (default 127.0.0.1:9962,\n"
 		"                    \"\" to disable)\n"
 		"  --deny-response drop|reject  what a policy-denied packet gets by default:\n"
@@ -265,6 +266,7 @@ int main(int argc, char **argv)
 		{ "proxy-port", required_argument, NULL, 'P' },
 		{ "metrics-address", required_argument, NULL, 'm' },
 		{ "deny-response", required_argument, NULL, 'd' },
+		{ "proxy-workers", required_argument, NULL, 'W' },
 		{ "debug", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -297,6 +299,13 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			agent.config.metrics_address = optarg;
+			break;
+		case 'W':
+			agent.config.proxy_workers = (unsigned int)atoi(optarg);
+			if (agent.config.proxy_workers < 1 || agent.config.proxy_workers > 256) {
+				fprintf(stderr, "wardend: --proxy-workers takes 1..256\n");
+				return 2;
+			}
 			break;
 		case 'd':
 			if (strcmp(optarg, "drop") && strcmp(optarg, "reject")) {

@@ -22,12 +22,14 @@
  * One event of the history. Datapath events are kept raw and turned into
  * JSON only when someone reads them (a monitor attached when they arrive,
  * or a later --last): with nobody watching, an event costs a copy, not the
- * JSON (the agent sees one per new flow). Relayed L7 events arrive as JSON.
+ * JSON (the agent sees one per new flow, and one per HTTP request from the
+ * proxy, whose records stay text until read).
  * Names (endpoints, labels) are resolved when the JSON is built; policy
  * names resolve by stable id, so they stay right after a delete.
  */
 struct monitor_record {
-	json_t *json; /* relayed event; NULL for a raw one */
+	char *text; /* a relayed proxy record (JSON text); NULL for a raw one */
+	size_t text_len;
 	struct warden_event raw;
 	struct timespec when; /* CLOCK_REALTIME when the agent got it */
 };
@@ -185,23 +187,26 @@ static struct monitor_record *history_slot(struct agent *agent)
 			return NULL;
 	}
 	r = &agent->history[agent->history_next];
-	json_decref(r->json);
-	r->json = NULL;
+	free(r->text);
+	r->text = NULL;
 	agent->history_next = (agent->history_next + 1) % MONITOR_HISTORY;
 	if (agent->history_count < MONITOR_HISTORY)
 		agent->history_count++;
 	return r;
 }
 
-/* A record's JSON: the relayed object (a new reference) or built now. */
+/* A record's JSON, built now (NULL if a relayed text does not parse). */
 static json_t *record_json(struct agent *agent, const struct monitor_record *r)
 {
-	return r->json ? json_incref(r->json) : event_json(agent, &r->raw, &r->when);
+	if (r->text)
+		return proxy__event_json(agent, r->text, r->text_len);
+	return r->raw.type ? event_json(agent, &r->raw, &r->when) : NULL;
 }
 
+/* Only datapath events are drops (HTTP denials are "DENIED"). */
 static bool record_is_drop(const struct monitor_record *r)
 {
-	return r->json ? is_drop(r->json) : r->raw.type == WARDEN_EVENT_DROP;
+	return !r->text && r->raw.type == WARDEN_EVENT_DROP;
 }
 
 void monitor__on_event(void *ctx, const struct warden_event *event)
@@ -224,16 +229,23 @@ void monitor__on_event(void *ctx, const struct warden_event *event)
 	json_decref(obj);
 }
 
-void monitor__relay(struct agent *agent, json_t *event)
+void monitor__relay_text(struct agent *agent, const char *json, size_t len)
 {
 	struct monitor_record *r = history_slot(agent);
+	json_t *event;
 
 	if (r) {
-		r->json = json_incref(event);
+		r->text = strndup(json, len);
+		r->text_len = r->text ? len : 0;
+		memset(&r->raw, 0, sizeof(r->raw)); /* no text: an empty record */
 		clock_gettime(CLOCK_REALTIME, &r->when);
 	}
-	if (agent->monitors)
+	if (!agent->monitors)
+		return;
+	event = proxy__event_json(agent, json, len);
+	if (event)
 		broadcast(agent, event);
+	json_decref(event);
 }
 
 static bool send_line(int fd, json_t *obj)
@@ -268,7 +280,9 @@ bool monitor__replay(struct agent *agent, int fd)
 		if (c->drops_only && !record_is_drop(r))
 			continue;
 		obj = record_json(agent, r);
-		sent = obj && send_line(fd, obj);
+		if (!obj)
+			continue;
+		sent = send_line(fd, obj);
 		json_decref(obj);
 		if (!sent)
 			break;
@@ -331,7 +345,7 @@ void monitor__unsubscribe(struct agent *agent, int fd)
 void monitor__free_all(struct agent *agent)
 {
 	for (size_t i = 0; agent->history && i < MONITOR_HISTORY; i++)
-		json_decref(agent->history[i].json);
+		free(agent->history[i].text);
 	free(agent->history);
 	agent->history = NULL;
 	while (agent->monitors) {

@@ -156,7 +156,7 @@ int proxy__write_policy(struct agent *agent)
 
 static int proxy_spawn(struct agent *agent)
 {
-	char bin[PATH_MAX + 32], policy[600], events[600], port[16];
+	char bin[PATH_MAX + 32], policy[600], events[600], port[16], workers[16];
 	pid_t pid;
 
 	if (proxy_binary(bin, sizeof(bin))) {
@@ -165,6 +165,7 @@ static int proxy_spawn(struct agent *agent)
 	}
 	proxy_paths(agent, policy, events, sizeof(policy));
 	snprintf(port, sizeof(port), "%u", agent->config.proxy_port);
+	snprintf(workers, sizeof(workers), "%u", agent->config.proxy_workers);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -174,8 +175,13 @@ static int proxy_spawn(struct agent *agent)
 		/* The agent blocks these for its signalfd; the proxy wants them. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execl(bin, bin, "--policy", policy, "--port", port, "--events", events,
-		      (char *)NULL);
+		/* --workers 0 is not valid: leave the proxy's default then. */
+		if (agent->config.proxy_workers)
+			execl(bin, bin, "--policy", policy, "--port", port, "--events", events,
+			      "--workers", workers, (char *)NULL);
+		else
+			execl(bin, bin, "--policy", policy, "--port", port, "--events", events,
+			      (char *)NULL);
 		_exit(127);
 	}
 	agent->proxy_pid = pid;
@@ -272,36 +278,61 @@ void proxy__stop(struct agent *agent)
 	}
 }
 
-/* Access-log datagrams from the proxy, relayed as monitor events. */
+json_t *proxy__event_json(struct agent *agent, const char *text, size_t len)
+{
+	json_t *event = json_loadb(text, len, 0, NULL);
+	const char *verdict = json_string_value(json_object_get(event, "verdict"));
+	char policy[600];
+
+	if (!json_is_object(event)) {
+		json_decref(event);
+		return NULL;
+	}
+	/* Name the deciding policy, as for datapath events. */
+	if (json_is_integer(json_object_get(event, "rule_cookie"))) {
+		monitor__describe_cookie(
+			agent, (uint32_t)json_integer_value(json_object_get(event, "rule_cookie")),
+			verdict && !strcmp(verdict, "FORWARDED"), policy, sizeof(policy));
+		json_object_set_new(event, "policy", json_string(policy));
+	}
+	return event;
+}
+
+/*
+ * Access-log datagrams from the proxy: lines "VERDICT LATENCY_US {JSON}"
+ * (src/proxy/access_log.h). The prefix feeds the metrics; the JSON is kept
+ * as text and parsed only if a monitor reads it.
+ */
 void proxy__on_events(struct agent *agent)
 {
-	char buf[65536];
+	static char buf[65536];
 
 	for (;;) {
 		ssize_t n = recv(agent->proxy_events_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-		json_t *event;
+		char *line, *end;
 
 		if (n <= 0)
 			return;
 		buf[n] = '\0';
-		event = json_loads(buf, 0, NULL);
-		if (!event)
-			continue;
-		agent->proxy_requests++;
-		metrics__observe_proxy(
-			agent, json_string_value(json_object_get(event, "verdict")),
-			(double)json_integer_value(json_object_get(event, "latency_us")) / 1e6);
-		/* Name the deciding policy, as for datapath events. */
-		if (json_is_integer(json_object_get(event, "rule_cookie"))) {
-			char policy[600];
-			const char *verdict = json_string_value(json_object_get(event, "verdict"));
+		for (line = buf; line < buf + n; line = end + 1) {
+			char *verdict = line, *space, *json;
+			unsigned long long latency_us;
 
-			monitor__describe_cookie(
-				agent, (uint32_t)json_integer_value(json_object_get(event, "rule_cookie")),
-				verdict && !strcmp(verdict, "FORWARDED"), policy, sizeof(policy));
-			json_object_set_new(event, "policy", json_string(policy));
+			end = strchr(line, '\n');
+			if (!end)
+				end = buf + n;
+			*end = '\0';
+			space = strchr(verdict, ' ');
+			if (!space)
+				continue;
+			*space = '\0';
+			latency_us = strtoull(space + 1, &json, 10);
+			if (*json != ' ' || json[1] != '{')
+				continue;
+			json++;
+			agent->proxy_requests++;
+			metrics__observe_proxy(agent, verdict, (double)latency_us / 1e6);
+			monitor__relay_text(agent, json, (size_t)(end - json));
 		}
-		monitor__relay(agent, event);
-		json_decref(event);
 	}
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Access-log records as JSON datagrams. The socket is not connected: the
+ * Access-log records, batched into datagrams (format in access_log.h). The
+ * socket is not connected: the
  * agent may come and go (restart, re-bind the same path), and sendto() with
  * the address finds whoever is bound now, where a connected socket would
  * keep failing after the first restart.
@@ -54,10 +55,26 @@ int access_log__open(struct access_log *log, const char *path)
 	return log->fd < 0 ? -errno : 0;
 }
 
+void access_log__flush(struct access_log *log)
+{
+	if (!log->batch_len)
+		return;
+	/* EAGAIN (agent behind), ENOENT/ECONNREFUSED (no agent): drop. */
+	if (sendto(log->fd, log->batch, log->batch_len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		   (struct sockaddr *)&log->addr, log->addr_len) < 0)
+		log->dropped += log->batch_records;
+	else
+		log->sent += log->batch_records;
+	log->batch_len = 0;
+	log->batch_records = 0;
+}
+
 void access_log__close(struct access_log *log)
 {
-	if (log->fd >= 0)
+	if (log->fd >= 0) {
+		access_log__flush(log);
 		close(log->fd);
+	}
 	log->fd = -1;
 }
 
@@ -177,6 +194,9 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 
 	if (log->fd < 0)
 		return;
+	/* The line's prefix: what the agent counts without parsing. */
+	out_fmt(&o, "%s %llu ", access_verdict__name(rec->verdict),
+		(unsigned long long)rec->latency_us);
 	out_str(&o, "{\"type\":\"http-request\",");
 	out_time(&o);
 	out_str(&o, ",\"verdict\":\"");
@@ -200,15 +220,14 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 	}
 	out_peer(&o, "source", &rec->source);
 	out_peer(&o, "destination", &rec->destination);
-	out_raw(&o, "}", 1);
+	out_raw(&o, "}\n", 2);
 	if (o.overflow) {
 		log->dropped++;
 		return;
 	}
-	/* EAGAIN (agent behind), ENOENT/ECONNREFUSED (no agent): drop. */
-	if (sendto(log->fd, o.buf, o.len, MSG_DONTWAIT | MSG_NOSIGNAL,
-		   (struct sockaddr *)&log->addr, log->addr_len) < 0)
-		log->dropped++;
-	else
-		log->sent++;
+	if (sizeof(log->batch) - log->batch_len < o.len)
+		access_log__flush(log);
+	memcpy(log->batch + log->batch_len, o.buf, o.len);
+	log->batch_len += o.len;
+	log->batch_records++;
 }

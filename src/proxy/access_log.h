@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The access log: one JSON datagram per request to a Unix datagram socket
- * (the agent's, which relays them to `warden monitor`). Best effort by
- * design: a full or absent socket drops the record, counted, and never
- * blocks a worker. One access_log per worker (no locks); the record is
- * formatted into the log's own buffer, nothing is allocated.
+ * The access log: one line per request, batched into datagrams to a Unix
+ * datagram socket (the agent's, which counts them for the metrics and
+ * relays them to `warden monitor`). A line is
+ *
+ *   VERDICT LATENCY_US {JSON object}\n
+ *
+ * so the agent can count a request without parsing its JSON (it parses
+ * only what a monitor reads). Records of one worker round go out together
+ * (access_log__flush at the end of the round): under load that is one
+ * datagram, one agent wake-up, for many requests; when idle, one per
+ * request as soon as it is done. Best effort by design: a full or absent
+ * socket drops the batch, counted, and never blocks a worker. One
+ * access_log per worker (no locks); nothing is allocated.
  */
 #ifndef WARDEN_PROXY_ACCESS_LOG_H
 #define WARDEN_PROXY_ACCESS_LOG_H
@@ -52,9 +60,12 @@ struct access_log {
 	int fd; /* -1: disabled */
 	struct sockaddr_un addr;
 	unsigned int addr_len;
-	uint64_t sent;
-	uint64_t dropped;
-	char buf[16384];
+	uint64_t sent;    /* records */
+	uint64_t dropped; /* records */
+	char buf[16384];  /* one record being formatted */
+	char batch[32768];
+	size_t batch_len;
+	unsigned int batch_records;
 };
 
 const char *access_verdict__name(enum access_verdict v);
@@ -65,7 +76,10 @@ static inline bool access_log__enabled(const struct access_log *log)
 {
 	return log->fd >= 0;
 }
+/* Queue one record (the batch is flushed first if it has no room). */
 void access_log__send(struct access_log *log, const struct access_record *rec);
+/* Send what is queued: the end of a worker round, or before closing. */
+void access_log__flush(struct access_log *log);
 void access_log__close(struct access_log *log);
 
 #endif /* WARDEN_PROXY_ACCESS_LOG_H */

@@ -596,3 +596,8 @@ void conn__drain(struct conn *c)
 	if (c->mode != MODE_DEAD)
 		conn_run(c);
 }
+
+void conn__round_end(struct worker *w)
+{
+	http_env__round_end(w->ctx);
+}

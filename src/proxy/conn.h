@@ -29,5 +29,8 @@ void conn__drain(struct conn *c);
 /* Close both sockets now; the memory goes at the end of the round. */
 void conn__abort(struct conn *c);
 struct conn *conn__of_link(struct list_node *link);
+/* The end of a worker round: what the round's connections queued (the
+ * access log) goes out now, in one piece. */
+void conn__round_end(struct worker *w);
 
 #endif /* WARDEN_PROXY_CONN_H */

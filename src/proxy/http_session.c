@@ -109,6 +109,11 @@ int http_env__init(struct http_env *env, const struct proxy_config *config,
 	return access_log__open(&env->log, config->events_path);
 }
 
+void http_env__round_end(struct http_env *env)
+{
+	access_log__flush(&env->log);
+}
+
 void http_env__destroy(struct http_env *env)
 {
 	policy_view__release(&env->policy);

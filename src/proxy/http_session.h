@@ -46,6 +46,8 @@ struct http_env {
 int http_env__init(struct http_env *env, const struct proxy_config *config,
 		   struct policy_holder *holder);
 void http_env__destroy(struct http_env *env);
+/* Send the access-log records of this worker round (one datagram). */
+void http_env__round_end(struct http_env *env);
 
 /* What the transport knows and the session needs. */
 struct session_io {

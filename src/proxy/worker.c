@@ -5,7 +5,7 @@
  *
  * Round: epoll_wait (0 ms when something is runnable, else until the next
  * wheel tick) → refresh the clock → dispatch events → run runnable tasks →
- * fire timers → reap. Freeing at the end of the round is what makes it
+ * fire timers → reap → flush the round's access log. Freeing at the end of the round is what makes it
  * safe for a callback to close a connection whose other socket still has
  * an event waiting in this round's array.
  */
@@ -287,6 +287,7 @@ static void *worker_main(void *arg)
 		tasks_run(&w->runnable);
 		timers_run(w);
 		tasks_run(&w->reap);
+		conn__round_end(w);
 	}
 	/* Drain time over (or a fatal loop error): close what is left. */
 	while (!list__empty(&w->conns))

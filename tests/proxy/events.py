@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """Bind a Unix datagram socket (the proxy's --events) and append every
-datagram to OUT as one line. usage: events.py SOCKET_PATH OUT"""
+access-log record to OUT as one JSON line. usage: events.py SOCKET_PATH OUT
+
+A datagram carries one or more lines "VERDICT LATENCY_US {JSON}"
+(src/proxy/access_log.h); the prefix must repeat the JSON's verdict and
+latency, else a line {"format_error": ...} is written instead, which the
+tests' record checks then fail on."""
+import json
 import os
 import socket
 import sys
@@ -10,6 +16,16 @@ if os.path.exists(path):
     os.unlink(path)
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 sock.bind(path)
-with open(out, "ab", buffering=0) as f:
+with open(out, "a", buffering=1) as f:
     while True:
-        f.write(sock.recv(65536) + b"\n")
+        for line in sock.recv(65536).decode().split("\n"):
+            if not line:
+                continue
+            try:
+                verdict, latency, text = line.split(" ", 2)
+                record = json.loads(text)
+                if record["verdict"] != verdict or record["latency_us"] != int(latency):
+                    raise ValueError("prefix %s %s disagrees with the record" % (verdict, latency))
+                f.write(text + "\n")
+            except (ValueError, KeyError) as e:
+                f.write(json.dumps({"format_error": str(e), "line": line}) + "\n")

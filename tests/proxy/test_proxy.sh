@@ -335,6 +335,8 @@ for _ in range(40):
     if not missing:
         break
     time.sleep(0.05)
+bad = [r for r in recs if "format_error" in r]
+assert not bad, ("lines not as 'VERDICT LATENCY_US {JSON}'", bad)
 assert not missing, ("missing", missing, [r for r in recs if r["revision"] >= 3])
 audit = [r for r in recs if r["verdict"] == "AUDIT" and r["revision"] == 4][-1]
 assert audit["destination"]["endpoint"] == "default/server", audit
