@@ -92,7 +92,8 @@ static __always_inline void redirect_to_proxy(struct __sk_buff *skb)
  * hook, so only the enforced proxy port matters here.
  */
 static __always_inline __be16 local_destination_proxy_port(const struct warden_endpoint_info *ep,
-							   const struct warden_packet *pkt)
+							   const struct warden_packet *pkt,
+							   __u32 *cookie)
 {
 	struct warden_endpoint_addr_key addr = { .family = WARDEN_FAMILY_IPV4 };
 	struct warden_endpoint_info *dst;
@@ -106,7 +107,10 @@ static __always_inline __be16 local_destination_proxy_port(const struct warden_e
 		return 0;
 	verdict = policy_can_access(&warden_policy, dst, ep->identity, WARDEN_DIR_INGRESS,
 				    pkt->protocol, pkt->policy_dport, false);
-	return verdict.drop ? 0 : verdict.proxy_port;
+	if (verdict.drop || !verdict.proxy_port)
+		return 0;
+	*cookie = verdict.cookie;
+	return verdict.proxy_port;
 }
 
 /*
@@ -124,6 +128,7 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 	struct warden_ct_value *entry;
 	struct policy_verdict verdict;
 	__u64 now = bpf_ktime_get_ns();
+	__u32 redirect_cookie = 0;
 	__be16 proxy_port;
 	int status, ret;
 
@@ -243,9 +248,10 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 		return proxy_port && !from_proxy(skb) ? -WARDEN_DROP_PROXY_REQUIRED : 0;
 
 	if (trace->direction == WARDEN_DIR_EGRESS) {
-		/* Also the destination's ingress L7 rules redirect here. */
+		/* Also the destination's ingress L7 rules redirect here; the
+		 * REDIRECTED event then names the policy of those rules. */
 		if (!proxy_port)
-			proxy_port = local_destination_proxy_port(ep, pkt);
+			proxy_port = local_destination_proxy_port(ep, pkt, &redirect_cookie);
 		if (proxy_port)
 			redirect_to_proxy(skb);
 	} else if (proxy_port) {
@@ -263,9 +269,12 @@ static __always_inline int handle_flow(struct __sk_buff *skb, const struct warde
 	/* An audited flow is tracked like an allowed one: its reply passes. */
 	ct_create(&warden_ct, &key, pkt, trace->peer_identity, verdict.cookie,
 		  ep->policy_revision, proxy_port, skb->len, now);
-	event_emit(&warden_events, &warden_metrics, skb, trace, pkt,
-		   verdict.audit ? WARDEN_EVENT_AUDIT : WARDEN_EVENT_POLICY_VERDICT,
-		   verdict.audit);
+	if (redirect_cookie)
+		trace->rule_cookie = redirect_cookie;
+	event_emit_len(&warden_events, &warden_metrics, skb, trace, pkt,
+		       verdict.audit ? WARDEN_EVENT_AUDIT : WARDEN_EVENT_POLICY_VERDICT,
+		       verdict.audit, skb->len,
+		       proxy_port ? WARDEN_EVENT_F_REDIRECTED : 0);
 	return 0;
 }
 

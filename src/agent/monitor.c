@@ -118,6 +118,8 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev,
 	struct endpoint *ep = endpoint__find_by_id(agent, ev->endpoint_id);
 	bool dropped = ev->type == WARDEN_EVENT_DROP;
 	bool audit = ev->type == WARDEN_EVENT_AUDIT;
+	/* Hubble's REDIRECTED: allowed, and handed to the L7 proxy. */
+	bool redirected = !dropped && !audit && (ev->flags & WARDEN_EVENT_F_REDIRECTED);
 	char when[64], proto[8], flags[64], policy[600], ref[256];
 	struct tm tm;
 	json_t *obj;
@@ -132,8 +134,12 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev,
 				 sizeof(policy));
 	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when, "type",
 			dropped ? "drop" : "policy-verdict", "reason",
-			warden_reason__name(ev->reason), "verdict",
-			dropped ? "DROPPED" : audit ? "AUDIT" : "FORWARDED", "direction",
+			redirected ? "to-proxy" : warden_reason__name(ev->reason), "verdict",
+			dropped	   ? "DROPPED" :
+			audit	   ? "AUDIT" :
+			redirected ? "REDIRECTED" :
+				     "FORWARDED",
+			"direction",
 			ev->direction == WARDEN_DIR_INGRESS ? "ingress" : "egress", "protocol",
 			protocol_name(ev->protocol, proto, sizeof(proto)), "tcp_flags", flags,
 			"length", (json_int_t)ev->length);

@@ -24,7 +24,7 @@ static void do_help(FILE *out)
 		"       warden monitor help\n"
 		"\n"
 		"SEL     := an endpoint (NAME or NS/NAME) or a label k=v (all must match)\n"
-		"VERDICT := FORWARDED | DROPPED | DENIED | AUDIT | ERROR\n"
+		"VERDICT := FORWARDED | REDIRECTED | DROPPED | DENIED | AUDIT | ERROR\n"
 		"--last N prints the last N events of the agent's history (then stops,\n"
 		"unless --follow). With --json (or -o json) every event is printed as the\n"
 		"JSON line the agent sent.\n");

@@ -69,6 +69,17 @@ void access_log__flush(struct access_log *log)
 	log->batch_records = 0;
 }
 
+uint64_t access_log__flush_due(struct access_log *log, uint64_t now_us)
+{
+	if (!log->batch_len)
+		return 0;
+	if (now_us >= log->batch_since_us + ACCESS_LOG_DELAY_US) {
+		access_log__flush(log);
+		return 0;
+	}
+	return log->batch_since_us + ACCESS_LOG_DELAY_US;
+}
+
 void access_log__close(struct access_log *log)
 {
 	if (log->fd >= 0) {
@@ -227,6 +238,13 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 	}
 	if (sizeof(log->batch) - log->batch_len < o.len)
 		access_log__flush(log);
+	if (!log->batch_len) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		log->batch_since_us =
+			(uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
 	memcpy(log->batch + log->batch_len, o.buf, o.len);
 	log->batch_len += o.len;
 	log->batch_records++;

@@ -597,7 +597,7 @@ void conn__drain(struct conn *c)
 		conn_run(c);
 }
 
-void conn__round_end(struct worker *w)
+uint64_t conn__round_end(struct worker *w)
 {
-	http_env__round_end(w->ctx);
+	return http_env__round_end(w->ctx, w->now);
 }

@@ -29,8 +29,8 @@ void conn__drain(struct conn *c);
 /* Close both sockets now; the memory goes at the end of the round. */
 void conn__abort(struct conn *c);
 struct conn *conn__of_link(struct list_node *link);
-/* The end of a worker round: what the round's connections queued (the
- * access log) goes out now, in one piece. */
-void conn__round_end(struct worker *w);
+/* The end of a worker round: what the connections queued (the access log)
+ * goes out if due. Returns when to be called again (us), 0 if never. */
+uint64_t conn__round_end(struct worker *w);
 
 #endif /* WARDEN_PROXY_CONN_H */

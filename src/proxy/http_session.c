@@ -109,9 +109,9 @@ int http_env__init(struct http_env *env, const struct proxy_config *config,
 	return access_log__open(&env->log, config->events_path);
 }
 
-void http_env__round_end(struct http_env *env)
+uint64_t http_env__round_end(struct http_env *env, uint64_t now_us)
 {
-	access_log__flush(&env->log);
+	return access_log__flush_due(&env->log, now_us);
 }
 
 void http_env__destroy(struct http_env *env)

@@ -46,8 +46,9 @@ struct http_env {
 int http_env__init(struct http_env *env, const struct proxy_config *config,
 		   struct policy_holder *holder);
 void http_env__destroy(struct http_env *env);
-/* Send the access-log records of this worker round (one datagram). */
-void http_env__round_end(struct http_env *env);
+/* The end of a worker round: the access log's batch goes out if due.
+ * Returns when to be called again (us), 0 if nothing waits. */
+uint64_t http_env__round_end(struct http_env *env, uint64_t now_us);
 
 /* What the transport knows and the session needs. */
 struct session_io {

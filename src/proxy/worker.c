@@ -5,7 +5,8 @@
  *
  * Round: epoll_wait (0 ms when something is runnable, else until the next
  * wheel tick) → refresh the clock → dispatch events → run runnable tasks →
- * fire timers → reap → flush the round's access log. Freeing at the end of the round is what makes it
+ * fire timers → reap → the access log's batch, if due (the wait is cut
+ * short for it: round_end_due). Freeing at the end of the round is what makes it
  * safe for a callback to close a connection whose other socket still has
  * an event waiting in this round's array.
  */
@@ -104,13 +105,16 @@ static void timers_run(struct worker *w)
 
 static int next_timeout_ms(const struct worker *w)
 {
-	uint64_t next;
+	uint64_t next = 0;
 
 	if (!list__empty(&w->runnable))
 		return 0;
-	if (!w->timer_count && !w->stopping)
+	if (w->timer_count || w->stopping)
+		next = w->wheel_tick * WORKER_TICK_US;
+	if (w->round_end_due && (!next || w->round_end_due < next))
+		next = w->round_end_due;
+	if (!next)
 		return -1;
-	next = w->wheel_tick * WORKER_TICK_US;
 	return next <= w->now ? 0 : (int)((next - w->now) / 1000) + 1;
 }
 
@@ -287,7 +291,7 @@ static void *worker_main(void *arg)
 		tasks_run(&w->runnable);
 		timers_run(w);
 		tasks_run(&w->reap);
-		conn__round_end(w);
+		w->round_end_due = conn__round_end(w);
 	}
 	/* Drain time over (or a fatal loop error): close what is left. */
 	while (!list__empty(&w->conns))

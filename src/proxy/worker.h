@@ -99,6 +99,7 @@ struct worker {
 	unsigned int conn_count;
 	bool stopping;
 	uint64_t stop_deadline;
+	uint64_t round_end_due; /* conn__round_end wants another call by then */
 	uint64_t accepted;
 	uint64_t refused; /* over the connection cap */
 };

@@ -2262,6 +2262,54 @@ static void test_lost_events_counted(void **state)
 	assert_int_equal(lost + delivered, runs);
 }
 
+
+/* An egress allow that names the proxy: the SYN leaves with the TO_PROXY
+ * mark, its event says REDIRECTED, and so does every later client packet. */
+static void test_l7_redirect_marks_and_reports(void **state)
+{
+	struct warden_policy_key key =
+		policy_key(0, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, WARDEN_POLICY_PREFIX_FULL);
+	struct warden_policy_value value = { .flags = WARDEN_POLICY_ALLOW,
+					     .rule_cookie = 0x30001,
+					     .proxy_port = htons(WARDEN_PROXY_PORT_DEFAULT) };
+	struct flow f = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
+	struct packet p;
+	struct run_result r;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS, 1);
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_policy, &key, sizeof(key),
+					      &value, sizeof(value), BPF_ANY),
+			 0);
+	p = build(&f);
+	r = run_marked(skel->progs.warden_from_container, &p, 0);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark & WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY);
+	assert_int_equal(events_consume(), 1);
+	assert_int_equal(events[0].type, WARDEN_EVENT_POLICY_VERDICT);
+	assert_int_equal(events[0].flags, WARDEN_EVENT_F_REDIRECTED);
+	assert_int_equal(events[0].rule_cookie, 0x30001);
+
+	/* The next segment of the flow: redirected too, no new event. */
+	f.tcp_flags = TCP_ACK;
+	p = build(&f);
+	r = run_marked(skel->progs.warden_from_container, &p, 0);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark & WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY);
+	assert_int_equal(events_consume(), 0);
+
+	/* A plain allow of another port: no mark, no flag. */
+	policy_set(0, WARDEN_DIR_EGRESS, IPPROTO_TCP, 81, WARDEN_POLICY_PREFIX_FULL,
+		   WARDEN_POLICY_ALLOW, 0x30002);
+	f = tcp_flow(EP_IP, 40001, PEER_IP, 81, TCP_SYN);
+	p = build(&f);
+	r = run_marked(skel->progs.warden_from_container, &p, 0);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark & WARDEN_MARK_MASK, 0);
+	assert_int_equal(events_consume(), 1);
+	assert_int_equal(events[0].flags, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2274,6 +2322,7 @@ int main(void)
 		cmocka_unit_test_setup(test_enforced_no_entry_dropped, test_setup),
 		cmocka_unit_test_setup(test_l3_allow_by_identity, test_setup),
 		cmocka_unit_test_setup(test_l4_port_allow, test_setup),
+		cmocka_unit_test_setup(test_l7_redirect_marks_and_reports, test_setup),
 		cmocka_unit_test_setup(test_port_range_via_prefixes, test_setup),
 		cmocka_unit_test_setup(test_deny_beats_allow, test_setup),
 		cmocka_unit_test_setup(test_identity_allow_cookie_preferred, test_setup),

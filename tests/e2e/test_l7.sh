@@ -218,3 +218,41 @@ t_66_policy_trace_agrees_with_datapath() {
 	check "trace by labels and by address" test \
 		"$(trace --from org=empire,class=tiefighter --to "$ds" --dport 80/tcp)" = ALLOWED
 }
+
+# The monitor's L7 side: REDIRECTED flows, http-request events with the
+# policy that allowed or restricted them, and endpoint audit mode at L7.
+t_67_monitor_l7_events_and_audit() {
+	local t0; t0=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+	l7_cast || { fail "cast"; return; }
+	local ds; ds=$(ep_ip deathstar)
+	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
+	http tiefighter POST "http://$ds/v1/request-landing" >/dev/null
+	http tiefighter PUT "http://$ds/v1/exhaust-port" >/dev/null
+	check "endpoint config deathstar audit=on" W endpoint config deathstar audit=on
+	check "audit mode at L7: PUT /v1/exhaust-port reaches the server" \
+		bash -c "[[ \"\$1\" != *' 403' ]]" _ "$(http tiefighter PUT "http://$ds/v1/exhaust-port")"
+	check "the server logged it" test "$(served 'PUT /v1/exhaust-port')" -eq 1
+	sleep 0.5
+	W monitor --last 4096 -o json >"$E2E_TMP/l7ev.json" 2>&1
+	check "events: REDIRECTED to-proxy; FORWARDED, DENIED and AUDIT requests naming default/rule1" \
+		python3 - "$E2E_TMP/l7ev.json" "$t0" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+ev = [e for e in ev if e["time"] >= sys.argv[2]]
+red = [e for e in ev if e["verdict"] == "REDIRECTED"]
+assert red and red[0]["reason"] == "to-proxy" and red[0]["source"]["endpoint"] == "default/tiefighter", ev
+assert red[0]["policy"] == "default/rule1", red
+http = [e for e in ev if e["type"] == "http-request"]
+got = [(e["verdict"], e["method"], e["url"], e["status"], e["policy"]) for e in http]
+assert ("FORWARDED", "POST", "/v1/request-landing", 200, "default/rule1") in got, got
+assert ("DENIED", "PUT", "/v1/exhaust-port", 403, "default/rule1") in got, got
+audit = [g for g in got if g[0] == "AUDIT"]
+assert audit and audit[0][1:3] == ("PUT", "/v1/exhaust-port") and audit[0][3] != 403 \
+    and audit[0][4] == "default/rule1", got
+assert all(e["latency_us"] >= 0 and e["destination"]["endpoint"] == "default/deathstar" for e in http), http
+PY
+	check "metrics count the audited request" bash -c \
+		"curl -s http://127.0.0.1:9962/metrics | grep -q 'warden_proxy_requests_total{verdict=\"audit\"} [1-9]'"
+	check "trace at L7 says AUDIT for the PUT" test \
+		"$(W policy trace --from tiefighter --to deathstar --dport 80/tcp --http-method PUT --http-path /v1/exhaust-port --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')" = AUDIT
+}

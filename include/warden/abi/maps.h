@@ -296,6 +296,7 @@ enum warden_event_type {
 
 enum warden_event_flags {
 	WARDEN_EVENT_F_REJECTED = 1u << 0, /* the drop was answered (RST/ICMP) */
+	WARDEN_EVENT_F_REDIRECTED = 1u << 1, /* the new flow goes to the L7 proxy */
 };
 
 struct warden_event {
