@@ -94,7 +94,11 @@ static __always_inline void event_emit_len(void *events, void *metrics,
 	e->sport = pkt->sport;
 	e->dport = pkt->dport;
 	e->length = length;
-	bpf_ringbuf_submit(e, 0);
+	/* Batched: see WARDEN_EVENTS_WAKEUP_BYTES. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(events, BPF_RB_AVAIL_DATA) >=
+				      WARDEN_EVENTS_WAKEUP_BYTES ?
+				      BPF_RB_FORCE_WAKEUP :
+				      BPF_RB_NO_WAKEUP);
 }
 
 /* An event about the packet as it is now. */

@@ -67,6 +67,7 @@ struct cidr_identity {
 
 struct monitor_client;
 struct monitor_record;
+struct monitor_batch;
 
 #define METRICS_LATENCY_BUCKETS 10
 #define MONITOR_HISTORY 4096
@@ -116,6 +117,7 @@ struct agent {
 	} metrics;
 
 	struct monitor_client *monitors;
+	struct monitor_batch *monitor_batches; /* lines waiting for monitor__flush */
 	/* The last MONITOR_HISTORY events, for `warden monitor --last N`. */
 	struct monitor_record *history; /* MONITOR_HISTORY records, a ring */
 	size_t history_next;
@@ -176,6 +178,8 @@ void monitor__on_event(void *ctx, const struct warden_event *event);
 int monitor__subscribe(struct agent *agent, int fd, json_t *args);
 void monitor__unsubscribe(struct agent *agent, int fd);
 void monitor__free_all(struct agent *agent);
+/* Write the events gathered since the last call to the clients. */
+void monitor__flush(struct agent *agent);
 /* An access-log record of the proxy (JSON text): into the history, and to
  * the clients (parsed, see proxy__event_json) if any are attached. */
 void monitor__relay_text(struct agent *agent, const char *json, size_t len);

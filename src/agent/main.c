@@ -438,9 +438,13 @@ int main(int argc, char **argv)
 
 	while (running) {
 		struct epoll_event events[32];
-		/* A proxy that keeps crashing is retried once a second. */
-		int n = epoll_wait(ep_fd, events, 32, agent.proxy_retry_at ? 1000 : -1);
+		/* Datapath events are collected every WARDEN_EVENTS_POLL_MS (the
+		 * datapath wakes us early only for a big batch); a proxy that
+		 * keeps crashing is retried once a second. */
+		int n = epoll_wait(ep_fd, events, 32, WARDEN_EVENTS_POLL_MS);
 
+		datapath__events_poll(agent.datapath);
+		monitor__flush(&agent);
 		proxy__retry(&agent);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -466,8 +470,10 @@ int main(int argc, char **argv)
 				metrics__serve(&agent, metrics_fd);
 			} else if (tag == &agent.proxy_events_fd) {
 				proxy__on_events(&agent);
+				monitor__flush(&agent);
 			} else if (tag == &events_fd) {
 				datapath__events_poll(agent.datapath);
+				monitor__flush(&agent);
 			} else if (tag == &listen_fd) {
 				int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 				struct timeval tv = { .tv_sec = 5 };

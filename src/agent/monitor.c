@@ -41,7 +41,24 @@ struct monitor_client {
 	bool follow;
 	size_t last;
 	uint64_t lost;
+	char *tail; /* the rest of a line the socket took only part of */
+	size_t tail_len;
 };
+
+/*
+ * Lines for the clients, written at monitor__flush: one write per client
+ * per batch of events instead of one per event (each write wakes the
+ * client). [0]: every event; [1]: drops only.
+ */
+struct monitor_batch {
+	char *buf;
+	size_t len;
+	size_t cap;
+	size_t lines;
+};
+
+/* Flush early past this: a burst does not grow the agent without bound. */
+#define MONITOR_BATCH_MAX (256u << 10)
 
 const char *ipv4__format(uint32_t addr, char *buf, size_t len)
 {
@@ -296,25 +313,120 @@ bool monitor__replay(struct agent *agent, int fd)
 	return c->follow;
 }
 
+static bool batch_append(struct monitor_batch *b, const char *line, size_t len)
+{
+	if (b->cap - b->len < len) {
+		size_t cap = b->cap ? b->cap * 2 : 16384;
+		char *buf;
+
+		while (cap - b->len < len)
+			cap *= 2;
+		buf = realloc(b->buf, cap);
+		if (!buf)
+			return false;
+		b->buf = buf;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, line, len);
+	b->len += len;
+	b->lines++;
+	return true;
+}
+
 static void broadcast(struct agent *agent, json_t *obj)
 {
 	bool drop = is_drop(obj);
 	size_t len;
-	char *line = json_line(obj, &len);
+	char *line;
 
+	if (!agent->monitor_batches) {
+		agent->monitor_batches = calloc(2, sizeof(*agent->monitor_batches));
+		if (!agent->monitor_batches)
+			return;
+	}
+	line = json_line(obj, &len);
 	if (!line)
 		return;
-	for (struct monitor_client *c = agent->monitors; c; c = c->next) {
-		if (c->drops_only && !drop)
-			continue;
-		/* One write per event; a full socket buffer loses this event for
-		 * this client only. */
-		if (send(c->fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len) {
-			c->lost++;
-			agent->events_lost_clients++;
+	batch_append(&agent->monitor_batches[0], line, len);
+	if (drop)
+		batch_append(&agent->monitor_batches[1], line, len);
+	free(line);
+	if (agent->monitor_batches[0].len > MONITOR_BATCH_MAX)
+		monitor__flush(agent);
+}
+
+static size_t count_lines(const char *p, size_t n)
+{
+	size_t lines = 0;
+
+	for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		lines++;
+	return lines;
+}
+
+static void client_lost(struct agent *agent, struct monitor_client *c, size_t lines)
+{
+	c->lost += lines;
+	agent->events_lost_clients += lines;
+}
+
+/*
+ * Write a batch to one client without blocking and without ever cutting a
+ * line: what a full socket did not take is lost, counted, except the rest
+ * of a line it took part of, which goes first next time (until it has, new
+ * lines for this client are lost whole).
+ */
+static void client_write(struct agent *agent, struct monitor_client *c,
+			 const struct monitor_batch *b)
+{
+	ssize_t n;
+
+	if (c->tail_len) {
+		n = send(c->fd, c->tail, c->tail_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			memmove(c->tail, c->tail + n, c->tail_len - (size_t)n);
+			c->tail_len -= (size_t)n;
+		}
+		if (c->tail_len) {
+			client_lost(agent, c, b->lines);
+			return;
 		}
 	}
-	free(line);
+	if (!b->len)
+		return;
+	n = send(c->fd, b->buf, b->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n == b->len)
+		return;
+	if (n > 0 && b->buf[n - 1] != '\n') {
+		const char *eol = memchr(b->buf + n, '\n', b->len - (size_t)n);
+		size_t rest = (size_t)(eol + 1 - (b->buf + n));
+		char *tail = realloc(c->tail, rest);
+
+		if (tail) {
+			memcpy(tail, b->buf + n, rest);
+			c->tail = tail;
+			c->tail_len = rest;
+		}
+		client_lost(agent, c, count_lines(eol + 1, (size_t)(b->buf + b->len - eol - 1)));
+	} else {
+		client_lost(agent, c, count_lines(b->buf + n, b->len - (size_t)n));
+	}
+}
+
+void monitor__flush(struct agent *agent)
+{
+	struct monitor_batch *b = agent->monitor_batches;
+
+	if (!b || (!b[0].len && !b[1].len))
+		return;
+	for (struct monitor_client *c = agent->monitors; c; c = c->next)
+		client_write(agent, c, &b[c->drops_only ? 1 : 0]);
+	for (int i = 0; i < 2; i++) {
+		b[i].len = 0;
+		b[i].lines = 0;
+	}
 }
 
 int monitor__subscribe(struct agent *agent, int fd, json_t *args)
@@ -324,6 +436,9 @@ int monitor__subscribe(struct agent *agent, int fd, json_t *args)
 
 	if (!c)
 		return -ENOMEM;
+	/* Events from before it subscribed go to the others only (a replay
+	 * of the history would send them twice). */
+	monitor__flush(agent);
 	c->fd = fd;
 	c->drops_only = type && !strcmp(type, "drop");
 	c->last = json_is_integer(json_object_get(args, "last")) ?
@@ -343,6 +458,7 @@ void monitor__unsubscribe(struct agent *agent, int fd)
 		struct monitor_client *gone = *pp;
 
 		*pp = gone->next;
+		free(gone->tail);
 		free(gone);
 		return;
 	}
@@ -354,10 +470,15 @@ void monitor__free_all(struct agent *agent)
 		free(agent->history[i].text);
 	free(agent->history);
 	agent->history = NULL;
+	for (int i = 0; agent->monitor_batches && i < 2; i++)
+		free(agent->monitor_batches[i].buf);
+	free(agent->monitor_batches);
+	agent->monitor_batches = NULL;
 	while (agent->monitors) {
 		struct monitor_client *c = agent->monitors;
 
 		agent->monitors = c->next;
+		free(c->tail);
 		free(c);
 	}
 }

@@ -27,6 +27,14 @@
 #define WARDEN_CT_MAX 262144
 #define WARDEN_METRICS_MAX 16384
 #define WARDEN_EVENTS_BYTES (1 << 20)
+/*
+ * The datapath wakes the agent only when this much waits in the ring
+ * buffer; otherwise the agent collects events every WARDEN_EVENTS_POLL_MS.
+ * A wake-up per event (one per new flow) cost the agent more CPU than
+ * handling the event.
+ */
+#define WARDEN_EVENTS_WAKEUP_BYTES (64 << 10)
+#define WARDEN_EVENTS_POLL_MS 25
 
 /* Reserved numeric identities, the same numbers Cilium uses. */
 enum warden_reserved_identity {
