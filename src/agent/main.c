@@ -443,8 +443,6 @@ int main(int argc, char **argv)
 		 * keeps crashing is retried once a second. */
 		int n = epoll_wait(ep_fd, events, 32, WARDEN_EVENTS_POLL_MS);
 
-		datapath__events_poll(agent.datapath);
-		monitor__flush(&agent);
 		proxy__retry(&agent);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -470,10 +468,8 @@ int main(int argc, char **argv)
 				metrics__serve(&agent, metrics_fd);
 			} else if (tag == &agent.proxy_events_fd) {
 				proxy__on_events(&agent);
-				monitor__flush(&agent);
 			} else if (tag == &events_fd) {
-				datapath__events_poll(agent.datapath);
-				monitor__flush(&agent);
+				/* Collected below, as on every round. */
 			} else if (tag == &listen_fd) {
 				int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 				struct timeval tv = { .tv_sec = 5 };
@@ -503,6 +499,10 @@ int main(int argc, char **argv)
 				}
 			}
 		}
+		/* Every round: the datapath's events, then one write per
+		 * monitor client for them and for the proxy's records. */
+		datapath__events_poll(agent.datapath);
+		monitor__flush(&agent);
 	}
 	ret = 0;
 cleanup:

@@ -211,7 +211,7 @@ static struct monitor_record *history_slot(struct agent *agent)
 	}
 	r = &agent->history[agent->history_next];
 	free(r->text);
-	r->text = NULL;
+	memset(r, 0, sizeof(*r));
 	agent->history_next = (agent->history_next + 1) % MONITOR_HISTORY;
 	if (agent->history_count < MONITOR_HISTORY)
 		agent->history_count++;
@@ -259,8 +259,7 @@ void monitor__relay_text(struct agent *agent, const char *json, size_t len)
 
 	if (r) {
 		r->text = strndup(json, len);
-		r->text_len = r->text ? len : 0;
-		memset(&r->raw, 0, sizeof(r->raw)); /* no text: an empty record */
+		r->text_len = r->text ? len : 0; /* no text: an empty record */
 		clock_gettime(CLOCK_REALTIME, &r->when);
 	}
 	if (!agent->monitors)

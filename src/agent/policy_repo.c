@@ -319,20 +319,13 @@ static void policy_ref(const struct policy *p, char *buf, size_t len)
 		snprintf(buf, len, "%s", p->name);
 }
 
-static bool id_taken_in(const struct policy_set *set, size_t before, uint16_t id)
-{
-	for (size_t i = 0; i < before; i++)
-		if (set->items[i].id == id)
-			return true;
-	return false;
-}
-
 #define POLICY_ID_MAX 0xffff
 
-static bool policy_id_in_use(const struct agent *agent, uint16_t id)
+/* Does one of the count policies at items have this cookie id? */
+static bool policies_have_id(const struct policy *items, size_t count, uint16_t id)
 {
-	for (size_t i = 0; i < agent->policies.count; i++)
-		if (agent->policies.items[i].id == id)
+	for (size_t i = 0; i < count; i++)
+		if (items[i].id == id)
 			return true;
 	return false;
 }
@@ -363,7 +356,8 @@ static int assign_policy_ids(struct agent *agent, struct policy_set *incoming,
 					 POLICY_ID_MAX);
 				return -ENOSPC;
 			}
-		} while (policy_id_in_use(agent, id) || id_taken_in(incoming, j, id));
+		} while (policies_have_id(agent->policies.items, agent->policies.count, id) ||
+			 policies_have_id(incoming->items, j, id));
 		p->id = id;
 		agent->last_policy_id = id;
 	}
@@ -390,12 +384,7 @@ static void record_policy_names(struct agent *agent, const struct policy_set *se
 
 const char *policy_repo__name_by_id(struct agent *agent, uint16_t id, bool *live)
 {
-	for (size_t i = 0; i < agent->policies.count; i++)
-		if (agent->policies.items[i].id == id) {
-			*live = true;
-			return agent->policy_names ? agent->policy_names[id] : NULL;
-		}
-	*live = false;
+	*live = policies_have_id(agent->policies.items, agent->policies.count, id);
 	return agent->policy_names ? agent->policy_names[id] : NULL;
 }
 

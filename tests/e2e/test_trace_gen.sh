@@ -30,7 +30,7 @@ gen_cast() {
 t_90_trace_agrees_with_datapath_generated() {
 	gen_cast || { fail "cast"; return; }
 	local -A ip=([web]=$(ep_ip web) [api]=$(ep_ip api) [db]=$(ep_ip db) [tool]=$(ep_ip tool) [world]=10.250.0.2)
-	local round src dst port proto cases total=0 mismatches=0
+	local round src dst port cases total=0 mismatches=0
 	: >"$E2E_TMP/gen-mismatch.txt"
 	: >"$E2E_TMP/gen-all.txt"
 	for round in $(seq 1 "$GEN_ROUNDS"); do
