@@ -145,7 +145,9 @@ for ns in "$server_ns" "$client_ns"; do
 done
 
 # Warden's two tc programs, pinned so that they can be re-attached after the
-# configurations that run without them (base, iptables, nftables).
+# configurations that run without them (base, iptables, nftables). wardend
+# has mounted the BPF filesystem at start if the machine had not
+# (lib/bpffs.c, the one place that does).
 mkdir -p "$pins"
 prog_id() { tc -j filter show dev "$sif" "$1" | python3 -c 'import json,sys; print([f["options"]["prog"]["id"] for f in json.load(sys.stdin) if "options" in f and "prog" in f["options"]][0])'; }
 bpftool prog pin id "$(prog_id ingress)" "$pins/from" && bpftool prog pin id "$(prog_id egress)" "$pins/to" ||

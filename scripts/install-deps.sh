@@ -16,3 +16,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Kernel modules the datapath, the L7 redirect and the tests use. On a
+# kernel that has them built in (or no module tree at all) there is nothing
+# to load; elsewhere a fresh machine may not have loaded them yet, and not
+# every one is autoloaded on first use (tc's clsact and cls_bpf, the TPROXY
+# and socket expressions of nftables).
+modules=(veth sch_ingress cls_bpf nf_tables nft_tproxy nft_socket nf_tproxy_ipv4
+         nf_socket_ipv4 nf_conntrack nft_compat vxlan)
+if [ -d "/lib/modules/$(uname -r)" ]; then
+	for m in "${modules[@]}"; do
+		grep -qw "^$m" /proc/modules 2>/dev/null && continue
+		grep -q "/$m.ko" "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null && continue
+		modprobe -q "$m" 2>/dev/null || echo "note: kernel module $m not loaded (not available?)" >&2
+	done
+fi

@@ -7,7 +7,20 @@ seconds=$1
 shift
 passed=0
 failed=0
+skipped=0
 corpus_dir=${WARDEN_CORPUS:-$(dirname "$0")/../../shared/corpus}
+# The corpus sits beside the checkout, not in it: without it the policy
+# fuzzer still runs from its own seeds, and the corpus seeding is reported
+# as skipped (a failure with WARDEN_REQUIRE_CORPUS=1, as CI runs it).
+if [ ! -d "$corpus_dir" ]; then
+	if [ "${WARDEN_REQUIRE_CORPUS:-0}" = 1 ]; then
+		echo "FAIL corpus seeds: $corpus_dir not found (WARDEN_REQUIRE_CORPUS=1)"
+		failed=$((failed + 1))
+	else
+		echo "skip corpus seeds for fuzz_policy_parse: $corpus_dir not found (set WARDEN_CORPUS)"
+		skipped=$((skipped + 1))
+	fi
+fi
 for bin in "$@"; do
 	name=$(basename "$bin")
 	work=$(mktemp -d)
@@ -26,5 +39,5 @@ for bin in "$@"; do
 	fi
 	rm -rf "$work"
 done
-echo "fuzz: $passed passed, $failed failed"
+echo "fuzz: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "warden/bpffs.h"
 #include "warden/log.h"
 #include "warden/prefix.h"
 #include "warden/redirect.h"
@@ -369,6 +370,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	/* Pinned state lives on the BPF filesystem: mount it if the machine
+	 * has not (a fresh machine may not). */
+	if (bpffs__ensure(BPFFS_ROOT, NULL)) {
+		pr_warn("the BPF filesystem is needed at %s\n", BPFFS_ROOT);
+		goto cleanup;
+	}
 	netdev__sweep_stale();
 	netdev_host__teardown(agent.config.pod_net, agent.config.pod_prefix_len,
 				      agent.config.gateway);

@@ -20,12 +20,27 @@ export WARDEN_SOCKET=$SOCK
 
 E2E_PASSED=0
 E2E_FAILED=0
+E2E_SKIPPED=0
 E2E_CURRENT=
 
 W() { "$WARDEN" --socket "$SOCK" "$@"; }
 
 pass() { E2E_PASSED=$((E2E_PASSED + 1)); echo "  ✓ $E2E_CURRENT: $*"; }
 fail() { E2E_FAILED=$((E2E_FAILED + 1)); echo "  ✗ $E2E_CURRENT: $*"; }
+skip() { E2E_SKIPPED=$((E2E_SKIPPED + 1)); echo "  - $E2E_CURRENT: skipped: $*"; }
+
+# need_corpus: the test reads the policy corpus, which sits beside the
+# checkout (../shared/corpus), not in it. Without it the test is skipped
+# (never passed); WARDEN_REQUIRE_CORPUS=1 (CI) makes that a failure.
+need_corpus() {
+	[ -d "$CORPUS" ] && return 0
+	if [ "${WARDEN_REQUIRE_CORPUS:-0}" = 1 ]; then
+		fail "the policy corpus $CORPUS is missing (WARDEN_REQUIRE_CORPUS=1)"
+	else
+		skip "the policy corpus $CORPUS is not there (set WARDEN_CORPUS)"
+	fi
+	return 1
+}
 
 # check DESCRIPTION CMD... : CMD must succeed
 check() {

@@ -52,5 +52,5 @@ for t in $(declare -F | awk '{print $3}' | grep '^t_' | sort); do
 		break
 	fi
 done
-echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed"
+echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed, $E2E_SKIPPED skipped"
 [ "$E2E_FAILED" -eq 0 ]

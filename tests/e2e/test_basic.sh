@@ -29,6 +29,7 @@ assert d[\"identity\"] >= 256
 }
 
 t_02_starwars_l3_l4_file_unchanged() {
+	need_corpus || return
 	starwars_cast || { fail "create endpoints"; return; }
 	local ds
 	ds=$(ep_ip deathstar)
@@ -42,6 +43,7 @@ t_02_starwars_l3_l4_file_unchanged() {
 }
 
 t_03_bad_input_changes_nothing() {
+	need_corpus || return
 	starwars_cast || { fail "create endpoints"; return; }
 	local ds before after
 	ds=$(ep_ip deathstar)
@@ -85,6 +87,7 @@ YAML
 }
 
 t_04_policy_delete_restores_access() {
+	need_corpus || return
 	starwars_cast || { fail "create endpoints"; return; }
 	local ds
 	ds=$(ep_ip deathstar)
@@ -96,6 +99,7 @@ t_04_policy_delete_restores_access() {
 }
 
 t_05_monitor_shows_drops() {
+	need_corpus || return
 	starwars_cast || { fail "create endpoints"; return; }
 	local ds; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
@@ -127,6 +131,7 @@ PY
 }
 
 t_06_monitor_history_and_filters() {
+	need_corpus || return
 	starwars_cast || { fail "create endpoints"; return; }
 	local ds; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }

@@ -22,6 +22,7 @@ served() { grep -c "$1" "$E2E_TMP/httpd.log"; }
 proxy_pid() { pgrep -f "warden-proxy --policy $E2E_TMP/" | head -1; }
 
 t_60_starwars_l7_file_unchanged() {
+	need_corpus || return
 	l7_cast || { fail "cast"; return; }
 	local ds; ds=$(ep_ip deathstar)
 	check "import Cilium's sw_l3_l4_l7_policy.yaml unchanged" import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml"
@@ -98,6 +99,7 @@ YAML
 }
 
 t_63_keepalive_denied_then_allowed_and_policy_change() {
+	need_corpus || return
 	l7_cast || { fail "cast"; return; }
 	local ds; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
@@ -136,6 +138,7 @@ YAML
 }
 
 t_64_proxy_killed_fails_closed_then_recovers() {
+	need_corpus || return
 	l7_cast || { fail "cast"; return; }
 	local ds pid before; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
@@ -191,6 +194,7 @@ YAML
 
 # Trace must agree with the datapath: the same flows, traced and sent.
 t_66_policy_trace_agrees_with_datapath() {
+	need_corpus || return
 	l7_cast || { fail "cast"; return; }
 	local ds; ds=$(ep_ip deathstar)
 	serve_tcp deathstar 8080; wait_listen deathstar 8080
@@ -222,6 +226,7 @@ t_66_policy_trace_agrees_with_datapath() {
 # The monitor's L7 side: REDIRECTED flows, http-request events with the
 # policy that allowed or restricted them, and endpoint audit mode at L7.
 t_67_monitor_l7_events_and_audit() {
+	need_corpus || return
 	local t0; t0=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
 	l7_cast || { fail "cast"; return; }
 	local ds; ds=$(ep_ip deathstar)

@@ -6,6 +6,7 @@ metric() { # NAME-with-labels -> value (0 if absent)
 }
 
 t_70_metrics_move_with_traffic() {
+	need_corpus || return
 	l7_cast || { fail "cast"; return; }
 	local ds before_drop before_fwd
 	ds=$(ep_ip deathstar)

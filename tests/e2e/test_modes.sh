@@ -134,6 +134,7 @@ YAML
 }
 
 t_81_endpoint_audit_mode() {
+	need_corpus || return
 	mark_start
 	modes_cast || { fail "cast"; return; }
 	local ds; ds=$(ep_ip deathstar)
@@ -234,6 +235,7 @@ PY
 }
 
 t_83_agent_wide_reject() {
+	need_corpus || return
 	stop_agent
 	WARDEND_ARGS="--deny-response reject" start_agent || { fail "agent with --deny-response reject"; return; }
 	mark_start

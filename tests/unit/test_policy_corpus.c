@@ -7,8 +7,10 @@
  *    feature Warden does not support yet (diag.error.unsupported);
  *    "accept (warn: ...)" must also produce a warning;
  *  - "reject...": the parse fails with a real validation error.
- * A missing corpus or a manifest that does not list 125 files fails the
- * test: a corpus test that silently tests nothing is worse than none.
+ * The corpus lives beside the checkout, not in it: a clone on its own has
+ * none, and then the test is reported as skipped (never as passed), with
+ * the reason. With WARDEN_REQUIRE_CORPUS=1 (CI sets it) a missing corpus
+ * fails, as does a manifest that does not list 125 files.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,8 +102,18 @@ static void test_corpus(void **state)
 	int count, i;
 
 	(void)state;
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-		fail_msg("corpus directory %s not found (set WARDEN_CORPUS)", dir);
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		const char *require = getenv("WARDEN_REQUIRE_CORPUS");
+
+		if (require && !strcmp(require, "1"))
+			fail_msg("corpus directory %s not found (set WARDEN_CORPUS); "
+				 "WARDEN_REQUIRE_CORPUS=1 makes that a failure",
+				 dir);
+		print_message("skipped: the policy corpus %s is not there (it sits beside "
+			      "the checkout, or set WARDEN_CORPUS)\n",
+			      dir);
+		skip();
+	}
 	count = manifest_load(dir, entries, CORPUS_FILES + 16);
 	if (count != CORPUS_FILES)
 		fail_msg("%s/MANIFEST.md lists %d files, expected %d", dir, count,
