@@ -1532,20 +1532,3 @@ int policy_set__collect_prefixes(const struct policy_set *policies,
 	*count = kept;
 	return 0;
 }
-
-int policy_prefix__identity_labels(const struct policy_prefix *p, struct label_set *out)
-{
-	char text[INET6_ADDRSTRLEN + 8];
-	int ret;
-
-	if (!p || !out)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	policy_prefix__format(p, text, sizeof(text));
-	ret = label_set__add(out, LABEL_SOURCE_CIDR, text, "");
-	if (!ret)
-		ret = label_set__add(out, LABEL_SOURCE_RESERVED, "world", "");
-	if (ret)
-		label_set__free(out);
-	return ret;
-}
