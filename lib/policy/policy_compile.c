@@ -16,12 +16,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "warden/errbuf.h"
 #include "warden/policy_compile.h"
 #include "warden/prefix.h"
 
@@ -106,20 +106,6 @@ struct compile_ctx {
 	char *err;
 	size_t err_len;
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static const char *policy_name(const struct policy *p)
 {
@@ -684,11 +670,12 @@ static int ctx__named_port_ingress(struct compile_ctx *ctx,
 		if (!named_port_fits(np, p))
 			continue;
 		if (first && first->port != np->port) {
-			set_err(ctx->err, ctx->err_len,
-				"policy %s line %d: named port \"%s\" of endpoint %u "
-				"resolves to both %u and %u",
-				policy_name(sr->policy), sr->rule->line, p->name,
-				ep->endpoint_id, first->port, np->port);
+			errbuf__printf(
+			    ctx->err, ctx->err_len,
+			    "policy %s line %d: named port \"%s\" of endpoint %u "
+			    "resolves to both %u and %u",
+			    policy_name(sr->policy), sr->rule->line, p->name,
+			    ep->endpoint_id, first->port, np->port);
 			return -EINVAL;
 		}
 		if (!first)
@@ -822,10 +809,10 @@ static int ctx__compile_port_rule(struct compile_ctx *ctx, const struct selected
 			ret = blocks__from_port(blocks, &n, p->protocol, p->port,
 						p->end_port);
 			if (ret) {
-				set_err(ctx->err, ctx->err_len,
-					"policy %s line %d: invalid port %u-%u/%u",
-					policy_name(sr->policy), rule->line, p->port,
-					p->end_port, p->protocol);
+				errbuf__printf(ctx->err, ctx->err_len,
+					       "policy %s line %d: invalid port %u-%u/%u",
+					       policy_name(sr->policy), rule->line,
+					       p->port, p->end_port, p->protocol);
 				return ret;
 			}
 			for (j = 0; j < ctx->peer_count; j++) {
@@ -910,11 +897,11 @@ static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *p
 				size_t k;
 
 				if (rule->direction > WARDEN_DIR_EGRESS) {
-					set_err(ctx->err, ctx->err_len,
-						"policy %s line %d: invalid rule "
-						"direction %u",
-						policy_name(p), rule->line,
-						rule->direction);
+					errbuf__printf(ctx->err, ctx->err_len,
+						       "policy %s line %d: invalid rule "
+						       "direction %u",
+						       policy_name(p), rule->line,
+						       rule->direction);
 					return -EINVAL;
 				}
 				(void)k;
@@ -1060,10 +1047,11 @@ static int ctx__build_l7(struct compile_ctx *ctx, struct work_entry *e, size_t k
 			goto next;
 		}
 		if (w->block.bits != L4_BITS) {
-			set_err(ctx->err, ctx->err_len,
-				"L7 rules need a single port (no range, no port 0) "
-				"on endpoint %u",
-				ctx->ep->endpoint_id);
+			errbuf__printf(
+			    ctx->err, ctx->err_len,
+			    "L7 rules need a single port (no range, no port 0) "
+			    "on endpoint %u",
+			    ctx->ep->endpoint_id);
 			return -EOPNOTSUPP;
 		}
 		le = &out->l7[out->l7_count++];
@@ -1245,7 +1233,7 @@ static int compile_pass(const struct policy_set *policies, const struct compile_
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (!ep || !world) {
-		set_err(err, err_len, "no endpoint or world to compile against");
+		errbuf__printf(err, err_len, "no endpoint or world to compile against");
 		return -EINVAL;
 	}
 	if (err && err_len)
@@ -1295,8 +1283,8 @@ static int compile_pass(const struct policy_set *policies, const struct compile_
 	       sizeof(out->audit_default_cookie));
 cleanup:
 	if (ret == -ENOMEM)
-		set_err(err, err_len, "out of memory compiling endpoint %u",
-			ep->endpoint_id);
+		errbuf__printf(err, err_len, "out of memory compiling endpoint %u",
+			       ep->endpoint_id);
 	if (ret)
 		policy_entries__free(out);
 	ctx__free(&ctx);
@@ -1423,8 +1411,9 @@ int policy_compile_endpoint(const struct policy_set *policies,
 		ret = entries__merge_audit(out, &full);
 	if (ret) {
 		if (ret == -ENOMEM)
-			set_err(err, err_len, "out of memory compiling endpoint %u",
-				ep->endpoint_id);
+			errbuf__printf(err, err_len,
+				       "out of memory compiling endpoint %u",
+				       ep->endpoint_id);
 		policy_entries__free(out);
 		policy_entries__free(&full);
 		return ret;
