@@ -31,53 +31,12 @@ static const char *const ip_block_fields[] = {"cidr", "except", NULL};
 static int parse_ip_block(struct parse_ctx *ctx, const yaml_node_t *node,
 			  struct policy_cidr *out)
 {
-	const yaml_node_t *cidr, *except;
-	size_t count, i, saved;
 	int ret;
 
 	ret = parse_map__check(ctx, node, ip_block_fields, false);
 	if (ret)
 		return ret;
-	cidr = parse_map__field(ctx, node, "cidr");
-	saved = parse_ctx__push_key(ctx, "cidr");
-	if (!cidr)
-		return parse_ctx__error(ctx, node, "`cidr` is required");
-	ret = parse_prefix(ctx, cidr, true, &out->prefix);
-	if (ret)
-		return ret;
-	parse_ctx__restore(ctx, saved);
-
-	except = parse_map__field(ctx, node, "except");
-	saved = parse_ctx__push_key(ctx, "except");
-	ret = parse_seq__check(ctx, except, &count);
-	if (ret)
-		return ret;
-	if (count) {
-		out->except = calloc(count, sizeof(*out->except));
-		if (!out->except)
-			return parse_ctx__nomem(ctx);
-		out->except_count = count;
-	}
-	for (i = 0; i < count; i++) {
-		struct policy_prefix *ex = &out->except[i];
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, except, i, &item);
-		if (!ret)
-			ret = parse_prefix(ctx, item, true, ex);
-		if (ret)
-			return ret;
-		if (!policy_prefix__contains(&out->prefix, ex) ||
-		    ex->len <= out->prefix.len)
-			return parse_ctx__error(
-			    ctx, item, "except `%s` must be a strict subset of cidr `%s`",
-			    (const char *)item->data.scalar.value,
-			    (const char *)cidr->data.scalar.value);
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-	return 0;
+	return parse_cidr_except(ctx, node, true, out);
 }
 
 /*
@@ -109,83 +68,93 @@ static int parse_selector_peer(struct parse_ctx *ctx, const yaml_node_t *pods,
 	return parse_selector__any_namespace(ctx, out);
 }
 
-/* from / to: the peers of one rule. */
-static int parse_peers(struct parse_ctx *ctx, const yaml_node_t *list, size_t count,
-		       struct policy_rule *rule)
+/* The peers of one rule: counted in a first pass, parsed in a second. */
+struct peer_list {
+	struct policy_rule *rule;
+	size_t selectors; /* pod/namespace selector peers */
+	size_t blocks;	  /* ipBlock peers */
+};
+
+/* First pass: the shape of a peer, to size the two arrays. */
+static int count_peer_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *arg)
 {
-	size_t selectors = 0, blocks = 0, i;
+	const yaml_node_t *pods, *namespaces, *block;
+	struct peer_list *l = arg;
 	int ret;
 
-	/* First pass: shape of each peer, to size the two arrays. */
-	for (i = 0; i < count; i++) {
-		const yaml_node_t *pods, *namespaces, *block;
-		yaml_node_t *item;
-		size_t saved = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, list, i, &item);
-		if (!ret)
-			ret = parse_map__check(ctx, item, peer_fields, false);
-		if (ret)
-			return ret;
-		pods = parse_map__field(ctx, item, "podSelector");
-		namespaces = parse_map__field(ctx, item, "namespaceSelector");
-		block = parse_map__field(ctx, item, "ipBlock");
-		if (block && (pods || namespaces))
-			return parse_ctx__error(
-			    ctx, item,
-			    "ipBlock cannot be combined with podSelector or "
-			    "namespaceSelector in one peer");
-		if (!block && !pods && !namespaces)
-			return parse_ctx__error(
-			    ctx, item,
-			    "a peer needs podSelector, namespaceSelector or "
-			    "ipBlock");
-		if (block)
-			blocks++;
-		else
-			selectors++;
-		parse_ctx__restore(ctx, saved);
-	}
-	if (selectors) {
-		rule->endpoints = calloc(selectors, sizeof(*rule->endpoints));
-		if (!rule->endpoints)
-			return parse_ctx__nomem(ctx);
-		rule->endpoint_count = selectors;
-	}
-	if (blocks) {
-		rule->cidrs = calloc(blocks, sizeof(*rule->cidrs));
-		if (!rule->cidrs)
-			return parse_ctx__nomem(ctx);
-		rule->cidr_count = blocks;
-	}
-
-	selectors = blocks = 0;
-	for (i = 0; i < count; i++) {
-		const yaml_node_t *block;
-		yaml_node_t *item;
-		size_t saved = parse_ctx__push_index(ctx, i), saved_field;
-
-		ret = parse_seq__item(ctx, list, i, &item);
-		if (ret)
-			return ret;
-		block = parse_map__field(ctx, item, "ipBlock");
-		if (block) {
-			saved_field = parse_ctx__push_key(ctx, "ipBlock");
-			ret = parse_ip_block(ctx, block, &rule->cidrs[blocks++]);
-			if (ret)
-				return ret;
-			parse_ctx__restore(ctx, saved_field);
-		} else {
-			ret = parse_selector_peer(
-			    ctx, parse_map__field(ctx, item, "podSelector"),
-			    parse_map__field(ctx, item, "namespaceSelector"),
-			    &rule->endpoints[selectors++]);
-			if (ret)
-				return ret;
-		}
-		parse_ctx__restore(ctx, saved);
-	}
+	(void)index;
+	ret = parse_map__check(ctx, item, peer_fields, false);
+	if (ret)
+		return ret;
+	pods = parse_map__field(ctx, item, "podSelector");
+	namespaces = parse_map__field(ctx, item, "namespaceSelector");
+	block = parse_map__field(ctx, item, "ipBlock");
+	if (block && (pods || namespaces))
+		return parse_ctx__error(ctx, item,
+					"ipBlock cannot be combined with podSelector or "
+					"namespaceSelector in one peer");
+	if (!block && !pods && !namespaces)
+		return parse_ctx__error(ctx, item,
+					"a peer needs podSelector, namespaceSelector or "
+					"ipBlock");
+	if (block)
+		l->blocks++;
+	else
+		l->selectors++;
 	return 0;
+}
+
+/* Second pass: the peer into the next selector or CIDR of the rule. */
+static int parse_peer_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *arg)
+{
+	const yaml_node_t *block = parse_map__field(ctx, item, "ipBlock");
+	struct peer_list *l = arg;
+	size_t saved;
+	int ret;
+
+	(void)index;
+	if (!block)
+		return parse_selector_peer(
+		    ctx, parse_map__field(ctx, item, "podSelector"),
+		    parse_map__field(ctx, item, "namespaceSelector"),
+		    &l->rule->endpoints[l->selectors++]);
+	saved = parse_ctx__push_key(ctx, "ipBlock");
+	ret = parse_ip_block(ctx, block, &l->rule->cidrs[l->blocks++]);
+	if (ret)
+		return ret;
+	parse_ctx__restore(ctx, saved);
+	return 0;
+}
+
+/* from / to: the peers of one rule. */
+static int parse_peers(struct parse_ctx *ctx, const char *name, const yaml_node_t *list,
+		       size_t count, struct policy_rule *rule)
+{
+	struct peer_list peers = {.rule = rule};
+	int ret;
+
+	ret = parse_seq__each(ctx, name, list, count, count_peer_item, &peers);
+	if (!ret)
+		rule->endpoints = parse_ctx__calloc(ctx, peers.selectors,
+						    sizeof(*rule->endpoints), &ret);
+	if (ret)
+		return ret;
+	rule->endpoint_count = peers.selectors;
+	rule->cidrs = parse_ctx__calloc(ctx, peers.blocks, sizeof(*rule->cidrs), &ret);
+	if (ret)
+		return ret;
+	rule->cidr_count = peers.blocks;
+	peers.selectors = peers.blocks = 0;
+	return parse_seq__each(ctx, name, list, count, parse_peer_item, &peers);
+}
+
+static int parse_port_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *ports)
+{
+	return parse_port(ctx, item, PARSE_PORT_K8S,
+			  &((struct policy_port *)ports)[index]);
 }
 
 /* ports: one port rule holding every entry; none = every port. */
@@ -193,32 +162,20 @@ static int parse_ports(struct parse_ctx *ctx, const yaml_node_t *list, size_t co
 		       struct policy_rule *rule)
 {
 	struct policy_port_rule *pr;
-	size_t i;
 	int ret;
 
 	if (!count)
 		return 0;
-	rule->port_rules = calloc(1, sizeof(*rule->port_rules));
-	if (!rule->port_rules)
-		return parse_ctx__nomem(ctx);
+	rule->port_rules = parse_ctx__calloc(ctx, 1, sizeof(*rule->port_rules), &ret);
+	if (ret)
+		return ret;
 	rule->port_rule_count = 1;
 	pr = &rule->port_rules[0];
-	pr->ports = calloc(count, sizeof(*pr->ports));
-	if (!pr->ports)
-		return parse_ctx__nomem(ctx);
+	pr->ports = parse_ctx__calloc(ctx, count, sizeof(*pr->ports), &ret);
+	if (ret)
+		return ret;
 	pr->port_count = count;
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		size_t saved = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, list, i, &item);
-		if (!ret)
-			ret = parse_port(ctx, item, PARSE_PORT_K8S, &pr->ports[i]);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved);
-	}
-	return 0;
+	return parse_seq__each(ctx, "ports", list, count, parse_port_item, pr->ports);
 }
 
 /*
@@ -231,7 +188,7 @@ static int parse_rule(struct parse_ctx *ctx, const yaml_node_t *node, bool egres
 {
 	const char *peers_name = egress ? "to" : "from";
 	const yaml_node_t *peers = NULL, *ports = NULL;
-	size_t peer_count = 0, port_count = 0, saved;
+	size_t peer_count = 0, port_count = 0;
 	int ret;
 
 	rule->direction = egress ? WARDEN_DIR_EGRESS : WARDEN_DIR_INGRESS;
@@ -243,24 +200,40 @@ static int parse_rule(struct parse_ctx *ctx, const yaml_node_t *node, bool egres
 	if (ret)
 		return ret;
 
-	peers = parse_map__field(ctx, node, peers_name);
-	saved = parse_ctx__push_key(ctx, peers_name);
-	ret = parse_seq__check(ctx, peers, &peer_count);
+	ret = parse_map__list(ctx, node, peers_name, &peers, &peer_count);
 	if (!ret)
-		ret = parse_peers(ctx, peers, peer_count, rule);
+		ret = parse_peers(ctx, peers_name, peers, peer_count, rule);
 	if (ret)
 		return ret;
 	rule->has_peers = peer_count > 0;
-	parse_ctx__restore(ctx, saved);
 
-	ports = parse_map__field(ctx, node, "ports");
-	saved = parse_ctx__push_key(ctx, "ports");
-	ret = parse_seq__check(ctx, ports, &port_count);
+	ret = parse_map__list(ctx, node, "ports", &ports, &port_count);
 	if (!ret)
 		ret = parse_ports(ctx, ports, port_count, rule);
+	return ret;
+}
+
+/* One policyTypes entry into enabled[0] (Ingress) or enabled[1] (Egress). */
+static int parse_policy_type_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				  size_t index, void *arg)
+{
+	bool **enabled = arg;
+	const char *s;
+	int ret;
+
+	(void)index;
+	ret = parse_node__string(ctx, item, &s);
 	if (ret)
 		return ret;
-	parse_ctx__restore(ctx, saved);
+	if (!strcmp(s, "Ingress"))
+		*enabled[0] = true;
+	else if (!strcmp(s, "Egress"))
+		*enabled[1] = true;
+	else
+		return parse_ctx__error(ctx, item,
+					"invalid policy type `%s` (expected Ingress or "
+					"Egress)",
+					s);
 	return 0;
 }
 
@@ -269,7 +242,7 @@ static int parse_policy_types(struct parse_ctx *ctx, const yaml_node_t *spec,
 {
 	const yaml_node_t *list = parse_map__field(ctx, spec, "policyTypes");
 	const yaml_node_t *egress_rules = parse_map__field(ctx, spec, "egress");
-	size_t count, egress_count, i, saved;
+	size_t count, egress_count, saved;
 	int ret;
 
 	saved = parse_ctx__push_key(ctx, "policyTypes");
@@ -290,30 +263,35 @@ static int parse_policy_types(struct parse_ctx *ctx, const yaml_node_t *spec,
 		return 0;
 	}
 	*ingress = *egress = false;
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		const char *s;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, list, i, &item);
-		if (!ret)
-			ret = parse_node__string(ctx, item, &s);
-		if (ret)
-			return ret;
-		if (!strcmp(s, "Ingress"))
-			*ingress = true;
-		else if (!strcmp(s, "Egress"))
-			*egress = true;
-		else
-			return parse_ctx__error(
-			    ctx, item,
-			    "invalid policy type `%s` (expected Ingress or "
-			    "Egress)",
-			    s);
-		parse_ctx__restore(ctx, saved_item);
-	}
+	ret = parse_seq__each(ctx, NULL, list, count, parse_policy_type_item,
+			      (bool *[]){ingress, egress});
+	if (ret)
+		return ret;
 	parse_ctx__restore(ctx, saved);
 	return 0;
+}
+
+/* The ingress or egress list of a spec, as its elements are parsed. */
+struct rule_list {
+	struct policy_spec *spec;
+	bool egress;
+	bool enabled; /* policyTypes lists this direction */
+};
+
+static int parse_rule_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *arg)
+{
+	const struct rule_list *l = arg;
+	struct policy_rule rule = {0};
+	int ret;
+
+	ret = parse_rule(ctx, item, l->egress, index, &rule);
+	/* Rules of a type policyTypes leaves out do nothing. */
+	if (ret || !l->enabled)
+		policy_rule__release(&rule);
+	else
+		l->spec->rules[l->spec->rule_count++] = rule;
+	return ret;
 }
 
 static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
@@ -322,7 +300,7 @@ static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
 	const char *names[2] = {"ingress", "egress"};
 	const yaml_node_t *lists[2];
 	bool enabled[2];
-	size_t counts[2], total, d, i, saved;
+	size_t counts[2], total, d, saved;
 	int ret;
 
 	ret = parse_map__check(ctx, node, spec_fields, false);
@@ -343,46 +321,27 @@ static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
 	if (ret)
 		return ret;
 	for (d = 0; d < 2; d++) {
-		lists[d] = parse_map__field(ctx, node, names[d]);
-		saved = parse_ctx__push_key(ctx, names[d]);
-		ret = parse_seq__check(ctx, lists[d], &counts[d]);
+		ret = parse_map__list(ctx, node, names[d], &lists[d], &counts[d]);
 		if (ret)
 			return ret;
-		parse_ctx__restore(ctx, saved);
 	}
 	total = counts[0] + counts[1];
-	if (total) {
-		spec->rules = calloc(total, sizeof(*spec->rules));
-		if (!spec->rules)
-			return parse_ctx__nomem(ctx);
-	}
+	spec->rules = parse_ctx__calloc(ctx, total, sizeof(*spec->rules), &ret);
+	if (ret)
+		return ret;
 	for (d = 0; d < 2; d++) {
-		saved = parse_ctx__push_key(ctx, names[d]);
-		for (i = 0; i < counts[d]; i++) {
-			struct policy_rule rule = {0};
-			yaml_node_t *item;
-			size_t saved_item = parse_ctx__push_index(ctx, i);
-
-			ret = parse_seq__item(ctx, lists[d], i, &item);
-			if (!ret)
-				ret = parse_rule(ctx, item, d == 1, i, &rule);
-			if (ret) {
-				policy_rule__release(&rule);
-				return ret;
-			}
-			/* Rules of a type policyTypes leaves out do nothing. */
-			if (enabled[d])
-				spec->rules[spec->rule_count++] = rule;
-			else
-				policy_rule__release(&rule);
-			parse_ctx__restore(ctx, saved_item);
-		}
-		if (counts[d] && !enabled[d])
+		ret = parse_seq__each(ctx, names[d], lists[d], counts[d], parse_rule_item,
+				      &(struct rule_list){spec, d == 1, enabled[d]});
+		if (ret)
+			return ret;
+		if (counts[d] && !enabled[d]) {
+			saved = parse_ctx__push_key(ctx, names[d]);
 			parse_ctx__warn(
 			    ctx, lists[d],
 			    "%s rules are ignored: policyTypes does not list %s",
 			    names[d], d ? "Egress" : "Ingress");
-		parse_ctx__restore(ctx, saved);
+			parse_ctx__restore(ctx, saved);
+		}
 	}
 	/* Each listed type isolates the selected pods in that direction. */
 	spec->default_deny_ingress = enabled[0];
@@ -398,9 +357,9 @@ int parse_k8s_policy(struct parse_ctx *ctx, const yaml_node_t *root, struct poli
 
 	if (!spec)
 		return parse_ctx__error(ctx, root, "`spec` is required");
-	p->specs = calloc(1, sizeof(*p->specs));
-	if (!p->specs)
-		return parse_ctx__nomem(ctx);
+	p->specs = parse_ctx__calloc(ctx, 1, sizeof(*p->specs), &ret);
+	if (ret)
+		return ret;
 	p->spec_count = 1;
 	saved = parse_ctx__push_key(ctx, "spec");
 	ret = parse_spec(ctx, spec, &p->specs[0]);
