@@ -16,7 +16,7 @@
  *  - a clusterwide policy's peer endpoint selectors require
  *    k8s:io.kubernetes.pod.namespace to exist (Cilium's rule: a peer `{}`
  *    means every pod, never world or host).
- * The exceptions follow Cilium (see lib/policy_parse_cilium.c).
+ * The exceptions follow Cilium (see lib/policy/policy_parse_cilium.c).
  *
  * Ownership: a struct policy_set owns everything below it; free it with
  * policy_set__free().

@@ -4,7 +4,7 @@
  * the `spec` / `specs` rules and their peers, validated as strictly as
  * Cilium's CRD schema and its Rule.Sanitize(), and normalised into the
  * policy model with Cilium's namespace scoping. Port rules are in
- * lib/policy_parse_ports.c.
+ * lib/policy/policy_parse_ports.c.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private to the policy parser (lib/policy_parse*.c): the context of a walk
+ * Private to the policy parser (lib/policy/policy_parse*.c): the context of a walk
  * over one libyaml document, the field path that diagnostics name, typed
  * accessors that decode YAML nodes the way Kubernetes does, and the pieces
  * shared by the Cilium and the Kubernetes dialects (selectors, ports, CIDRs).
@@ -214,7 +214,7 @@ bool parse_is_dns1123_label(const char *s);
 
 /*
  * Cilium toPorts[] entry (a deny rule takes ports only) and icmps[] entry
- * (lib/policy_parse_ports.c).
+ * (lib/policy/policy_parse_ports.c).
  */
 int parse_cilium_port_rule(struct parse_ctx *ctx, const yaml_node_t *node, bool ingress,
 			   bool deny, struct policy_port_rule *out);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Unit tests for lib/policy_compile.c. Policies are built directly in C (no
+ * Unit tests for lib/policy/policy_compile.c. Policies are built directly in C (no
  * YAML) and the output is checked both as raw keys and through a model of
  * the datapath's decision (LPM on the peer's identity and on identity 0, a
  * deny from either wins), which is what matters in the end.
