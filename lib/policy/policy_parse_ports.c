@@ -408,6 +408,24 @@ static int parse_l7_rules(struct parse_ctx *ctx, const yaml_node_t *node,
 	return 0;
 }
 
+/* A TLS context (terminatingTLS, originatingTLS): checked, then unsupported. */
+static int check_unsupported_tls(struct parse_ctx *ctx, const yaml_node_t *node,
+				 const char *key)
+{
+	size_t saved;
+	int ret;
+
+	if (!node)
+		return 0;
+	saved = parse_ctx__push_key(ctx, key);
+	ret = parse_map__check(ctx, node, tls_fields, false);
+	if (ret)
+		return ret;
+	parse_ctx__unsupported(ctx, node, "%s is not supported yet", key);
+	parse_ctx__restore(ctx, saved);
+	return 0;
+}
+
 /* The Envoy listener, TLS and SNI options of a port rule. */
 static int parse_port_rule_extras(struct parse_ctx *ctx, const yaml_node_t *node,
 				  bool ingress, const struct l7_summary *l7)
@@ -475,25 +493,10 @@ static int parse_port_rule_extras(struct parse_ctx *ctx, const yaml_node_t *node
 			    "serverNames (TLS SNI) is not supported yet");
 		parse_ctx__restore(ctx, saved);
 	}
-	if (term_tls) {
-		saved = parse_ctx__push_key(ctx, "terminatingTLS");
-		ret = parse_map__check(ctx, term_tls, tls_fields, false);
-		if (ret)
-			return ret;
-		parse_ctx__unsupported(ctx, term_tls,
-				       "terminatingTLS is not supported yet");
-		parse_ctx__restore(ctx, saved);
-	}
-	if (orig_tls) {
-		saved = parse_ctx__push_key(ctx, "originatingTLS");
-		ret = parse_map__check(ctx, orig_tls, tls_fields, false);
-		if (ret)
-			return ret;
-		parse_ctx__unsupported(ctx, orig_tls,
-				       "originatingTLS is not supported yet");
-		parse_ctx__restore(ctx, saved);
-	}
-	return 0;
+	ret = check_unsupported_tls(ctx, term_tls, "terminatingTLS");
+	if (!ret)
+		ret = check_unsupported_tls(ctx, orig_tls, "originatingTLS");
+	return ret;
 }
 
 static int parse_port_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
