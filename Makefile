@@ -39,7 +39,9 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRCS := $(wildcard lib/*.c)
+# lib/ is one folder per layer (docs/architecture.md): base, identity, policy,
+# l7, host.
+LIB_SRCS := $(wildcard lib/*/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 AGENT_SRCS := $(wildcard src/agent/*.c)
 AGENT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
@@ -72,14 +74,14 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: %.c $(wildcard include/warden/*.h include/warden/abi/*.h lib/*.h src/agent/*.h src/cli/*.h) | $(SKELS)
+$(BUILD)/%.o: %.c $(wildcard include/warden/*.h include/warden/abi/*.h lib/*/*.h src/agent/*.h src/cli/*.h) | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # datapath.c embeds the BPF object through the skeleton: rebuild it when the
 # programs change (for the other objects the skeleton is order-only).
-$(BUILD)/lib/datapath.o: $(SKELS)
+$(BUILD)/lib/host/datapath.o: $(SKELS)
 
 $(BUILD)/libwarden.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -110,12 +112,13 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
 
-# libFuzzer targets: tests/fuzz/fuzz_*.c against the pure parts of lib/.
-FUZZ_LIB_SRCS := $(filter-out lib/datapath.c lib/netdev.c lib/redirect.c,$(LIB_SRCS))
+# libFuzzer targets: tests/fuzz/fuzz_*.c against the pure parts of lib/ (all
+# but the host plumbing, which needs libbpf objects, netlink and nftables).
+FUZZ_LIB_SRCS := $(filter-out lib/host/%,$(LIB_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 20
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/warden/*.h lib/*.h)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/warden/*.h include/warden/abi/*.h lib/*/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \

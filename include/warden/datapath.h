@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 #include "warden/abi/maps.h"
-#include "warden/policy_compile.h"
+#include "warden/policy_entry.h"
+#include "warden/prefix.h"
 
 struct datapath;
 struct ring_buffer;
@@ -36,12 +37,14 @@ int datapath__ipcache_set(struct datapath *dp, const struct policy_prefix *prefi
 int datapath__ipcache_delete(struct datapath *dp, const struct policy_prefix *prefix);
 
 /*
- * Make the map hold exactly `next` for one endpoint, given that it holds
- * `prev` now: new and changed entries are written first, stale ones removed
- * last, so a packet never sees less than the old or the new policy allows.
+ * Make the map hold exactly next[0..next_count) for one endpoint, given that
+ * it holds prev[0..prev_count) now (either may be NULL with count 0): new
+ * and changed entries are written first, stale ones removed last, so a
+ * packet never sees less than the old or the new policy allows.
  */
-int datapath__policy_sync(struct datapath *dp, const struct policy_entries *prev,
-			  const struct policy_entries *next);
+int datapath__policy_sync(struct datapath *dp, const struct policy_entry *prev,
+			  size_t prev_count, const struct policy_entry *next,
+			  size_t next_count);
 
 /* Counters summed over CPUs: reason x direction for one endpoint, or all
  * endpoints when endpoint_id is 0. */

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "warden/labels.h"
-#include "warden/policy.h"
+#include "warden/prefix.h"
 
 struct identity {
 	uint32_t id;
@@ -86,5 +86,12 @@ static inline void identity_allocator__free(struct identity_allocator *a)
 
 /* Name of a reserved identity ("host", "world", ...) or NULL. */
 const char *identity__reserved_name(uint32_t id);
+
+/*
+ * The labels of the CIDR identity of prefix p: "cidr:<p>" and
+ * "reserved:world" (every CIDR is outside the cluster). out is
+ * overwritten; free it with label_set__free(). Returns 0 or -errno.
+ */
+int identity__cidr_labels(const struct policy_prefix *p, struct label_set *out);
 
 #endif /* WARDEN_IDENTITY_H */

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "warden/policy.h"
+#include "warden/prefix.h"
 
 struct ipcache;
 

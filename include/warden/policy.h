@@ -16,7 +16,7 @@
  *  - a clusterwide policy's peer endpoint selectors require
  *    k8s:io.kubernetes.pod.namespace to exist (Cilium's rule: a peer `{}`
  *    means every pod, never world or host).
- * The exceptions follow Cilium (see lib/policy_parse_cilium.c).
+ * The exceptions follow Cilium (see lib/policy/policy_parse_cilium.c).
  *
  * Ownership: a struct policy_set owns everything below it; free it with
  * policy_set__free().
@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warden/prefix.h"
 #include "warden/selector.h"
 
 enum policy_kind {
@@ -50,13 +51,6 @@ enum policy_entity {
 	POLICY_ENTITY_KUBE_APISERVER = 1u << 9,
 	POLICY_ENTITY_INGRESS = 1u << 10,
 	POLICY_ENTITY_NONE = 1u << 11,
-};
-
-/* An IP prefix; IPv4 in the first 4 bytes of addr. */
-struct policy_prefix {
-	uint8_t family; /* 4 or 6 */
-	uint8_t len;    /* prefix length in bits */
-	uint8_t addr[16];
 };
 
 /* fromCIDR / toCIDR (no except) and fromCIDRSet / toCIDRSet, ipBlock. */

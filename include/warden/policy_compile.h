@@ -17,6 +17,7 @@
 #include "warden/abi/maps.h"
 #include "warden/labels.h"
 #include "warden/policy.h"
+#include "warden/policy_entry.h"
 
 /* An identity as the compiler sees it. */
 struct compile_identity {
@@ -49,11 +50,6 @@ struct compile_world {
 	size_t identity_count;
 	const struct compile_endpoint *endpoints;  /* for egress named ports */
 	size_t endpoint_count;
-};
-
-struct policy_entry {
-	struct warden_policy_key key;
-	struct warden_policy_value value;
 };
 
 /* One HTTP rule that applies to an L7 entry, and the rule that carried it. */
@@ -144,9 +140,5 @@ int policy_set__collect_prefixes(const struct policy_set *policies,
 bool policy_rule__selects_peer(const struct policy_rule *rule,
 			       const struct compile_identity *peer,
 			       const struct compile_world *world);
-
-/* Labels of a CIDR identity for prefix p: "cidr:<p>" and "reserved:world". */
-int policy_prefix__identity_labels(const struct policy_prefix *p,
-				   struct label_set *out);
 
 #endif /* WARDEN_POLICY_COMPILE_H */

@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* IP prefixes (struct policy_prefix): parse, format, containment. */
+/*
+ * IP prefixes: parse, format, containment. At the bottom of the layers with
+ * labels (docs/architecture.md): the policy model, identities and the
+ * ipcache all name prefixes, so this header depends on nothing of theirs.
+ */
 #ifndef WARDEN_PREFIX_H
 #define WARDEN_PREFIX_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "warden/policy.h"
+/* An IP prefix; IPv4 in the first 4 bytes of addr. */
+struct policy_prefix {
+	uint8_t family; /* 4 or 6 */
+	uint8_t len;	/* prefix length in bits */
+	uint8_t addr[16];
+};
 
 /*
  * Parse "10.0.0.0/8", "10.1.2.3" (a /32) or an IPv6 form. Host bits that

@@ -176,7 +176,9 @@ int agent__regenerate(struct agent *agent, struct policy_set *candidate, char *e
 		struct warden_endpoint_info info =
 			endpoint_info(ep, &next[applied], ep->policy_revision + 1);
 
-		ret = datapath__policy_sync(agent->datapath, &ep->entries, &next[applied]);
+		ret = datapath__policy_sync(agent->datapath, ep->entries.items,
+					    ep->entries.count, next[applied].items,
+					    next[applied].count);
 		if (!ret && ep->net.host_ifindex)
 			ret = datapath__endpoint_set(agent->datapath, ep->net.host_ifindex,
 						     &info);
@@ -222,7 +224,9 @@ out:
 			struct warden_endpoint_info info =
 				endpoint_info(ep, &ep->entries, ep->policy_revision);
 
-			datapath__policy_sync(agent->datapath, &next[i], &ep->entries);
+			datapath__policy_sync(agent->datapath, next[i].items,
+					      next[i].count, ep->entries.items,
+					      ep->entries.count);
 			if (ep->net.host_ifindex)
 				datapath__endpoint_set(agent->datapath, ep->net.host_ifindex,
 						       &info);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * libFuzzer target for lib/http_parser.c. Each input goes through all four
+ * libFuzzer target for lib/l7/http_parser.c. Each input goes through all four
  * entry points, and besides "no crash, no leak, no UB, no read past the
  * end" (every buffer handed over is a malloc'd copy of exactly its length)
  * checks properties a parser that reads differently from itself would

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * libFuzzer target for the policy parser: any bytes in, no crash, no leak,
- * no out-of-bounds read (the input is not NUL-terminated). Build and run:
+ * no out-of-bounds read (the input is not NUL-terminated). `make fuzz` builds
+ * and runs it; by hand:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
- *     -Ilib tests/fuzz/fuzz_policy_parse.c lib/policy_parse*.c lib/policy_free.c \
- *     lib/labels.c lib/selector.c lib/prefix.c -lyaml -lpcre2-8 -o fuzz_policy_parse
+ *     tests/fuzz/fuzz_policy_parse.c lib/policy/policy_parse*.c \
+ *     lib/policy/policy_free.c lib/identity/labels.c lib/identity/selector.c \
+ *     lib/identity/prefix.c lib/base/errbuf.c -lyaml -lpcre2-8 -o fuzz_policy_parse
  *   ./fuzz_policy_parse ../shared/corpus/cilium ../shared/corpus/k8s-recipes
  */
 #include <stddef.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Unit tests for lib/http_parser.c: request and response heads, the
+ * Unit tests for lib/l7/http_parser.c: request and response heads, the
  * smuggling shapes the proxy must refuse, chunked framing fed in pieces,
  * and request-target normalisation.
  *

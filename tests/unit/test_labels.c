@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for lib/labels.c: validation, parsing, sorted sets. */
+/* Unit tests for lib/identity/labels.c: validation, parsing, sorted sets. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Unit tests for lib/policy_compile.c. Policies are built directly in C (no
+ * Unit tests for lib/policy/policy_compile.c. Policies are built directly in C (no
  * YAML) and the output is checked both as raw keys and through a model of
  * the datapath's decision (LPM on the peer's identity and on identity 0, a
  * deny from either wins), which is what matters in the end.
@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "warden/identity.h"
 #include "warden/policy_compile.h"
 #include "warden/prefix.h"
 
@@ -240,7 +241,7 @@ static void fx_identity(struct fixture *f, uint32_t id, const char *labels,
 		struct policy_prefix p;
 
 		assert_int_equal(policy_prefix__parse(cidr, &p), 0);
-		assert_int_equal(policy_prefix__identity_labels(&p, &f->labels[i]), 0);
+		assert_int_equal(identity__cidr_labels(&p, &f->labels[i]), 0);
 		f->identities[i].is_cidr = true;
 		f->identities[i].prefix = p;
 	} else {
@@ -1412,8 +1413,7 @@ static void test_collect_prefixes_and_labels(void **state)
 	assert_string_equal(buf, "2001:db8::/32");
 	free(prefixes);
 
-	assert_int_equal(
-	    policy_prefix__identity_labels(&f->identities[15].prefix, &labels), 0);
+	assert_int_equal(identity__cidr_labels(&f->identities[15].prefix, &labels), 0);
 	label_set__format(&labels, buf, sizeof(buf));
 	assert_string_equal(buf, "cidr:10.1.0.0/16,reserved:world");
 	assert_non_null(label_set__find(&labels, "cidr", "10.1.0.0/16"));

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for lib/prefix.c: parsing, host bits, formatting, containment. */
+/* Unit tests for lib/identity/prefix.c: parsing, host bits, formatting, containment. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for lib/selector.c: Kubernetes LabelSelector semantics. */
+/* Unit tests for lib/identity/selector.c: Kubernetes LabelSelector semantics. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

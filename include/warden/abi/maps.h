@@ -17,7 +17,10 @@
 
 #include <linux/types.h>
 
-/* Pinned map names (under /sys/fs/bpf/warden/). */
+/*
+ * Where maps will be pinned (/sys/fs/bpf/warden/<map name>). Nothing pins
+ * yet: kept for keeping endpoints across an agent restart.
+ */
 #define WARDEN_PIN_DIR "/sys/fs/bpf/warden"
 
 /* Capacities: user space reports usage against these. */
@@ -140,7 +143,7 @@ struct warden_endpoint_addr_key {
 /*
  * skb marks between the datapath, netfilter's TPROXY rule and the proxy.
  * TO_PROXY: set by from_container on packets of a redirected flow; the
- * nftables rules deliver them to the proxy (see lib/redirect.c).
+ * nftables rules deliver them to the proxy (see lib/host/redirect.c).
  * FROM_PROXY: the proxy's sockets carry it (SO_MARK); the destination's
  * to_container lets such packets use L7-redirect entries, which the proxy
  * has enforced already.
@@ -257,7 +260,7 @@ struct warden_ct_value {
 /*
  * Verdict reasons. 0 is "forwarded"; drops are small positive codes here
  * (the programs use the negated value internally, Cilium-style).
- * docs/drop-reasons.md and lib/drop_reason.c name each one.
+ * docs/drop-reasons.md and lib/base/reason.c name each one.
  */
 enum warden_reason {
 	WARDEN_REASON_FORWARDED = 0,
@@ -329,5 +332,115 @@ struct warden_event {
 	__be16 dport; /* id in both, for other ICMP and portless L4: 0 */
 	__u32 length; /* skb->len, Ethernet header included */
 };
+
+/*
+ * The layouts above are a contract between two compilers (clang -target
+ * bpf and the host's cc) and the running kernel: pin the size of every
+ * struct and the offset of every field, so a change that moves one fails
+ * to build on both sides instead of misreading a map. C11's
+ * _Static_assert and the compilers' __builtin_offsetof need no header,
+ * so the checks work with the kernel's types and with user space's alike.
+ */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define WARDEN_ABI_SIZE(type, size)                                                      \
+	_Static_assert(sizeof(struct type) == (size), "struct " #type " changed size")
+#define WARDEN_ABI_OFFSET(type, field, offset)                                           \
+	_Static_assert(__builtin_offsetof(struct type, field) == (offset),               \
+		       "struct " #type " moved " #field)
+
+WARDEN_ABI_SIZE(warden_ipcache_key, 24);
+WARDEN_ABI_OFFSET(warden_ipcache_key, prefixlen, 0);
+WARDEN_ABI_OFFSET(warden_ipcache_key, family, 4);
+WARDEN_ABI_OFFSET(warden_ipcache_key, pad, 5);
+WARDEN_ABI_OFFSET(warden_ipcache_key, addr, 8);
+WARDEN_ABI_SIZE(warden_ipcache_value, 8);
+WARDEN_ABI_OFFSET(warden_ipcache_value, identity, 0);
+WARDEN_ABI_OFFSET(warden_ipcache_value, flags, 4);
+
+WARDEN_ABI_SIZE(warden_endpoint_key, 4);
+WARDEN_ABI_OFFSET(warden_endpoint_key, ifindex, 0);
+WARDEN_ABI_SIZE(warden_endpoint_info, 32);
+WARDEN_ABI_OFFSET(warden_endpoint_info, endpoint_id, 0);
+WARDEN_ABI_OFFSET(warden_endpoint_info, identity, 4);
+WARDEN_ABI_OFFSET(warden_endpoint_info, flags, 8);
+WARDEN_ABI_OFFSET(warden_endpoint_info, policy_revision, 12);
+WARDEN_ABI_OFFSET(warden_endpoint_info, ipv4, 16);
+WARDEN_ABI_OFFSET(warden_endpoint_info, pad, 20);
+WARDEN_ABI_OFFSET(warden_endpoint_info, audit_default_cookie, 24);
+WARDEN_ABI_SIZE(warden_endpoint_addr_key, 20);
+WARDEN_ABI_OFFSET(warden_endpoint_addr_key, family, 0);
+WARDEN_ABI_OFFSET(warden_endpoint_addr_key, pad, 1);
+WARDEN_ABI_OFFSET(warden_endpoint_addr_key, addr, 4);
+
+/* The LPM key: the bits after prefixlen are matched in this order. */
+WARDEN_ABI_SIZE(warden_policy_key, 16);
+WARDEN_ABI_OFFSET(warden_policy_key, prefixlen, 0);
+WARDEN_ABI_OFFSET(warden_policy_key, endpoint_id, 4);
+WARDEN_ABI_OFFSET(warden_policy_key, identity, 8);
+WARDEN_ABI_OFFSET(warden_policy_key, direction, 12);
+WARDEN_ABI_OFFSET(warden_policy_key, protocol, 13);
+WARDEN_ABI_OFFSET(warden_policy_key, dport, 14);
+WARDEN_ABI_SIZE(warden_policy_value, 16);
+WARDEN_ABI_OFFSET(warden_policy_value, flags, 0);
+WARDEN_ABI_OFFSET(warden_policy_value, proxy_port, 2);
+WARDEN_ABI_OFFSET(warden_policy_value, rule_cookie, 4);
+WARDEN_ABI_OFFSET(warden_policy_value, audit_flags, 8);
+WARDEN_ABI_OFFSET(warden_policy_value, pad, 10);
+WARDEN_ABI_OFFSET(warden_policy_value, audit_cookie, 12);
+
+WARDEN_ABI_SIZE(warden_ct_key, 44);
+WARDEN_ABI_OFFSET(warden_ct_key, saddr, 0);
+WARDEN_ABI_OFFSET(warden_ct_key, daddr, 16);
+WARDEN_ABI_OFFSET(warden_ct_key, sport, 32);
+WARDEN_ABI_OFFSET(warden_ct_key, dport, 34);
+WARDEN_ABI_OFFSET(warden_ct_key, protocol, 36);
+WARDEN_ABI_OFFSET(warden_ct_key, direction, 37);
+WARDEN_ABI_OFFSET(warden_ct_key, family, 38);
+WARDEN_ABI_OFFSET(warden_ct_key, pad, 39);
+WARDEN_ABI_OFFSET(warden_ct_key, endpoint_id, 40);
+WARDEN_ABI_SIZE(warden_ct_value, 40);
+WARDEN_ABI_OFFSET(warden_ct_value, expires_ns, 0);
+WARDEN_ABI_OFFSET(warden_ct_value, packets, 8);
+WARDEN_ABI_OFFSET(warden_ct_value, bytes, 16);
+WARDEN_ABI_OFFSET(warden_ct_value, policy_revision, 24);
+WARDEN_ABI_OFFSET(warden_ct_value, remote_identity, 28);
+WARDEN_ABI_OFFSET(warden_ct_value, rule_cookie, 32);
+WARDEN_ABI_OFFSET(warden_ct_value, flags, 36);
+WARDEN_ABI_OFFSET(warden_ct_value, proxy_port, 38);
+
+WARDEN_ABI_SIZE(warden_metrics_key, 8);
+WARDEN_ABI_OFFSET(warden_metrics_key, endpoint_id, 0);
+WARDEN_ABI_OFFSET(warden_metrics_key, reason, 4);
+WARDEN_ABI_OFFSET(warden_metrics_key, direction, 5);
+WARDEN_ABI_OFFSET(warden_metrics_key, pad, 6);
+WARDEN_ABI_SIZE(warden_metrics_value, 16);
+WARDEN_ABI_OFFSET(warden_metrics_value, packets, 0);
+WARDEN_ABI_OFFSET(warden_metrics_value, bytes, 8);
+
+WARDEN_ABI_SIZE(warden_event, 80);
+WARDEN_ABI_OFFSET(warden_event, timestamp_ns, 0);
+WARDEN_ABI_OFFSET(warden_event, type, 8);
+WARDEN_ABI_OFFSET(warden_event, reason, 9);
+WARDEN_ABI_OFFSET(warden_event, direction, 10);
+WARDEN_ABI_OFFSET(warden_event, family, 11);
+WARDEN_ABI_OFFSET(warden_event, protocol, 12);
+WARDEN_ABI_OFFSET(warden_event, tcp_flags, 13);
+WARDEN_ABI_OFFSET(warden_event, flags, 14);
+WARDEN_ABI_OFFSET(warden_event, pad, 15);
+WARDEN_ABI_OFFSET(warden_event, endpoint_id, 16);
+WARDEN_ABI_OFFSET(warden_event, ifindex, 20);
+WARDEN_ABI_OFFSET(warden_event, src_identity, 24);
+WARDEN_ABI_OFFSET(warden_event, dst_identity, 28);
+WARDEN_ABI_OFFSET(warden_event, rule_cookie, 32);
+WARDEN_ABI_OFFSET(warden_event, pad2, 36);
+WARDEN_ABI_OFFSET(warden_event, saddr, 40);
+WARDEN_ABI_OFFSET(warden_event, daddr, 56);
+WARDEN_ABI_OFFSET(warden_event, sport, 72);
+WARDEN_ABI_OFFSET(warden_event, dport, 74);
+WARDEN_ABI_OFFSET(warden_event, length, 76);
+
+#undef WARDEN_ABI_SIZE
+#undef WARDEN_ABI_OFFSET
+#endif /* C11 */
 
 #endif /* WARDEN_ABI_MAPS_H */

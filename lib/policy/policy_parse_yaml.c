@@ -439,6 +439,40 @@ int parse_seq__item(struct parse_ctx *ctx, const yaml_node_t *seq, size_t index,
 	return 0;
 }
 
+int parse_seq__each(struct parse_ctx *ctx, const char *key, const yaml_node_t *seq,
+		    size_t count, parse_item_fn fn, void *arg)
+{
+	size_t saved = key ? parse_ctx__push_key(ctx, key) : ctx->path_len;
+	int ret;
+
+	for (size_t i = 0; i < count; i++) {
+		size_t saved_item = parse_ctx__push_index(ctx, i);
+		yaml_node_t *item;
+
+		ret = parse_seq__item(ctx, seq, i, &item);
+		if (!ret)
+			ret = fn(ctx, item, i, arg);
+		if (ret)
+			return ret;
+		parse_ctx__restore(ctx, saved_item);
+	}
+	parse_ctx__restore(ctx, saved);
+	return 0;
+}
+
+void *parse_ctx__calloc(struct parse_ctx *ctx, size_t count, size_t size, int *ret)
+{
+	void *items;
+
+	*ret = 0;
+	if (!count)
+		return NULL;
+	items = calloc(count, size);
+	if (!items)
+		*ret = parse_ctx__nomem(ctx);
+	return items;
+}
+
 int parse_node__string(struct parse_ctx *ctx, const yaml_node_t *node, const char **out)
 {
 	if (!node)
@@ -538,25 +572,26 @@ int parse_map__list(struct parse_ctx *ctx, const yaml_node_t *map, const char *n
 	return 0;
 }
 
+static int check_string_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			     void *arg)
+{
+	const char *s;
+
+	(void)index;
+	(void)arg;
+	return parse_node__string(ctx, item, &s);
+}
+
 /* A list of strings, each checked for type only. */
 int parse_seq__check_strings(struct parse_ctx *ctx, const yaml_node_t *node)
 {
-	size_t count, i;
+	size_t count;
 	int ret;
 
 	ret = parse_seq__check(ctx, node, &count);
-	for (i = 0; !ret && i < count; i++) {
-		yaml_node_t *item;
-		const char *s;
-		size_t saved = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, node, i, &item);
-		if (!ret)
-			ret = parse_node__string(ctx, item, &s);
-		if (!ret)
-			parse_ctx__restore(ctx, saved);
-	}
-	return ret;
+	if (ret)
+		return ret;
+	return parse_seq__each(ctx, NULL, node, count, check_string_item, NULL);
 }
 
 /*
@@ -590,23 +625,23 @@ int parse_map__check_strings(struct parse_ctx *ctx, const yaml_node_t *node,
 	return 0;
 }
 
+static int check_string_map_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				 size_t index, void *known)
+{
+	(void)index;
+	return parse_map__check_strings(ctx, item, known);
+}
+
 /* A list of parse_map__check_strings() entries. */
 int parse_seq__check_string_maps(struct parse_ctx *ctx, const yaml_node_t *node,
 				 const char *const *known)
 {
-	size_t count, i;
+	size_t count;
 	int ret;
 
 	ret = parse_seq__check(ctx, node, &count);
-	for (i = 0; !ret && i < count; i++) {
-		yaml_node_t *item;
-		size_t saved = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, node, i, &item);
-		if (!ret)
-			ret = parse_map__check_strings(ctx, item, known);
-		if (!ret)
-			parse_ctx__restore(ctx, saved);
-	}
-	return ret;
+	if (ret)
+		return ret;
+	return parse_seq__each(ctx, NULL, node, count, check_string_map_item,
+			       (void *)known);
 }

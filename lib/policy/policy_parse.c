@@ -2,8 +2,8 @@
 /*
  * Policy YAML in, policy model out: the document loop. Each YAML document
  * is loaded with libyaml's document API (nodes carry their line), its kind
- * and apiVersion pick the dialect (lib/policy_parse_cilium.c or
- * lib/policy_parse_k8s.c), and metadata is handled here for both.
+ * and apiVersion pick the dialect (lib/policy/policy_parse_cilium.c or
+ * lib/policy/policy_parse_k8s.c), and metadata is handled here for both.
  *
  * All or nothing: documents are parsed into a private set that is appended
  * to the caller's only when the whole buffer is valid and supported.

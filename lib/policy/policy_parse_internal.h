@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private to the policy parser (lib/policy_parse*.c): the context of a walk
+ * Private to the policy parser (lib/policy/policy_parse*.c): the context of a walk
  * over one libyaml document, the field path that diagnostics name, typed
  * accessors that decode YAML nodes the way Kubernetes does, and the pieces
  * shared by the Cilium and the Kubernetes dialects (selectors, ports, CIDRs).
@@ -96,6 +96,27 @@ int parse_seq__check(struct parse_ctx *ctx, const yaml_node_t *node, size_t *cou
 /* Item i of a sequence checked with parse_seq__check; counts the budget. */
 int parse_seq__item(struct parse_ctx *ctx, const yaml_node_t *seq, size_t index,
 		    yaml_node_t **item);
+
+/*
+ * Parses one list item (item is never NULL; index is its position); arg is
+ * what the caller gave parse_seq__each().
+ */
+typedef int (*parse_item_fn)(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			     void *arg);
+/*
+ * The one shape of the grammar's lists: with the field `key` on the path
+ * (NULL: the caller has put the path there), parse each of the count items
+ * of seq with fn, "[index]" on the path. count is what parse_seq__check()
+ * or parse_map__list() found. The first error stops the walk with the
+ * path left at the item, where the diagnostic points.
+ */
+int parse_seq__each(struct parse_ctx *ctx, const char *key, const yaml_node_t *seq,
+		    size_t count, parse_item_fn fn, void *arg);
+/*
+ * Room in the model for the items of a list: count zeroed elements of
+ * size bytes, NULL for none. *ret is 0, or -ENOMEM (recorded).
+ */
+void *parse_ctx__calloc(struct parse_ctx *ctx, size_t count, size_t size, int *ret);
 /*
  * A string scalar. Plain scalars that YAML resolves to a boolean, a number
  * or null are refused as Kubernetes does ("cannot unmarshal bool into
@@ -162,6 +183,13 @@ bool parse_selector__uses_source(const struct selector *sel, const char *source)
  */
 int parse_prefix(struct parse_ctx *ctx, const yaml_node_t *node, bool require_length,
 		 struct policy_prefix *out);
+/*
+ * `cidr` and `except` of a Cilium CIDRSet entry or a Kubernetes ipBlock
+ * (the caller checks the mapping's fields): cidr is required, every except
+ * must lie inside it, and with strict_subset (Kubernetes) must be smaller.
+ */
+int parse_cidr_except(struct parse_ctx *ctx, const yaml_node_t *node, bool strict_subset,
+		      struct policy_cidr *out);
 
 enum parse_port_flavour {
 	PARSE_PORT_CILIUM,
@@ -186,7 +214,7 @@ bool parse_is_dns1123_label(const char *s);
 
 /*
  * Cilium toPorts[] entry (a deny rule takes ports only) and icmps[] entry
- * (lib/policy_parse_ports.c).
+ * (lib/policy/policy_parse_ports.c).
  */
 int parse_cilium_port_rule(struct parse_ctx *ctx, const yaml_node_t *node, bool ingress,
 			   bool deny, struct policy_port_rule *out);

@@ -16,12 +16,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "warden/errbuf.h"
 #include "warden/policy_compile.h"
 #include "warden/prefix.h"
 
@@ -106,20 +106,6 @@ struct compile_ctx {
 	char *err;
 	size_t err_len;
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static const char *policy_name(const struct policy *p)
 {
@@ -631,20 +617,33 @@ static int ctx__push(struct compile_ctx *ctx, uint32_t identity, uint8_t directi
 	return 0;
 }
 
-static int ctx__push_blocks(struct compile_ctx *ctx, uint32_t identity,
-			    const struct selected_rule *sr, const struct l4_block *blocks,
-			    size_t n)
+/* Push blocks[0..n) of the rule sr for each of peers[0..peer_count). */
+static int ctx__push_blocks(struct compile_ctx *ctx, const struct selected_rule *sr,
+			    const uint32_t *peers, size_t peer_count,
+			    const struct l4_block *blocks, size_t n)
 {
-	size_t i;
+	size_t i, j;
 	int ret;
 
-	for (i = 0; i < n; i++) {
-		ret = ctx__push(ctx, identity, sr->rule->direction, &blocks[i],
-				sr->rule->deny, sr->cookie);
-		if (ret)
-			return ret;
+	for (j = 0; j < peer_count; j++) {
+		for (i = 0; i < n; i++) {
+			ret = ctx__push(ctx, peers[j], sr->rule->direction, &blocks[i],
+					sr->rule->deny, sr->cookie);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
+}
+
+/* Every port and protocol, for every peer of the rule. */
+static int ctx__push_any_port(struct compile_ctx *ctx, const struct selected_rule *sr)
+{
+	struct l4_block any;
+	size_t n = 0;
+
+	blocks__push(&any, &n, 0, 0, 0);
+	return ctx__push_blocks(ctx, sr, ctx->peers, ctx->peer_count, &any, n);
 }
 
 /* A declared port without protocol is TCP, as in a Kubernetes pod spec. */
@@ -664,19 +663,45 @@ static bool named_port_fits(const struct compile_named_port *np,
 }
 
 /*
- * Ingress: the name is one of this endpoint's ports. Two different numbers
- * for one name (and protocol) would make the rule ambiguous, so that is an
- * error rather than a guess.
+ * Push, for each of peers[0..peer_count), the single-port block of every
+ * port declared by owner that named port p names. A declared port 0
+ * carries the name but opens nothing.
  */
-static int ctx__named_port_ingress(struct compile_ctx *ctx,
-				   const struct selected_rule *sr,
-				   const struct policy_port *p)
+static int ctx__push_named_port(struct compile_ctx *ctx, const struct selected_rule *sr,
+				const struct compile_endpoint *owner,
+				const struct policy_port *p, const uint32_t *peers,
+				size_t peer_count)
+{
+	struct l4_block block = {.bits = L4_BITS};
+	size_t j, k;
+	int ret;
+
+	for (j = 0; j < peer_count; j++) {
+		for (k = 0; k < owner->port_count; k++) {
+			const struct compile_named_port *np = &owner->ports[k];
+
+			if (!named_port_fits(np, p) || np->port == 0)
+				continue;
+			block.value = (uint32_t)named_port_protocol(np) << 16 | np->port;
+			ret = ctx__push_blocks(ctx, sr, &peers[j], 1, &block, 1);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Does the name resolve to one number on the endpoint? Two different
+ * numbers for one name (and protocol) would make an ingress rule
+ * ambiguous, so that is an error rather than a guess.
+ */
+static int ctx__check_named_port(struct compile_ctx *ctx, const struct selected_rule *sr,
+				 const struct policy_port *p)
 {
 	const struct compile_endpoint *ep = ctx->ep;
-	struct l4_block blocks[MAX_BLOCKS];
 	const struct compile_named_port *first = NULL;
-	size_t n = 0, i, j;
-	int ret;
+	size_t i;
 
 	for (i = 0; i < ep->port_count; i++) {
 		const struct compile_named_port *np = &ep->ports[i];
@@ -684,156 +709,117 @@ static int ctx__named_port_ingress(struct compile_ctx *ctx,
 		if (!named_port_fits(np, p))
 			continue;
 		if (first && first->port != np->port) {
-			set_err(ctx->err, ctx->err_len,
-				"policy %s line %d: named port \"%s\" of endpoint %u "
-				"resolves to both %u and %u",
-				policy_name(sr->policy), sr->rule->line, p->name,
-				ep->endpoint_id, first->port, np->port);
+			errbuf__printf(
+			    ctx->err, ctx->err_len,
+			    "policy %s line %d: named port \"%s\" of endpoint %u "
+			    "resolves to both %u and %u",
+			    policy_name(sr->policy), sr->rule->line, p->name,
+			    ep->endpoint_id, first->port, np->port);
 			return -EINVAL;
 		}
 		if (!first)
 			first = np;
-		if (np->port == 0)
-			continue;
-		ret = blocks__from_port(blocks, &n, named_port_protocol(np), np->port, 0);
-		if (ret)
-			return ret;
-		if (n > MAX_BLOCKS - 3)
-			break;
-	}
-	for (j = 0; j < ctx->peer_count; j++) {
-		ret = ctx__push_blocks(ctx, ctx->peers[j], sr, blocks, n);
-		if (ret)
-			return ret;
 	}
 	return 0;
 }
 
 /*
- * Egress: the name is a port of the peer, so it is resolved per peer
- * identity over the endpoints that have it (over all endpoints for the
- * "any" peer). Different pods of one identity may number the name
- * differently; every distinct number is allowed, as in Cilium.
+ * A named port of a rule. Ingress: the name is one of this endpoint's own
+ * ports, the same for every peer. Egress: the name is a port of the peer,
+ * so it is resolved per peer identity over the endpoints that have it
+ * (over all endpoints for the "any" peer); different pods of one identity
+ * may number the name differently, and every distinct number is allowed,
+ * as in Cilium.
  */
-static int ctx__named_port_egress(struct compile_ctx *ctx, const struct selected_rule *sr,
-				  const struct policy_port *p)
+static int ctx__compile_named_port(struct compile_ctx *ctx,
+				   const struct selected_rule *sr,
+				   const struct policy_port *p)
 {
 	const struct compile_world *world = ctx->world;
-	size_t j, e, k;
+	size_t j, e;
 	int ret;
 
+	if (sr->rule->direction == WARDEN_DIR_INGRESS) {
+		ret = ctx__check_named_port(ctx, sr, p);
+		if (ret)
+			return ret;
+		return ctx__push_named_port(ctx, sr, ctx->ep, p, ctx->peers,
+					    ctx->peer_count);
+	}
 	for (j = 0; j < ctx->peer_count; j++) {
-		uint32_t peer = ctx->peers[j];
-
 		for (e = 0; world && e < world->endpoint_count; e++) {
 			const struct compile_endpoint *other = &world->endpoints[e];
 
-			if (peer != WARDEN_IDENTITY_UNKNOWN && other->identity != peer)
+			if (ctx->peers[j] != WARDEN_IDENTITY_UNKNOWN &&
+			    other->identity != ctx->peers[j])
 				continue;
-			for (k = 0; k < other->port_count; k++) {
-				const struct compile_named_port *np = &other->ports[k];
-				struct l4_block block;
-
-				if (!named_port_fits(np, p) || np->port == 0)
-					continue;
-				block.value =
-				    (uint32_t)named_port_protocol(np) << 16 | np->port;
-				block.bits = L4_BITS;
-				ret = ctx__push(ctx, peer, sr->rule->direction, &block,
-						sr->rule->deny, sr->cookie);
-				if (ret)
-					return ret;
-			}
+			ret = ctx__push_named_port(ctx, sr, other, p, &ctx->peers[j], 1);
+			if (ret)
+				return ret;
 		}
 	}
 	return 0;
 }
 
+/*
+ * One toPorts entry (or icmps entry) of a rule. An entry without ports
+ * (possible with L7 rules only) applies to every port.
+ */
 static int ctx__compile_port_rule(struct compile_ctx *ctx, const struct selected_rule *sr,
-				  const struct policy_port_rule *pr, struct l4_block *blocks);
+				  const struct policy_port_rule *pr)
+{
+	struct l4_block blocks[MAX_BLOCKS];
+	size_t k, n;
+	int ret;
+
+	if (!pr->port_count)
+		return ctx__push_any_port(ctx, sr);
+	for (k = 0; k < pr->port_count; k++) {
+		const struct policy_port *p = &pr->ports[k];
+
+		if (p->name) {
+			ret = ctx__compile_named_port(ctx, sr, p);
+			if (ret)
+				return ret;
+			continue;
+		}
+		n = 0;
+		ret = blocks__from_port(blocks, &n, p->protocol, p->port, p->end_port);
+		if (ret) {
+			errbuf__printf(ctx->err, ctx->err_len,
+				       "policy %s line %d: invalid port %u-%u/%u",
+				       policy_name(sr->policy), sr->rule->line, p->port,
+				       p->end_port, p->protocol);
+			return ret;
+		}
+		ret = ctx__push_blocks(ctx, sr, ctx->peers, ctx->peer_count, blocks, n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
 
 static int ctx__compile_rule(struct compile_ctx *ctx, const struct selected_rule *sr)
 {
 	const struct policy_rule *rule = sr->rule;
-	struct l4_block blocks[MAX_BLOCKS];
-	size_t i, j, n;
+	size_t i;
 	int ret;
 
 	ctx__resolve_peers(ctx, rule);
 	if (!ctx->peer_count)
 		return 0;
 	ctx->cur_reject = policy__rejects(sr->policy, ctx->world);
-
-	if (!rule->port_rule_count) {
-		n = 0;
-		blocks__push(blocks, &n, 0, 0, 0);
-		for (j = 0; j < ctx->peer_count; j++) {
-			ret = ctx__push_blocks(ctx, ctx->peers[j], sr, blocks, n);
-			if (ret)
-				return ret;
-		}
-		return 0;
-	}
+	if (!rule->port_rule_count)
+		return ctx__push_any_port(ctx, sr);
 
 	for (i = 0; i < rule->port_rule_count; i++) {
 		const struct policy_port_rule *pr = &rule->port_rules[i];
 
 		ctx->cur_l7 = pr->has_http && !rule->deny ? pr : NULL;
-		ret = ctx__compile_port_rule(ctx, sr, pr, blocks);
+		ret = ctx__compile_port_rule(ctx, sr, pr);
 		ctx->cur_l7 = NULL;
 		if (ret)
 			return ret;
-	}
-	return 0;
-}
-
-static int ctx__compile_port_rule(struct compile_ctx *ctx, const struct selected_rule *sr,
-				  const struct policy_port_rule *pr, struct l4_block *blocks)
-{
-	const struct policy_rule *rule = sr->rule;
-	size_t j, n;
-	int ret;
-
-	{
-		/* A toPorts entry without ports (possible with L7 rules only)
-		 * applies to every port. */
-		if (!pr->port_count) {
-			n = 0;
-			blocks__push(blocks, &n, 0, 0, 0);
-			for (j = 0; j < ctx->peer_count; j++) {
-				ret = ctx__push_blocks(ctx, ctx->peers[j], sr, blocks, n);
-				if (ret)
-					return ret;
-			}
-			return 0;
-		}
-		for (size_t k = 0; k < pr->port_count; k++) {
-			const struct policy_port *p = &pr->ports[k];
-
-			if (p->name) {
-				ret = rule->direction == WARDEN_DIR_INGRESS
-					  ? ctx__named_port_ingress(ctx, sr, p)
-					  : ctx__named_port_egress(ctx, sr, p);
-				if (ret)
-					return ret;
-				continue;
-			}
-			n = 0;
-			ret = blocks__from_port(blocks, &n, p->protocol, p->port,
-						p->end_port);
-			if (ret) {
-				set_err(ctx->err, ctx->err_len,
-					"policy %s line %d: invalid port %u-%u/%u",
-					policy_name(sr->policy), rule->line, p->port,
-					p->end_port, p->protocol);
-				return ret;
-			}
-			for (j = 0; j < ctx->peer_count; j++) {
-				ret = ctx__push_blocks(ctx, ctx->peers[j], sr, blocks, n);
-				if (ret)
-					return ret;
-			}
-		}
 	}
 	return 0;
 }
@@ -910,11 +896,11 @@ static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *p
 				size_t k;
 
 				if (rule->direction > WARDEN_DIR_EGRESS) {
-					set_err(ctx->err, ctx->err_len,
-						"policy %s line %d: invalid rule "
-						"direction %u",
-						policy_name(p), rule->line,
-						rule->direction);
+					errbuf__printf(ctx->err, ctx->err_len,
+						       "policy %s line %d: invalid rule "
+						       "direction %u",
+						       policy_name(p), rule->line,
+						       rule->direction);
 					return -EINVAL;
 				}
 				(void)k;
@@ -1060,10 +1046,11 @@ static int ctx__build_l7(struct compile_ctx *ctx, struct work_entry *e, size_t k
 			goto next;
 		}
 		if (w->block.bits != L4_BITS) {
-			set_err(ctx->err, ctx->err_len,
-				"L7 rules need a single port (no range, no port 0) "
-				"on endpoint %u",
-				ctx->ep->endpoint_id);
+			errbuf__printf(
+			    ctx->err, ctx->err_len,
+			    "L7 rules need a single port (no range, no port 0) "
+			    "on endpoint %u",
+			    ctx->ep->endpoint_id);
 			return -EOPNOTSUPP;
 		}
 		le = &out->l7[out->l7_count++];
@@ -1245,7 +1232,7 @@ static int compile_pass(const struct policy_set *policies, const struct compile_
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (!ep || !world) {
-		set_err(err, err_len, "no endpoint or world to compile against");
+		errbuf__printf(err, err_len, "no endpoint or world to compile against");
 		return -EINVAL;
 	}
 	if (err && err_len)
@@ -1295,8 +1282,8 @@ static int compile_pass(const struct policy_set *policies, const struct compile_
 	       sizeof(out->audit_default_cookie));
 cleanup:
 	if (ret == -ENOMEM)
-		set_err(err, err_len, "out of memory compiling endpoint %u",
-			ep->endpoint_id);
+		errbuf__printf(err, err_len, "out of memory compiling endpoint %u",
+			       ep->endpoint_id);
 	if (ret)
 		policy_entries__free(out);
 	ctx__free(&ctx);
@@ -1423,8 +1410,9 @@ int policy_compile_endpoint(const struct policy_set *policies,
 		ret = entries__merge_audit(out, &full);
 	if (ret) {
 		if (ret == -ENOMEM)
-			set_err(err, err_len, "out of memory compiling endpoint %u",
-				ep->endpoint_id);
+			errbuf__printf(err, err_len,
+				       "out of memory compiling endpoint %u",
+				       ep->endpoint_id);
 		policy_entries__free(out);
 		policy_entries__free(&full);
 		return ret;
@@ -1531,21 +1519,4 @@ int policy_set__collect_prefixes(const struct policy_set *policies,
 	*out = items;
 	*count = kept;
 	return 0;
-}
-
-int policy_prefix__identity_labels(const struct policy_prefix *p, struct label_set *out)
-{
-	char text[INET6_ADDRSTRLEN + 8];
-	int ret;
-
-	if (!p || !out)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	policy_prefix__format(p, text, sizeof(text));
-	ret = label_set__add(out, LABEL_SOURCE_CIDR, text, "");
-	if (!ret)
-		ret = label_set__add(out, LABEL_SOURCE_RESERVED, "world", "");
-	if (ret)
-		label_set__free(out);
-	return ret;
 }

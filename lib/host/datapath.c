@@ -199,66 +199,68 @@ static int entry_cmp(const void *a, const void *b)
 		      sizeof(struct warden_policy_key));
 }
 
-/* Is key in the sorted entries? Returns the entry or NULL. */
-static const struct policy_entry *entries_find(const struct policy_entries *set,
-					       const struct policy_entry *needle)
+/* A copy of entries sorted by key (NULL for none), for O(log n) lookups. */
+static int entries_sorted_copy(const struct policy_entry *items, size_t count,
+			       struct policy_entry **out)
 {
-	if (!set || !set->count)
-		return NULL;
-	return bsearch(needle, set->items, set->count, sizeof(*needle), entry_cmp);
+	*out = NULL;
+	if (!items || !count)
+		return 0;
+	*out = malloc(count * sizeof(*items));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, items, count * sizeof(*items));
+	qsort(*out, count, sizeof(*items), entry_cmp);
+	return 0;
 }
 
-int datapath__policy_sync(struct datapath *dp, const struct policy_entries *prev,
-			  const struct policy_entries *next)
+/* Is key in the sorted entries? Returns the entry or NULL. */
+static const struct policy_entry *entries_find(const struct policy_entry *sorted,
+					       size_t count,
+					       const struct policy_entry *needle)
+{
+	if (!sorted || !count)
+		return NULL;
+	return bsearch(needle, sorted, count, sizeof(*needle), entry_cmp);
+}
+
+int datapath__policy_sync(struct datapath *dp, const struct policy_entry *prev,
+			  size_t prev_count, const struct policy_entry *next,
+			  size_t next_count)
 {
 	int fd = bpf_map__fd(dp->skel->maps.warden_policy);
-	struct policy_entries sorted_prev = { 0 };
-	int err = 0;
+	struct policy_entry *sorted_prev = NULL, *sorted_next = NULL;
+	int err;
 
+	if (!prev)
+		prev_count = 0;
+	if (!next)
+		next_count = 0;
 	/* The compiler's order is deterministic but not necessarily memcmp
 	 * order; sort a copy of prev so lookups are O(log n). */
-	if (prev && prev->count) {
-		sorted_prev.items = malloc(prev->count * sizeof(*prev->items));
-		if (!sorted_prev.items)
-			return -ENOMEM;
-		memcpy(sorted_prev.items, prev->items, prev->count * sizeof(*prev->items));
-		sorted_prev.count = prev->count;
-		qsort(sorted_prev.items, sorted_prev.count, sizeof(*sorted_prev.items),
-		      entry_cmp);
-	}
-	for (size_t i = 0; next && i < next->count; i++) {
-		const struct policy_entry *old = entries_find(&sorted_prev, &next->items[i]);
+	err = entries_sorted_copy(prev, prev_count, &sorted_prev);
+	if (err)
+		return err;
+	for (size_t i = 0; i < next_count; i++) {
+		const struct policy_entry *old =
+		    entries_find(sorted_prev, prev_count, &next[i]);
 
-		if (old && !memcmp(&old->value, &next->items[i].value, sizeof(old->value)))
+		if (old && !memcmp(&old->value, &next[i].value, sizeof(old->value)))
 			continue;
-		if (bpf_map_update_elem(fd, &next->items[i].key, &next->items[i].value,
-					BPF_ANY)) {
+		if (bpf_map_update_elem(fd, &next[i].key, &next[i].value, BPF_ANY)) {
 			err = -errno;
 			goto out;
 		}
 	}
-	if (next && next->count) {
-		struct policy_entries sorted_next = { 0 };
-
-		sorted_next.items = malloc(next->count * sizeof(*next->items));
-		if (!sorted_next.items) {
-			err = -ENOMEM;
-			goto out;
-		}
-		memcpy(sorted_next.items, next->items, next->count * sizeof(*next->items));
-		sorted_next.count = next->count;
-		qsort(sorted_next.items, sorted_next.count, sizeof(*sorted_next.items),
-		      entry_cmp);
-		for (size_t i = 0; i < sorted_prev.count; i++)
-			if (!entries_find(&sorted_next, &sorted_prev.items[i]))
-				bpf_map_delete_elem(fd, &sorted_prev.items[i].key);
-		free(sorted_next.items);
-	} else {
-		for (size_t i = 0; i < sorted_prev.count; i++)
-			bpf_map_delete_elem(fd, &sorted_prev.items[i].key);
-	}
+	err = entries_sorted_copy(next, next_count, &sorted_next);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < prev_count; i++)
+		if (!entries_find(sorted_next, next_count, &sorted_prev[i]))
+			bpf_map_delete_elem(fd, &sorted_prev[i].key);
 out:
-	free(sorted_prev.items);
+	free(sorted_next);
+	free(sorted_prev);
 	return err;
 }
 

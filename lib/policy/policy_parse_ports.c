@@ -234,11 +234,25 @@ static int parse_header_match(struct parse_ctx *ctx, const yaml_node_t *node,
 	return 0;
 }
 
+static int parse_header_string_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				    size_t index, void *headers)
+{
+	return parse_header_string(ctx, item,
+				   &((struct policy_http_header_match *)headers)[index]);
+}
+
+static int parse_header_match_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				   size_t index, void *headers)
+{
+	return parse_header_match(ctx, item,
+				  &((struct policy_http_header_match *)headers)[index]);
+}
+
 static int parse_http_rule(struct parse_ctx *ctx, const yaml_node_t *node,
 			   struct policy_http_rule *out)
 {
 	const yaml_node_t *headers, *matches;
-	size_t header_count, match_count, i, saved;
+	size_t header_count, match_count;
 	int ret;
 
 	/* `http: [{}]` is a rule that allows every request. */
@@ -258,43 +272,18 @@ static int parse_http_rule(struct parse_ctx *ctx, const yaml_node_t *node,
 		ret = parse_map__list(ctx, node, "headerMatches", &matches, &match_count);
 	if (ret)
 		return ret;
-	if (!header_count && !match_count)
-		return 0;
-
-	out->headers = calloc(header_count + match_count, sizeof(*out->headers));
-	if (!out->headers)
-		return parse_ctx__nomem(ctx);
+	out->headers = parse_ctx__calloc(ctx, header_count + match_count,
+					 sizeof(*out->headers), &ret);
+	if (ret)
+		return ret;
 	out->header_count = header_count + match_count;
-
-	saved = parse_ctx__push_key(ctx, "headers");
-	for (i = 0; i < header_count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, headers, i, &item);
-		if (!ret)
-			ret = parse_header_string(ctx, item, &out->headers[i]);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-
-	saved = parse_ctx__push_key(ctx, "headerMatches");
-	for (i = 0; i < match_count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, matches, i, &item);
-		if (!ret)
-			ret = parse_header_match(ctx, item,
-						 &out->headers[header_count + i]);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-	return 0;
+	ret = parse_seq__each(ctx, "headers", headers, header_count,
+			      parse_header_string_item, out->headers);
+	if (!ret)
+		ret =
+		    parse_seq__each(ctx, "headerMatches", matches, match_count,
+				    parse_header_match_item, out->headers + header_count);
+	return ret;
 }
 
 /* What a `rules` block holds, for the checks that span ports and rules. */
@@ -304,11 +293,48 @@ struct l7_summary {
 	const yaml_node_t *node;
 };
 
+static int parse_http_rule_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				size_t index, void *rules)
+{
+	return parse_http_rule(ctx, item, &((struct policy_http_rule *)rules)[index]);
+}
+
+/* An `l7` entry of an l7proto rule: a mapping of strings, or null. */
+static int check_l7_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			 void *arg)
+{
+	(void)index;
+	(void)arg;
+	if (parse_node__is_null(item))
+		return 0;
+	return parse_map__check_strings(ctx, item, NULL);
+}
+
+/*
+ * The list field `key` of L7 rules Warden does not enforce yet (Kafka,
+ * DNS): its entries are checked as mappings of strings, then the feature
+ * is reported as unsupported.
+ */
+static int check_unsupported_rules(struct parse_ctx *ctx, const yaml_node_t *list,
+				   const char *key, const char *const *known,
+				   const char *protocol)
+{
+	size_t saved = parse_ctx__push_key(ctx, key);
+	int ret;
+
+	ret = parse_seq__check_string_maps(ctx, list, known);
+	if (ret)
+		return ret;
+	parse_ctx__unsupported(ctx, list, "%s rules are not supported yet", protocol);
+	parse_ctx__restore(ctx, saved);
+	return 0;
+}
+
 static int parse_l7_rules(struct parse_ctx *ctx, const yaml_node_t *node,
 			  struct policy_port_rule *out, struct l7_summary *sum)
 {
 	const yaml_node_t *http, *kafka, *dns, *l7proto, *l7;
-	size_t http_count, kafka_count, dns_count, l7_count, i, saved;
+	size_t http_count, kafka_count, dns_count, l7_count, saved;
 	const char *proto_name;
 	int ret, types;
 
@@ -339,75 +365,64 @@ static int parse_l7_rules(struct parse_ctx *ctx, const yaml_node_t *node,
 
 	if (http) {
 		out->has_http = true;
-		saved = parse_ctx__push_key(ctx, "http");
-		if (http_count) {
-			out->http = calloc(http_count, sizeof(*out->http));
-			if (!out->http)
-				return parse_ctx__nomem(ctx);
-			out->http_count = http_count;
-		}
-		for (i = 0; i < http_count; i++) {
-			yaml_node_t *item;
-			size_t saved_item = parse_ctx__push_index(ctx, i);
-
-			ret = parse_seq__item(ctx, http, i, &item);
-			if (!ret)
-				ret = parse_http_rule(ctx, item, &out->http[i]);
-			if (ret)
-				return ret;
-			parse_ctx__restore(ctx, saved_item);
-		}
+		out->http = parse_ctx__calloc(ctx, http_count, sizeof(*out->http), &ret);
+		if (ret)
+			return ret;
+		out->http_count = http_count;
+		ret = parse_seq__each(ctx, "http", http, http_count, parse_http_rule_item,
+				      out->http);
+		if (ret)
+			return ret;
 		/*
 		 * THE switch for L7 HTTP: the rules are parsed in full above,
 		 * and refused here until the proxy enforces them (a later
 		 * issue turns allow_http on). Keep this the only check.
 		 */
+		saved = parse_ctx__push_key(ctx, "http");
 		if (!ctx->allow_http)
 			parse_ctx__unsupported(ctx, http,
 					       "L7 HTTP rules are not supported yet");
 		parse_ctx__restore(ctx, saved);
 	}
-	if (kafka) {
-		saved = parse_ctx__push_key(ctx, "kafka");
-		ret = parse_seq__check_string_maps(ctx, kafka, kafka_fields);
-		if (ret)
-			return ret;
-		parse_ctx__unsupported(ctx, kafka, "Kafka rules are not supported yet");
-		parse_ctx__restore(ctx, saved);
-	}
-	if (dns) {
-		saved = parse_ctx__push_key(ctx, "dns");
-		ret = parse_seq__check_string_maps(ctx, dns, dns_fields);
-		if (ret)
-			return ret;
-		parse_ctx__unsupported(ctx, dns, "DNS rules are not supported yet");
-		parse_ctx__restore(ctx, saved);
-	}
+	if (kafka)
+		ret = check_unsupported_rules(ctx, kafka, "kafka", kafka_fields, "Kafka");
+	if (!ret && dns)
+		ret = check_unsupported_rules(ctx, dns, "dns", dns_fields, "DNS");
+	if (ret)
+		return ret;
 	if (l7proto) {
 		saved = parse_ctx__push_key(ctx, "l7proto");
 		ret = parse_node__string(ctx, l7proto, &proto_name);
 		if (ret)
 			return ret;
 		parse_ctx__restore(ctx, saved);
-		saved = parse_ctx__push_key(ctx, "l7");
-		for (i = 0; i < l7_count; i++) {
-			yaml_node_t *item;
-			size_t saved_item = parse_ctx__push_index(ctx, i);
-
-			ret = parse_seq__item(ctx, l7, i, &item);
-			if (!ret && !parse_node__is_null(item))
-				ret = parse_map__check_strings(ctx, item, NULL);
-			if (ret)
-				return ret;
-			parse_ctx__restore(ctx, saved_item);
-		}
-		parse_ctx__restore(ctx, saved);
+		ret = parse_seq__each(ctx, "l7", l7, l7_count, check_l7_item, NULL);
+		if (ret)
+			return ret;
 		saved = parse_ctx__push_key(ctx, "l7proto");
 		parse_ctx__unsupported(
 		    ctx, l7proto, "L7 protocol `%s` (rules.l7proto) is not supported yet",
 		    proto_name);
 		parse_ctx__restore(ctx, saved);
 	}
+	return 0;
+}
+
+/* A TLS context (terminatingTLS, originatingTLS): checked, then unsupported. */
+static int check_unsupported_tls(struct parse_ctx *ctx, const yaml_node_t *node,
+				 const char *key)
+{
+	size_t saved;
+	int ret;
+
+	if (!node)
+		return 0;
+	saved = parse_ctx__push_key(ctx, key);
+	ret = parse_map__check(ctx, node, tls_fields, false);
+	if (ret)
+		return ret;
+	parse_ctx__unsupported(ctx, node, "%s is not supported yet", key);
+	parse_ctx__restore(ctx, saved);
 	return 0;
 }
 
@@ -478,25 +493,17 @@ static int parse_port_rule_extras(struct parse_ctx *ctx, const yaml_node_t *node
 			    "serverNames (TLS SNI) is not supported yet");
 		parse_ctx__restore(ctx, saved);
 	}
-	if (term_tls) {
-		saved = parse_ctx__push_key(ctx, "terminatingTLS");
-		ret = parse_map__check(ctx, term_tls, tls_fields, false);
-		if (ret)
-			return ret;
-		parse_ctx__unsupported(ctx, term_tls,
-				       "terminatingTLS is not supported yet");
-		parse_ctx__restore(ctx, saved);
-	}
-	if (orig_tls) {
-		saved = parse_ctx__push_key(ctx, "originatingTLS");
-		ret = parse_map__check(ctx, orig_tls, tls_fields, false);
-		if (ret)
-			return ret;
-		parse_ctx__unsupported(ctx, orig_tls,
-				       "originatingTLS is not supported yet");
-		parse_ctx__restore(ctx, saved);
-	}
-	return 0;
+	ret = check_unsupported_tls(ctx, term_tls, "terminatingTLS");
+	if (!ret)
+		ret = check_unsupported_tls(ctx, orig_tls, "originatingTLS");
+	return ret;
+}
+
+static int parse_port_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *ports)
+{
+	return parse_port(ctx, item, PARSE_PORT_CILIUM,
+			  &((struct policy_port *)ports)[index]);
 }
 
 /*
@@ -521,31 +528,22 @@ int parse_cilium_port_rule(struct parse_ctx *ctx, const yaml_node_t *node, bool 
 		ret = parse_map__list(ctx, node, "ports", &ports, &count);
 	if (ret)
 		return ret;
-	saved = parse_ctx__push_key(ctx, "ports");
-	if (count > CILIUM_MAX_PORTS)
+	if (count > CILIUM_MAX_PORTS) {
+		parse_ctx__push_key(ctx, "ports");
 		return parse_ctx__error(ctx, ports,
 					"too many ports (%zu), the maximum is %d", count,
 					CILIUM_MAX_PORTS);
-	if (count) {
-		out->ports = calloc(count, sizeof(*out->ports));
-		if (!out->ports)
-			return parse_ctx__nomem(ctx);
-		out->port_count = count;
 	}
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, ports, i, &item);
-		if (!ret)
-			ret = parse_port(ctx, item, PARSE_PORT_CILIUM, &out->ports[i]);
-		if (ret)
-			return ret;
+	out->ports = parse_ctx__calloc(ctx, count, sizeof(*out->ports), &ret);
+	if (ret)
+		return ret;
+	out->port_count = count;
+	ret = parse_seq__each(ctx, "ports", ports, count, parse_port_item, out->ports);
+	if (ret)
+		return ret;
+	for (i = 0; i < count; i++)
 		if (!out->ports[i].port && !out->ports[i].name)
 			zero_port = true;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
 
 	rules = parse_map__field(ctx, node, "rules");
 	if (rules) {
@@ -619,12 +617,53 @@ static int icmp_type(struct parse_ctx *ctx, const yaml_node_t *node, bool ipv6,
 	return 0;
 }
 
+/* One icmps[].fields[] entry {type, family} into an ICMP "port". */
+static int parse_icmp_field_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				 size_t index, void *ports)
+{
+	struct policy_port *out = &((struct policy_port *)ports)[index];
+	const yaml_node_t *family_node;
+	const char *family = "IPv4";
+	size_t saved;
+	bool ipv6;
+	int ret;
+
+	ret = parse_map__check(ctx, item, icmp_field_fields, false);
+	if (ret)
+		return ret;
+	family_node = parse_map__field(ctx, item, "family");
+	saved = parse_ctx__push_key(ctx, "family");
+	if (family_node) {
+		ret = parse_node__string(ctx, family_node, &family);
+		if (ret)
+			return ret;
+		if (strcmp(family, "IPv4") && strcmp(family, "IPv6"))
+			return parse_ctx__error(ctx, family_node,
+						"invalid family `%s` (expected IPv4 "
+						"or IPv6)",
+						family);
+	}
+	ipv6 = !strcmp(family, "IPv6");
+	if (ipv6)
+		parse_ctx__unsupported(ctx, family_node,
+				       "ICMPv6 (family IPv6) is not supported yet");
+	parse_ctx__restore(ctx, saved);
+
+	saved = parse_ctx__push_key(ctx, "type");
+	ret = icmp_type(ctx, parse_map__field(ctx, item, "type"), ipv6, &out->port);
+	if (ret)
+		return ret;
+	parse_ctx__restore(ctx, saved);
+	out->protocol = ipv6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	return 0;
+}
+
 /* icmps[] entry: {fields: [{type, family}]} into ICMP "ports". */
 int parse_cilium_icmp_rule(struct parse_ctx *ctx, const yaml_node_t *node,
 			   struct policy_port_rule *out)
 {
 	const yaml_node_t *fields;
-	size_t count, i, saved;
+	size_t count;
 	int ret;
 
 	if (parse_node__is_null(node))
@@ -634,58 +673,16 @@ int parse_cilium_icmp_rule(struct parse_ctx *ctx, const yaml_node_t *node,
 		ret = parse_map__list(ctx, node, "fields", &fields, &count);
 	if (ret)
 		return ret;
-	saved = parse_ctx__push_key(ctx, "fields");
-	if (count > CILIUM_MAX_ICMP_FIELDS)
+	if (count > CILIUM_MAX_ICMP_FIELDS) {
+		parse_ctx__push_key(ctx, "fields");
 		return parse_ctx__error(ctx, fields,
 					"too many ICMP types (%zu), the maximum is %d",
 					count, CILIUM_MAX_ICMP_FIELDS);
-	if (count) {
-		out->ports = calloc(count, sizeof(*out->ports));
-		if (!out->ports)
-			return parse_ctx__nomem(ctx);
-		out->port_count = count;
 	}
-	for (i = 0; i < count; i++) {
-		const yaml_node_t *family_node;
-		const char *family = "IPv4";
-		yaml_node_t *item;
-		bool ipv6;
-		size_t saved_item = parse_ctx__push_index(ctx, i), saved_field;
-
-		ret = parse_seq__item(ctx, fields, i, &item);
-		if (!ret)
-			ret = parse_map__check(ctx, item, icmp_field_fields, false);
-		if (ret)
-			return ret;
-		family_node = parse_map__field(ctx, item, "family");
-		saved_field = parse_ctx__push_key(ctx, "family");
-		if (family_node) {
-			ret = parse_node__string(ctx, family_node, &family);
-			if (ret)
-				return ret;
-			if (strcmp(family, "IPv4") && strcmp(family, "IPv6"))
-				return parse_ctx__error(
-				    ctx, family_node,
-				    "invalid family `%s` (expected IPv4 "
-				    "or IPv6)",
-				    family);
-		}
-		ipv6 = !strcmp(family, "IPv6");
-		if (ipv6)
-			parse_ctx__unsupported(
-			    ctx, family_node,
-			    "ICMPv6 (family IPv6) is not supported yet");
-		parse_ctx__restore(ctx, saved_field);
-
-		saved_field = parse_ctx__push_key(ctx, "type");
-		ret = icmp_type(ctx, parse_map__field(ctx, item, "type"), ipv6,
-				&out->ports[i].port);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_field);
-		out->ports[i].protocol = ipv6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-	return 0;
+	out->ports = parse_ctx__calloc(ctx, count, sizeof(*out->ports), &ret);
+	if (ret)
+		return ret;
+	out->port_count = count;
+	return parse_seq__each(ctx, "fields", fields, count, parse_icmp_field_item,
+			       out->ports);
 }

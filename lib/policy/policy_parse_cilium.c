@@ -4,7 +4,7 @@
  * the `spec` / `specs` rules and their peers, validated as strictly as
  * Cilium's CRD schema and its Rule.Sanitize(), and normalised into the
  * policy model with Cilium's namespace scoping. Port rules are in
- * lib/policy_parse_ports.c.
+ * lib/policy/policy_parse_ports.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -132,49 +132,48 @@ static int scope_peer(struct parse_ctx *ctx, struct selector *sel, bool is_endpo
 	return parse_selector__any_namespace(ctx, sel);
 }
 
+/* The peer selectors of one rule list (to/fromEndpoints, to/fromRequires). */
+struct peer_selectors {
+	struct selector *selectors;
+	bool is_endpoints;
+	const struct spec_scope *scope;
+};
+
+static int parse_peer_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *arg)
+{
+	const struct peer_selectors *p = arg;
+	int ret;
+
+	if (parse_node__is_null(item))
+		return parse_ctx__error(ctx, item, "expected a selector, got null");
+	ret = parse_selector(ctx, item, PARSE_SELECTOR_CILIUM, &p->selectors[index]);
+	if (!ret)
+		ret = scope_peer(ctx, &p->selectors[index], p->is_endpoints, p->scope);
+	return ret;
+}
+
 static int parse_peer_selectors(struct parse_ctx *ctx, const yaml_node_t *list,
 				size_t count, const char *name, bool is_endpoints,
 				const struct spec_scope *scope, struct selector **out,
 				size_t *out_count)
 {
-	size_t saved = parse_ctx__push_key(ctx, name);
-	size_t i;
 	int ret;
 
-	if (!count)
-		goto done;
-	*out = calloc(count, sizeof(**out));
-	if (!*out)
-		return parse_ctx__nomem(ctx);
+	*out = parse_ctx__calloc(ctx, count, sizeof(**out), &ret);
+	if (ret)
+		return ret;
 	*out_count = count;
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, list, i, &item);
-		if (!ret && parse_node__is_null(item))
-			ret =
-			    parse_ctx__error(ctx, item, "expected a selector, got null");
-		if (!ret)
-			ret =
-			    parse_selector(ctx, item, PARSE_SELECTOR_CILIUM, &(*out)[i]);
-		if (!ret)
-			ret = scope_peer(ctx, &(*out)[i], is_endpoints, scope);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-done:
-	parse_ctx__restore(ctx, saved);
-	return 0;
+	return parse_seq__each(ctx, name, list, count, parse_peer_item,
+			       &(struct peer_selectors){*out, is_endpoints, scope});
 }
 
 static int parse_cidr_rule(struct parse_ctx *ctx, const yaml_node_t *node,
 			   struct policy_cidr *out)
 {
-	const yaml_node_t *cidr, *ref, *group_sel, *except;
+	const yaml_node_t *cidr, *ref, *group_sel;
 	struct selector ignored = {0};
-	size_t count, i, saved;
+	size_t saved;
 	int ret;
 
 	ret = parse_map__check(ctx, node, cidr_rule_fields, false);
@@ -204,42 +203,20 @@ static int parse_cidr_rule(struct parse_ctx *ctx, const yaml_node_t *node,
 		parse_ctx__restore(ctx, saved);
 		return 0;
 	}
+	return parse_cidr_except(ctx, node, false, out);
+}
 
-	saved = parse_ctx__push_key(ctx, "cidr");
-	ret = parse_prefix(ctx, cidr, true, &out->prefix);
-	if (ret)
-		return ret;
-	parse_ctx__restore(ctx, saved);
+static int parse_cidr_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *cidrs)
+{
+	return parse_prefix(ctx, item, false,
+			    &((struct policy_cidr *)cidrs)[index].prefix);
+}
 
-	except = parse_map__field(ctx, node, "except");
-	saved = parse_ctx__push_key(ctx, "except");
-	ret = parse_seq__check(ctx, except, &count);
-	if (ret)
-		return ret;
-	if (count) {
-		out->except = calloc(count, sizeof(*out->except));
-		if (!out->except)
-			return parse_ctx__nomem(ctx);
-		out->except_count = count;
-	}
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, except, i, &item);
-		if (!ret)
-			ret = parse_prefix(ctx, item, true, &out->except[i]);
-		if (ret)
-			return ret;
-		if (!policy_prefix__contains(&out->prefix, &out->except[i]))
-			return parse_ctx__error(ctx, item,
-						"except `%s` is not inside cidr `%s`",
-						(const char *)item->data.scalar.value,
-						(const char *)cidr->data.scalar.value);
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-	return 0;
+static int parse_cidr_set_item(struct parse_ctx *ctx, const yaml_node_t *item,
+			       size_t index, void *cidrs)
+{
+	return parse_cidr_rule(ctx, item, &((struct policy_cidr *)cidrs)[index]);
 }
 
 /* toCIDR (plain prefixes) then toCIDRSet (with except) into rule->cidrs. */
@@ -248,78 +225,44 @@ static int parse_cidrs(struct parse_ctx *ctx, const struct direction_desc *d,
 		       const yaml_node_t *cidr_set, size_t set_count,
 		       struct policy_rule *rule)
 {
-	size_t i, saved;
 	int ret;
 
-	if (!cidr_count && !set_count)
-		return 0;
-	rule->cidrs = calloc(cidr_count + set_count, sizeof(*rule->cidrs));
-	if (!rule->cidrs)
-		return parse_ctx__nomem(ctx);
+	rule->cidrs =
+	    parse_ctx__calloc(ctx, cidr_count + set_count, sizeof(*rule->cidrs), &ret);
+	if (ret)
+		return ret;
 	rule->cidr_count = cidr_count + set_count;
-
-	saved = parse_ctx__push_key(ctx, d->cidr);
-	for (i = 0; i < cidr_count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, cidr, i, &item);
-		if (!ret)
-			ret = parse_prefix(ctx, item, false, &rule->cidrs[i].prefix);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-
-	saved = parse_ctx__push_key(ctx, d->cidr_set);
-	for (i = 0; i < set_count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, cidr_set, i, &item);
-		if (!ret)
-			ret = parse_cidr_rule(ctx, item, &rule->cidrs[cidr_count + i]);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-	return 0;
+	ret =
+	    parse_seq__each(ctx, d->cidr, cidr, cidr_count, parse_cidr_item, rule->cidrs);
+	if (!ret)
+		ret = parse_seq__each(ctx, d->cidr_set, cidr_set, set_count,
+				      parse_cidr_set_item, rule->cidrs + cidr_count);
+	return ret;
 }
 
-static int parse_entities(struct parse_ctx *ctx, const char *name,
-			  const yaml_node_t *list, size_t count, uint32_t *out)
+/* One entity name, ORed into *(uint32_t *)entities. */
+static int parse_entity_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			     void *entities)
 {
-	size_t saved = parse_ctx__push_key(ctx, name);
-	size_t i, j;
+	const char *s;
+	size_t j;
 	int ret;
 
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		const char *s;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, list, i, &item);
-		if (!ret)
-			ret = parse_node__string(ctx, item, &s);
-		if (ret)
-			return ret;
-		for (j = 0; j < sizeof(entity_names) / sizeof(entity_names[0]); j++)
-			if (!strcmp(entity_names[j].name, s))
-				break;
-		if (j == sizeof(entity_names) / sizeof(entity_names[0]))
-			return parse_ctx__error(
-			    ctx, item,
-			    "unknown entity `%s` (expected host, "
-			    "remote-node, kube-apiserver, ingress, cluster, "
-			    "init, health, unmanaged, world, world-ipv4, "
-			    "world-ipv6, all or none)",
-			    s);
-		*out |= entity_names[j].bits;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
+	(void)index;
+	ret = parse_node__string(ctx, item, &s);
+	if (ret)
+		return ret;
+	for (j = 0; j < sizeof(entity_names) / sizeof(entity_names[0]); j++)
+		if (!strcmp(entity_names[j].name, s))
+			break;
+	if (j == sizeof(entity_names) / sizeof(entity_names[0]))
+		return parse_ctx__error(ctx, item,
+					"unknown entity `%s` (expected host, "
+					"remote-node, kube-apiserver, ingress, cluster, "
+					"init, health, unmanaged, world, world-ipv4, "
+					"world-ipv6, all or none)",
+					s);
+	*(uint32_t *)entities |= entity_names[j].bits;
 	return 0;
 }
 
@@ -383,43 +326,62 @@ static int parse_authentication(struct parse_ctx *ctx, const yaml_node_t *rule)
 	return 0;
 }
 
+/* Report the field `name` (value node) as a feature Warden lacks yet. */
+static void unsupported_field(struct parse_ctx *ctx, const yaml_node_t *node,
+			      const char *name)
+{
+	size_t saved = parse_ctx__push_key(ctx, name);
+
+	parse_ctx__unsupported(ctx, node, "%s is not supported yet", name);
+	parse_ctx__restore(ctx, saved);
+}
+
+/* A selector that is validated and thrown away (fromNodes / toNodes). */
+static int check_selector_item(struct parse_ctx *ctx, const yaml_node_t *item,
+			       size_t index, void *arg)
+{
+	struct selector ignored = {0};
+	int ret;
+
+	(void)index;
+	(void)arg;
+	ret = parse_selector(ctx, item, PARSE_SELECTOR_CILIUM, &ignored);
+	selector__free(&ignored);
+	return ret;
+}
+
+static int check_service_item(struct parse_ctx *ctx, const yaml_node_t *item,
+			      size_t index, void *arg)
+{
+	(void)index;
+	(void)arg;
+	if (parse_node__is_null(item))
+		return 0;
+	return parse_map__check(ctx, item, service_fields, false);
+}
+
 /* fromGroups/toGroups, fromNodes/toNodes, toServices, toFQDNs. */
 static int parse_unsupported_peers(struct parse_ctx *ctx, const struct direction_desc *d,
 				   const yaml_node_t *rule)
 {
 	const yaml_node_t *node;
-	size_t count, i, saved;
+	size_t count, saved;
 	int ret;
 
 	ret = parse_map__list(ctx, rule, d->groups, &node, &count);
 	if (ret)
 		return ret;
-	if (node) {
-		saved = parse_ctx__push_key(ctx, d->groups);
-		parse_ctx__unsupported(ctx, node, "%s is not supported yet", d->groups);
-		parse_ctx__restore(ctx, saved);
-	}
+	if (node)
+		unsupported_field(ctx, node, d->groups);
 
 	ret = parse_map__list(ctx, rule, d->nodes, &node, &count);
+	if (!ret)
+		ret = parse_seq__each(ctx, d->nodes, node, count, check_selector_item,
+				      NULL);
 	if (ret)
 		return ret;
-	saved = parse_ctx__push_key(ctx, d->nodes);
-	for (i = 0; i < count; i++) {
-		struct selector ignored = {0};
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, node, i, &item);
-		if (!ret)
-			ret = parse_selector(ctx, item, PARSE_SELECTOR_CILIUM, &ignored);
-		selector__free(&ignored);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
 	if (node)
-		parse_ctx__unsupported(ctx, node, "%s is not supported yet", d->nodes);
-	parse_ctx__restore(ctx, saved);
+		unsupported_field(ctx, node, d->nodes);
 
 	/*
 	 * toServices must never widen to "all" (`toServices: [{}]` selects no
@@ -428,23 +390,14 @@ static int parse_unsupported_peers(struct parse_ctx *ctx, const struct direction
 	ret = parse_map__list(ctx, rule, d->services, &node, &count);
 	if (ret)
 		return ret;
-	if (!node)
-		goto fqdns;
-	saved = parse_ctx__push_key(ctx, d->services);
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, node, i, &item);
-		if (!ret && !parse_node__is_null(item))
-			ret = parse_map__check(ctx, item, service_fields, false);
+	if (node) {
+		ret = parse_seq__each(ctx, d->services, node, count, check_service_item,
+				      NULL);
 		if (ret)
 			return ret;
-		parse_ctx__restore(ctx, saved_item);
+		unsupported_field(ctx, node, d->services);
 	}
-	parse_ctx__unsupported(ctx, node, "%s is not supported yet", d->services);
-	parse_ctx__restore(ctx, saved);
-fqdns:
+
 	ret = parse_map__list(ctx, rule, d->fqdns, &node, &count);
 	if (ret)
 		return ret;
@@ -453,8 +406,8 @@ fqdns:
 		ret = parse_seq__check_string_maps(ctx, node, fqdn_fields);
 		if (ret)
 			return ret;
-		parse_ctx__unsupported(ctx, node, "%s is not supported yet", d->fqdns);
 		parse_ctx__restore(ctx, saved);
+		unsupported_field(ctx, node, d->fqdns);
 	}
 	return 0;
 }
@@ -492,12 +445,35 @@ static int check_l3_combination(struct parse_ctx *ctx, const struct direction_de
 	return 0;
 }
 
+/* Where the toPorts entries of a rule go. */
+struct port_rules {
+	const struct direction_desc *direction;
+	struct policy_port_rule *port_rules;
+};
+
+static int parse_port_rule_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				size_t index, void *arg)
+{
+	const struct port_rules *p = arg;
+
+	return parse_cilium_port_rule(ctx, item,
+				      p->direction->direction == WARDEN_DIR_INGRESS,
+				      p->direction->deny, &p->port_rules[index]);
+}
+
+static int parse_icmp_rule_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				size_t index, void *port_rules)
+{
+	return parse_cilium_icmp_rule(ctx, item,
+				      &((struct policy_port_rule *)port_rules)[index]);
+}
+
 /* toPorts then icmps, both as port rules of the rule. */
 static int parse_rule_ports(struct parse_ctx *ctx, const struct direction_desc *d,
 			    const yaml_node_t *node, struct policy_rule *rule)
 {
 	const yaml_node_t *ports, *icmps, *services;
-	size_t port_count, icmp_count, service_count, i, saved;
+	size_t port_count, icmp_count, service_count;
 	int ret;
 
 	ret = parse_map__list(ctx, node, "toPorts", &ports, &port_count);
@@ -515,44 +491,18 @@ static int parse_rule_ports(struct parse_ctx *ctx, const struct direction_desc *
 	if (port_count && service_count)
 		return parse_ctx__error(
 		    ctx, node, "combining toServices and toPorts is not supported");
-	if (!port_count && !icmp_count)
-		return 0;
-	rule->port_rules = calloc(port_count + icmp_count, sizeof(*rule->port_rules));
-	if (!rule->port_rules)
-		return parse_ctx__nomem(ctx);
+	rule->port_rules = parse_ctx__calloc(ctx, port_count + icmp_count,
+					     sizeof(*rule->port_rules), &ret);
+	if (ret)
+		return ret;
 	rule->port_rule_count = port_count + icmp_count;
-
-	saved = parse_ctx__push_key(ctx, "toPorts");
-	for (i = 0; i < port_count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, ports, i, &item);
-		if (!ret)
-			ret = parse_cilium_port_rule(ctx, item,
-						     d->direction == WARDEN_DIR_INGRESS,
-						     d->deny, &rule->port_rules[i]);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-
-	saved = parse_ctx__push_key(ctx, "icmps");
-	for (i = 0; i < icmp_count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, icmps, i, &item);
-		if (!ret)
-			ret = parse_cilium_icmp_rule(ctx, item,
-						     &rule->port_rules[port_count + i]);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-	return 0;
+	ret = parse_seq__each(ctx, "toPorts", ports, port_count, parse_port_rule_item,
+			      &(struct port_rules){d, rule->port_rules});
+	if (!ret)
+		ret =
+		    parse_seq__each(ctx, "icmps", icmps, icmp_count, parse_icmp_rule_item,
+				    rule->port_rules + port_count);
+	return ret;
 }
 
 /* Any L3 peer field present, even as an empty list (which selects none). */
@@ -618,8 +568,8 @@ static int parse_rule(struct parse_ctx *ctx, const struct direction_desc *d,
 	if (!ret)
 		ret = parse_cidrs(ctx, d, cidr, cidr_count, cidr_set, set_count, &rule);
 	if (!ret)
-		ret = parse_entities(ctx, d->entities, entities, entity_count,
-				     &rule.entities);
+		ret = parse_seq__each(ctx, d->entities, entities, entity_count,
+				      parse_entity_item, &rule.entities);
 	if (!ret)
 		ret = parse_unsupported_peers(ctx, d, node);
 	if (!ret)
@@ -640,6 +590,21 @@ static int parse_rule(struct parse_ctx *ctx, const struct direction_desc *d,
 fail:
 	policy_rule__release(&rule);
 	return ret;
+}
+
+/* One of the four rule lists of a spec, as its elements are parsed. */
+struct rule_list {
+	const struct direction_desc *direction;
+	const struct spec_scope *scope;
+	struct policy_spec *spec;
+};
+
+static int parse_rule_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *arg)
+{
+	const struct rule_list *l = arg;
+
+	return parse_rule(ctx, l->direction, item, index, l->scope, l->spec);
 }
 
 static int parse_default_deny(struct parse_ctx *ctx, const yaml_node_t *spec,
@@ -773,7 +738,7 @@ static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
 		      struct policy_spec *spec)
 {
 	enum policy_default_deny deny_ingress, deny_egress;
-	size_t counts[4], total = 0, d, i, saved;
+	size_t counts[4], total = 0, d, saved;
 	const yaml_node_t *lists[4];
 	struct spec_scope scope = {0};
 	int ret;
@@ -807,27 +772,13 @@ static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
 	if (ret)
 		return ret;
 
-	if (total) {
-		spec->rules = calloc(total, sizeof(*spec->rules));
-		if (!spec->rules)
-			return parse_ctx__nomem(ctx);
-	}
-	for (d = 0; d < 4; d++) {
-		saved = parse_ctx__push_key(ctx, directions[d].list);
-		for (i = 0; i < counts[d]; i++) {
-			yaml_node_t *item;
-			size_t saved_item = parse_ctx__push_index(ctx, i);
-
-			ret = parse_seq__item(ctx, lists[d], i, &item);
-			if (!ret)
-				ret = parse_rule(ctx, &directions[d], item, i, &scope,
-						 spec);
-			if (ret)
-				return ret;
-			parse_ctx__restore(ctx, saved_item);
-		}
-		parse_ctx__restore(ctx, saved);
-	}
+	spec->rules = parse_ctx__calloc(ctx, total, sizeof(*spec->rules), &ret);
+	for (d = 0; !ret && d < 4; d++)
+		ret = parse_seq__each(ctx, directions[d].list, lists[d], counts[d],
+				      parse_rule_item,
+				      &(struct rule_list){&directions[d], &scope, spec});
+	if (ret)
+		return ret;
 
 	/*
 	 * Cilium (Rule.Sanitize()): a direction is in default deny when the
@@ -843,11 +794,17 @@ static int parse_spec(struct parse_ctx *ctx, const yaml_node_t *node,
 	return 0;
 }
 
+static int parse_spec_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			   void *specs)
+{
+	return parse_spec(ctx, item, &((struct policy_spec *)specs)[index]);
+}
+
 int parse_cilium_policy(struct parse_ctx *ctx, const yaml_node_t *root, struct policy *p)
 {
 	const yaml_node_t *spec = parse_map__field(ctx, root, "spec");
 	const yaml_node_t *specs;
-	size_t count, i, saved, first;
+	size_t count, saved, first;
 	int ret;
 
 	ret = parse_map__list(ctx, root, "specs", &specs, &count);
@@ -859,12 +816,10 @@ int parse_cilium_policy(struct parse_ctx *ctx, const yaml_node_t *root, struct p
 					"the policy has neither `spec` nor `specs`");
 	}
 	first = spec ? 1 : 0;
-	if (first + count) {
-		p->specs = calloc(first + count, sizeof(*p->specs));
-		if (!p->specs)
-			return parse_ctx__nomem(ctx);
-		p->spec_count = first + count;
-	}
+	p->specs = parse_ctx__calloc(ctx, first + count, sizeof(*p->specs), &ret);
+	if (ret)
+		return ret;
+	p->spec_count = first + count;
 	if (spec) {
 		saved = parse_ctx__push_key(ctx, "spec");
 		ret = parse_spec(ctx, spec, &p->specs[0]);
@@ -872,18 +827,6 @@ int parse_cilium_policy(struct parse_ctx *ctx, const yaml_node_t *root, struct p
 			return ret;
 		parse_ctx__restore(ctx, saved);
 	}
-	saved = parse_ctx__push_key(ctx, "specs");
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, specs, i, &item);
-		if (!ret)
-			ret = parse_spec(ctx, item, &p->specs[first + i]);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-	return 0;
+	return parse_seq__each(ctx, "specs", specs, count, parse_spec_item,
+			       p->specs + first);
 }

@@ -4,13 +4,15 @@
  * Endpoint counts are small (thousands), so a linear search by labels on
  * acquire is simpler than a hash and fast enough; lookups by id bisect.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "warden/abi/maps.h"
 #include "warden/identity.h"
-#include "warden/policy_compile.h"
+#include "warden/labels.h"
+#include "warden/prefix.h"
 
 /* Index by content (labels, or prefix for CIDR identities), so acquiring
  * 10,000 CIDR identities is not 10,000 linear scans. */
@@ -96,6 +98,23 @@ const char *identity__reserved_name(uint32_t id)
 		if (reserved_identities[i].id == id)
 			return reserved_identities[i].name;
 	return NULL;
+}
+
+int identity__cidr_labels(const struct policy_prefix *p, struct label_set *out)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	int ret;
+
+	if (!p || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	policy_prefix__format(p, text, sizeof(text));
+	ret = label_set__add(out, LABEL_SOURCE_CIDR, text, "");
+	if (!ret)
+		ret = label_set__add(out, LABEL_SOURCE_RESERVED, "world", "");
+	if (ret)
+		label_set__free(out);
+	return ret;
 }
 
 static struct local_allocator *to_local(struct identity_allocator *a)
@@ -194,7 +213,7 @@ static int local_acquire(struct identity_allocator *a, const struct label_set *l
 	if (cidr) {
 		ident->is_cidr = true;
 		ident->prefix = *cidr;
-		err = policy_prefix__identity_labels(cidr, &ident->labels);
+		err = identity__cidr_labels(cidr, &ident->labels);
 		if (!err)
 			err = next_free_id(la, &la->next_local, WARDEN_IDENTITY_LOCAL_MIN,
 					   WARDEN_IDENTITY_LOCAL_MAX, &ident->id);

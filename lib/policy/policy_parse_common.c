@@ -240,13 +240,27 @@ static int parse_operator(struct parse_ctx *ctx, const yaml_node_t *node,
 	return 0;
 }
 
+/* The values of one matchExpressions entry, as they are parsed. */
+struct expression_values {
+	const char *key; /* the requirement's key, with its source */
+	const char **values;
+};
+
+static int parse_value_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			    void *arg)
+{
+	struct expression_values *e = arg;
+
+	return selector_value(ctx, item, e->key, &e->values[index]);
+}
+
 static int parse_expression(struct parse_ctx *ctx, const yaml_node_t *node,
 			    enum parse_selector_flavour flavour, struct selector *out)
 {
 	const yaml_node_t *key_node, *values_node, *op_node;
 	const char **values = NULL;
 	enum selector_op op = SELECTOR_OP_IN;
-	size_t count = 0, i, saved;
+	size_t count = 0, saved;
 	const char *key;
 	char *full = NULL;
 	int ret;
@@ -293,24 +307,13 @@ static int parse_expression(struct parse_ctx *ctx, const yaml_node_t *node,
 		    op == SELECTOR_OP_EXISTS ? "Exists" : "DoesNotExist");
 		goto out;
 	}
-	if (count) {
-		values = calloc(count, sizeof(*values));
-		if (!values) {
-			ret = parse_ctx__nomem(ctx);
-			goto out;
-		}
-	}
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, values_node, i, &item);
-		if (!ret)
-			ret = selector_value(ctx, item, full, &values[i]);
-		if (ret)
-			goto out;
-		parse_ctx__restore(ctx, saved_item);
-	}
+	values = parse_ctx__calloc(ctx, count, sizeof(*values), &ret);
+	if (ret)
+		goto out;
+	ret = parse_seq__each(ctx, NULL, values_node, count, parse_value_item,
+			      &(struct expression_values){full, values});
+	if (ret)
+		goto out;
 	parse_ctx__restore(ctx, saved);
 	ret = selector_add(ctx, node, out, full, op, values, count);
 out:
@@ -319,11 +322,26 @@ out:
 	return ret;
 }
 
+/* Where the requirements of a selector's matchExpressions go. */
+struct selector_target {
+	enum parse_selector_flavour flavour;
+	struct selector *selector;
+};
+
+static int parse_expression_item(struct parse_ctx *ctx, const yaml_node_t *item,
+				 size_t index, void *arg)
+{
+	const struct selector_target *t = arg;
+
+	(void)index;
+	return parse_expression(ctx, item, t->flavour, t->selector);
+}
+
 int parse_selector(struct parse_ctx *ctx, const yaml_node_t *node,
 		   enum parse_selector_flavour flavour, struct selector *out)
 {
 	const yaml_node_t *exprs;
-	size_t count, i, saved;
+	size_t count, saved;
 	int ret;
 
 	/* `podSelector:` (null) decodes to an empty selector in Go. */
@@ -340,24 +358,12 @@ int parse_selector(struct parse_ctx *ctx, const yaml_node_t *node,
 		return ret;
 	parse_ctx__restore(ctx, saved);
 
-	exprs = parse_map__field(ctx, node, "matchExpressions");
-	saved = parse_ctx__push_key(ctx, "matchExpressions");
-	ret = parse_seq__check(ctx, exprs, &count);
+	ret = parse_map__list(ctx, node, "matchExpressions", &exprs, &count);
 	if (ret)
 		return ret;
-	for (i = 0; i < count; i++) {
-		yaml_node_t *item;
-		size_t saved_item = parse_ctx__push_index(ctx, i);
-
-		ret = parse_seq__item(ctx, exprs, i, &item);
-		if (!ret)
-			ret = parse_expression(ctx, item, flavour, out);
-		if (ret)
-			return ret;
-		parse_ctx__restore(ctx, saved_item);
-	}
-	parse_ctx__restore(ctx, saved);
-	return 0;
+	return parse_seq__each(ctx, "matchExpressions", exprs, count,
+			       parse_expression_item,
+			       &(struct selector_target){flavour, out});
 }
 
 int parse_selector__pin_namespace(struct parse_ctx *ctx, struct selector *sel,
@@ -451,6 +457,63 @@ int parse_prefix(struct parse_ctx *ctx, const yaml_node_t *node, bool require_le
 		}
 	}
 	return parse_ctx__error(ctx, node, "invalid CIDR `%s`", s);
+}
+
+/* The except list of one {cidr, except}, as it is parsed. */
+struct except_list {
+	struct policy_cidr *cidr;
+	const yaml_node_t *cidr_node;
+	bool strict_subset;
+};
+
+static int parse_except_item(struct parse_ctx *ctx, const yaml_node_t *item, size_t index,
+			     void *arg)
+{
+	const struct except_list *l = arg;
+	const struct policy_prefix *outer = &l->cidr->prefix;
+	struct policy_prefix *except = &l->cidr->except[index];
+	int ret;
+
+	ret = parse_prefix(ctx, item, true, except);
+	if (ret)
+		return ret;
+	/* Kubernetes wants a strict subset; Cilium accepts the cidr itself. */
+	if (l->strict_subset &&
+	    (!policy_prefix__contains(outer, except) || except->len <= outer->len))
+		return parse_ctx__error(
+		    ctx, item, "except `%s` must be a strict subset of cidr `%s`",
+		    (const char *)item->data.scalar.value,
+		    (const char *)l->cidr_node->data.scalar.value);
+	if (!l->strict_subset && !policy_prefix__contains(outer, except))
+		return parse_ctx__error(ctx, item, "except `%s` is not inside cidr `%s`",
+					(const char *)item->data.scalar.value,
+					(const char *)l->cidr_node->data.scalar.value);
+	return 0;
+}
+
+int parse_cidr_except(struct parse_ctx *ctx, const yaml_node_t *node, bool strict_subset,
+		      struct policy_cidr *out)
+{
+	const yaml_node_t *cidr = parse_map__field(ctx, node, "cidr"), *except;
+	size_t count, saved;
+	int ret;
+
+	saved = parse_ctx__push_key(ctx, "cidr");
+	if (!cidr)
+		return parse_ctx__error(ctx, node, "`cidr` is required");
+	ret = parse_prefix(ctx, cidr, true, &out->prefix);
+	if (ret)
+		return ret;
+	parse_ctx__restore(ctx, saved);
+
+	ret = parse_map__list(ctx, node, "except", &except, &count);
+	if (!ret)
+		out->except = parse_ctx__calloc(ctx, count, sizeof(*out->except), &ret);
+	if (ret)
+		return ret;
+	out->except_count = count;
+	return parse_seq__each(ctx, "except", except, count, parse_except_item,
+			       &(struct except_list){out, cidr, strict_subset});
 }
 
 /* --- ports --- */

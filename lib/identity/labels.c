@@ -6,30 +6,16 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "warden/errbuf.h"
 #include "warden/labels.h"
 
 #define LABEL_NAME_MAX 63
 #define LABEL_PREFIX_MAX 253
 #define DNS_LABEL_MAX 63
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static bool is_alnum(char c)
 {
@@ -53,30 +39,32 @@ static int check_name(const char *s, size_t len, const char *what, const char *w
 	size_t i;
 
 	if (len == 0) {
-		set_err(err, err_len, "label %s of \"%s\" is empty", what, whole);
+		errbuf__printf(err, err_len, "label %s of \"%s\" is empty", what, whole);
 		return -EINVAL;
 	}
 	if (len > LABEL_NAME_MAX) {
-		set_err(
+		errbuf__printf(
 		    err, err_len,
 		    "label %s is %zu characters long, at most %d are allowed (\"%s\")",
 		    what, len, LABEL_NAME_MAX, whole);
 		return -EINVAL;
 	}
 	if (!is_alnum(s[0]) || !is_alnum(s[len - 1])) {
-		set_err(err, err_len,
-			"label %s of \"%s\" must start and end with a letter or digit",
-			what, whole);
+		errbuf__printf(
+		    err, err_len,
+		    "label %s of \"%s\" must start and end with a letter or digit", what,
+		    whole);
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 
 		if (!is_alnum(c) && c != '-' && c != '_' && c != '.') {
-			set_err(err, err_len,
-				"label %s of \"%s\" contains '%c'; only letters, digits, "
-				"'-', '_' and '.' are allowed",
-				what, whole, c);
+			errbuf__printf(
+			    err, err_len,
+			    "label %s of \"%s\" contains '%c'; only letters, digits, "
+			    "'-', '_' and '.' are allowed",
+			    what, whole, c);
 			return -EINVAL;
 		}
 	}
@@ -93,15 +81,16 @@ static int check_prefix(const char *s, size_t len, const char *whole, char *err,
 	size_t i, start = 0;
 
 	if (len == 0) {
-		set_err(err, err_len, "label key \"%s\" has an empty prefix before '/'",
-			whole);
+		errbuf__printf(err, err_len,
+			       "label key \"%s\" has an empty prefix before '/'", whole);
 		return -EINVAL;
 	}
 	if (len > LABEL_PREFIX_MAX) {
-		set_err(err, err_len,
-			"label key prefix is %zu characters long, at most %d are allowed "
-			"(key \"%s\")",
-			len, LABEL_PREFIX_MAX, whole);
+		errbuf__printf(
+		    err, err_len,
+		    "label key prefix is %zu characters long, at most %d are allowed "
+		    "(key \"%s\")",
+		    len, LABEL_PREFIX_MAX, whole);
 		return -EINVAL;
 	}
 	for (i = 0; i <= len; i++) {
@@ -111,10 +100,11 @@ static int check_prefix(const char *s, size_t len, const char *whole, char *err,
 			char c = s[i];
 
 			if (!is_lower_alnum(c) && c != '-') {
-				set_err(err, err_len,
-					"prefix of label key \"%s\" contains '%c'; it "
-					"must be a lowercase DNS subdomain",
-					whole, c);
+				errbuf__printf(
+				    err, err_len,
+				    "prefix of label key \"%s\" contains '%c'; it "
+				    "must be a lowercase DNS subdomain",
+				    whole, c);
 				return -EINVAL;
 			}
 			continue;
@@ -122,11 +112,12 @@ static int check_prefix(const char *s, size_t len, const char *whole, char *err,
 		part = i - start;
 		if (part == 0 || part > DNS_LABEL_MAX || !is_lower_alnum(s[start]) ||
 		    !is_lower_alnum(s[i - 1])) {
-			set_err(err, err_len,
-				"prefix of label key \"%s\" is not a DNS subdomain "
-				"(dot-separated parts of a-z, 0-9 and '-', each starting "
-				"and ending with a letter or digit)",
-				whole);
+			errbuf__printf(
+			    err, err_len,
+			    "prefix of label key \"%s\" is not a DNS subdomain "
+			    "(dot-separated parts of a-z, 0-9 and '-', each starting "
+			    "and ending with a letter or digit)",
+			    whole);
 			return -EINVAL;
 		}
 		start = i + 1;
@@ -140,14 +131,15 @@ int label_key__validate(const char *key, char *err, size_t err_len)
 	int ret;
 
 	if (!key || !*key) {
-		set_err(err, err_len, "label key is empty");
+		errbuf__printf(err, err_len, "label key is empty");
 		return -EINVAL;
 	}
 	slash = strchr(key, '/');
 	if (!slash)
 		return check_name(key, strlen(key), "name", key, err, err_len);
 	if (strchr(slash + 1, '/')) {
-		set_err(err, err_len, "label key \"%s\" contains more than one '/'", key);
+		errbuf__printf(err, err_len,
+			       "label key \"%s\" contains more than one '/'", key);
 		return -EINVAL;
 	}
 	ret = check_prefix(key, (size_t)(slash - key), key, err, err_len);
@@ -173,14 +165,14 @@ static int check_source(const char *s, size_t len, const char *whole, char *err,
 	size_t i;
 
 	if (len == 0) {
-		set_err(err, err_len, "label \"%s\" has an empty source before ':'",
-			whole);
+		errbuf__printf(err, err_len,
+			       "label \"%s\" has an empty source before ':'", whole);
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
 		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.') {
-			set_err(err, err_len, "label \"%s\" has an invalid source",
-				whole);
+			errbuf__printf(err, err_len, "label \"%s\" has an invalid source",
+				       whole);
 			return -EINVAL;
 		}
 	}
@@ -225,7 +217,7 @@ int label__parse(const char *text, const char *default_source, struct label *out
 	}
 	key_len = eq ? (size_t)(eq - key) : strlen(key);
 	if (key_len == 0) {
-		set_err(err, err_len, "label \"%s\" has an empty key", text);
+		errbuf__printf(err, err_len, "label \"%s\" has an empty key", text);
 		return -EINVAL;
 	}
 
@@ -462,7 +454,7 @@ int label_set__parse_list(struct label_set *set, const char *text, char *err,
 		while (len && isspace((unsigned char)p[len - 1]))
 			len--;
 		if (!len) {
-			set_err(err, err_len, "empty label in list \"%s\"", text);
+			errbuf__printf(err, err_len, "empty label in list \"%s\"", text);
 			ret = -EINVAL;
 			goto out;
 		}
@@ -476,8 +468,9 @@ int label_set__parse_list(struct label_set *set, const char *text, char *err,
 		if (ret)
 			goto out;
 		if (label_set__find(&tmp, l.source, l.key)) {
-			set_err(err, err_len, "label \"%s:%s\" is given more than once",
-				l.source, l.key);
+			errbuf__printf(err, err_len,
+				       "label \"%s:%s\" is given more than once",
+				       l.source, l.key);
 			label__free(&l);
 			ret = -EINVAL;
 			goto out;

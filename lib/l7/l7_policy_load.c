@@ -224,13 +224,6 @@ static int load_nomem(struct loader *ld, const char *path)
 	return -ENOMEM;
 }
 
-static int expect_object(struct loader *ld, const char *path, const json_t *value)
-{
-	if (!json_is_object(value))
-		return load_error(ld, path, "expected an object");
-	return 0;
-}
-
 /*
  * Refuse fields the contract does not have: a misspelt "methd" would
  * otherwise be ignored and widen the rule to every method.
@@ -258,20 +251,81 @@ static int check_fields(struct loader *ld, const char *path, const json_t *obj,
 	return 0;
 }
 
+/* An object of the contract: with no other fields than allowed. */
+static int load_object(struct loader *ld, const char *path, const json_t *value,
+		       const char *const *allowed)
+{
+	if (!json_is_object(value))
+		return load_error(ld, path, "expected an object");
+	return check_fields(ld, path, value, allowed);
+}
+
+/*
+ * The element array (n zeroed elements of size bytes, in the arena) and
+ * the index of one top-level list; NULL after reporting ENOMEM under name.
+ */
+static void *load_table(struct loader *ld, const char *name, size_t n, size_t size,
+			struct l7_index *index)
+{
+	void *items = arena__alloc(&ld->policy->arena, n, size);
+
+	if (!items || index__init(index, n)) {
+		load_nomem(ld, name);
+		return NULL;
+	}
+	return items;
+}
+
+/* How a field may be left out of its object. */
+enum field_presence {
+	FIELD_REQUIRED, /* absent: "missing" */
+	FIELD_OPTIONAL, /* absent: no value (null is a wrong type) */
+	FIELD_NULLABLE, /* absent or null: no value */
+};
+
+#define FIELD_TYPE(t) (1u << (t))
+
+/*
+ * The skeleton of every typed field: key of obj, whose path goes into
+ * field (PATH_MAX_LEN bytes) for the caller's own checks. A value left
+ * out as presence allows gives *out = NULL; otherwise its JSON type must
+ * be one of types (FIELD_TYPE bits), or the error says `expected`.
+ */
+static int field_get(struct loader *ld, const char *path, const json_t *obj,
+		     const char *key, enum field_presence presence, unsigned int types,
+		     const char *expected, char *field, const json_t **out)
+{
+	const json_t *value = json_object_get(obj, key);
+
+	path_field(field, path, key);
+	*out = NULL;
+	if (!value && presence != FIELD_REQUIRED)
+		return 0;
+	if (value && json_is_null(value) && presence == FIELD_NULLABLE)
+		return 0;
+	if (!value)
+		return load_error(ld, field, "missing");
+	if (!(types & FIELD_TYPE(json_typeof(value))))
+		return load_error(ld, field, "%s", expected);
+	*out = value;
+	return 0;
+}
+
 /* A required integer field in [min, max]. */
 static int field_uint(struct loader *ld, const char *path, const json_t *obj,
 		      const char *key, uint64_t min, uint64_t max, uint64_t *out)
 {
-	const json_t *value = json_object_get(obj, key);
-	char field[PATH_MAX_LEN];
+	char field[PATH_MAX_LEN], expected[64];
+	const json_t *value;
 	json_int_t n;
+	int err;
 
-	path_field(field, path, key);
-	if (!value)
-		return load_error(ld, field, "missing");
-	if (!json_is_integer(value))
-		return load_error(ld, field, "expected an integer %llu..%llu",
-				  (unsigned long long)min, (unsigned long long)max);
+	snprintf(expected, sizeof(expected), "expected an integer %llu..%llu",
+		 (unsigned long long)min, (unsigned long long)max);
+	err = field_get(ld, path, obj, key, FIELD_REQUIRED, FIELD_TYPE(JSON_INTEGER),
+			expected, field, &value);
+	if (err)
+		return err;
 	n = json_integer_value(value);
 	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
 		return load_error(ld, field, "%lld is out of range %llu..%llu",
@@ -300,18 +354,16 @@ static int field_uint32(struct loader *ld, const char *path, const json_t *obj,
 static int field_bool(struct loader *ld, const char *path, const json_t *obj,
 		      const char *key, bool default_value, bool *out)
 {
-	const json_t *value = json_object_get(obj, key);
 	char field[PATH_MAX_LEN];
+	const json_t *value;
+	int err;
 
-	if (!value) {
-		*out = default_value;
-		return 0;
-	}
-	if (!json_is_boolean(value)) {
-		path_field(field, path, key);
-		return load_error(ld, field, "expected true or false");
-	}
-	*out = json_is_true(value);
+	err = field_get(ld, path, obj, key, FIELD_OPTIONAL,
+			FIELD_TYPE(JSON_TRUE) | FIELD_TYPE(JSON_FALSE),
+			"expected true or false", field, &value);
+	if (err)
+		return err;
+	*out = value ? json_is_true(value) : default_value;
 	return 0;
 }
 
@@ -322,23 +374,20 @@ static int field_bool(struct loader *ld, const char *path, const json_t *obj,
 static int field_string(struct loader *ld, const char *path, const json_t *obj,
 			const char *key, bool nullable, const json_t **out)
 {
-	const json_t *value = json_object_get(obj, key);
 	char field[PATH_MAX_LEN];
+	int err;
 
-	path_field(field, path, key);
-	*out = NULL;
-	if (nullable && (!value || json_is_null(value)))
-		return 0;
-	if (!value)
-		return load_error(ld, field, "missing");
-	if (!json_is_string(value))
-		return load_error(ld, field,
-				  nullable ? "expected a string or null"
-					   : "expected a string");
+	err = field_get(ld, path, obj, key, nullable ? FIELD_NULLABLE : FIELD_REQUIRED,
+			FIELD_TYPE(JSON_STRING),
+			nullable ? "expected a string or null" : "expected a string",
+			field, out);
+	if (err || !*out)
+		return err;
 	/* Addresses and names are read as C strings: no hidden tail. */
-	if (strlen(json_string_value(value)) != json_string_length(value))
+	if (strlen(json_string_value(*out)) != json_string_length(*out)) {
+		*out = NULL;
 		return load_error(ld, field, "contains a NUL byte");
-	*out = value;
+	}
 	return 0;
 }
 
@@ -346,21 +395,12 @@ static int field_string(struct loader *ld, const char *path, const json_t *obj,
 static int field_array(struct loader *ld, const char *path, const json_t *obj,
 		       const char *key, bool optional, const json_t **out)
 {
-	const json_t *value = json_object_get(obj, key);
 	char field[PATH_MAX_LEN];
 
-	path_field(field, path, key);
-	*out = NULL;
-	if (optional && (!value || json_is_null(value)))
-		return 0;
-	if (!value)
-		return load_error(ld, field, "missing");
-	if (!json_is_array(value))
-		return load_error(ld, field,
-				  optional ? "expected an array or null"
-					   : "expected an array");
-	*out = value;
-	return 0;
+	return field_get(ld, path, obj, key, optional ? FIELD_NULLABLE : FIELD_REQUIRED,
+			 FIELD_TYPE(JSON_ARRAY),
+			 optional ? "expected an array or null" : "expected an array",
+			 field, out);
 }
 
 static uint64_t fnv1a64(const char *s, size_t len)
@@ -501,9 +541,7 @@ static int load_header(struct loader *ld, const char *path, const json_t *json,
 	char field[PATH_MAX_LEN];
 	int err;
 
-	err = expect_object(ld, path, json);
-	if (!err)
-		err = check_fields(ld, path, json, fields);
+	err = load_object(ld, path, json, fields);
 	if (!err)
 		err = field_string(ld, path, json, "name", false, &name);
 	if (!err)
@@ -555,9 +593,7 @@ static int load_rule(struct loader *ld, const char *path, const json_t *json,
 	size_t i;
 	int err;
 
-	err = expect_object(ld, path, json);
-	if (!err)
-		err = check_fields(ld, path, json, fields);
+	err = load_object(ld, path, json, fields);
 	if (!err)
 		err = load_matcher(ld, path, json, "method",
 				   offsetof(struct l7_request, method), &method);
@@ -642,9 +678,7 @@ static int load_entry(struct loader *ld, const char *path, const json_t *json, s
 	size_t i;
 	int err;
 
-	err = expect_object(ld, path, json);
-	if (!err)
-		err = check_fields(ld, path, json, fields);
+	err = load_object(ld, path, json, fields);
 	if (!err)
 		err = field_uint32(ld, path, json, "endpoint", &endpoint_id);
 	if (!err)
@@ -710,12 +744,9 @@ static int load_l7(struct loader *ld, const json_t *list)
 	int err;
 
 	ld->policy->entry_list =
-	    arena__alloc(&ld->policy->arena, n, sizeof(struct l7_entry));
+	    load_table(ld, "l7", n, sizeof(struct l7_entry), &ld->policy->entries);
 	if (!ld->policy->entry_list)
-		return load_nomem(ld, "l7");
-	err = index__init(&ld->policy->entries, n);
-	if (err)
-		return load_nomem(ld, "l7");
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		path_item(path, "", "l7", i);
 		err = load_entry(ld, path, json_array_get(list, i), i);
@@ -746,9 +777,7 @@ static int load_ipcache(struct loader *ld, const json_t *list)
 		uint32_t identity, addr;
 
 		path_item(path, "", "ipcache", i);
-		err = expect_object(ld, path, json);
-		if (!err)
-			err = check_fields(ld, path, json, fields);
+		err = load_object(ld, path, json, fields);
 		if (!err)
 			err = field_string(ld, path, json, "prefix", false, &text);
 		if (!err)
@@ -790,12 +819,10 @@ static int load_identities(struct loader *ld, const json_t *list)
 	size_t n = json_array_size(list);
 	int err;
 
-	p->identity_labels = arena__alloc(&p->arena, n, sizeof(*p->identity_labels));
+	p->identity_labels =
+	    load_table(ld, "identities", n, sizeof(*p->identity_labels), &p->identities);
 	if (!p->identity_labels)
-		return load_nomem(ld, "identities");
-	err = index__init(&p->identities, n);
-	if (err)
-		return load_nomem(ld, "identities");
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *json = json_array_get(list, i), *labels;
 		size_t total = 0, j;
@@ -803,9 +830,7 @@ static int load_identities(struct loader *ld, const json_t *list)
 		char *joined;
 
 		path_item(path, "", "identities", i);
-		err = expect_object(ld, path, json);
-		if (!err)
-			err = check_fields(ld, path, json, fields);
+		err = load_object(ld, path, json, fields);
 		if (!err)
 			err = field_uint32(ld, path, json, "id", &id);
 		if (!err)
@@ -857,21 +882,17 @@ static int load_endpoints(struct loader *ld, const json_t *list)
 	size_t n = json_array_size(list);
 	int err;
 
-	p->endpoint_list = arena__alloc(&p->arena, n, sizeof(*p->endpoint_list));
+	p->endpoint_list =
+	    load_table(ld, "endpoints", n, sizeof(*p->endpoint_list), &p->endpoints);
 	if (!p->endpoint_list)
-		return load_nomem(ld, "endpoints");
-	err = index__init(&p->endpoints, n);
-	if (err)
-		return load_nomem(ld, "endpoints");
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *json = json_array_get(list, i), *name, *ipv4;
 		struct l7_endpoint *ep = &p->endpoint_list[i];
 		uint32_t previous;
 
 		path_item(path, "", "endpoints", i);
-		err = expect_object(ld, path, json);
-		if (!err)
-			err = check_fields(ld, path, json, fields);
+		err = load_object(ld, path, json, fields);
 		if (!err)
 			err = field_uint32(ld, path, json, "id", &ep->id);
 		if (!err)
