@@ -3,6 +3,7 @@
 #
 #   make            agent, CLI, BPF object and skeleton, unit tests
 #   make test       every test suite (unit, sanitizers, BPF_PROG_RUN, e2e); root
+#   make kvstore    the etcd client and cluster backends against a real etcd
 #   make demo       the Star Wars demo (issue 4; until then the L3/L4 story)
 #   make deps       install the Debian packages the project needs
 #   make bench      the benchmark (bench/README.md); make bench-quick: CI smoke; root

@@ -29,7 +29,7 @@ struct identity_etcd_config {
 	struct kvstore *kv; /* borrowed; must outlive the allocator */
 	const char *prefix; /* "/warden": keys go under <prefix>/identities/ */
 	const char *node;   /* this node's name, unique in the cluster */
-	int64_t lease;      /* the node's lease, for its references (0: none) */
+	int64_t lease;	    /* the node's lease, for its references (0: none) */
 	/* Called when a cluster identity appears, changes or goes (ident
 	 * NULL), from acquire() or poll(); may be NULL. */
 	void (*notify)(void *ctx, uint32_t id, const struct identity *ident);
@@ -79,10 +79,11 @@ struct identity_etcd_stats {
 	uint64_t created; /* new numbers (master keys written) */
 	uint64_t joined;  /* numbers other nodes already referred to */
 	uint64_t adopted; /* existing masters nobody referred to */
-	uint64_t lost;    /* transactions that lost a race and were retried */
+	uint64_t lost;	  /* transactions that lost a race and were retried */
 };
 
-void identity_etcd__stats(const struct identity_allocator *a, struct identity_etcd_stats *out);
+void identity_etcd__stats(const struct identity_allocator *a,
+			  struct identity_etcd_stats *out);
 /* Why the last failing call failed. */
 const char *identity_etcd__error(const struct identity_allocator *a);
 

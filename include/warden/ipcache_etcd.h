@@ -30,10 +30,10 @@
 struct kvstore;
 
 struct ipcache_etcd_config {
-	struct kvstore *kv; /* borrowed; must outlive the cache */
-	const char *prefix; /* "/warden": keys go under <prefix>/ip/ */
-	const char *node;   /* this node's name */
-	int64_t lease;      /* the node's lease (0: none) */
+	struct kvstore *kv;		 /* borrowed; must outlive the cache */
+	const char *prefix;		 /* "/warden": keys go under <prefix>/ip/ */
+	const char *node;		 /* this node's name */
+	int64_t lease;			 /* the node's lease (0: none) */
 	const struct ipcache_sink *sink; /* may be NULL */
 };
 

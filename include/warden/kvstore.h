@@ -55,7 +55,7 @@ struct kvstore_kv_list {
 struct kvstore_status {
 	char version[32]; /* etcd's, "3.4.23" */
 	int64_t revision;
-	int64_t db_size;  /* bytes */
+	int64_t db_size; /* bytes */
 	uint64_t member_id;
 	uint64_t leader;
 	char endpoint[128]; /* the URL that answered */
@@ -152,7 +152,7 @@ struct kvstore_cmp {
 	bool prefix;
 	enum kvstore_cmp_target target;
 	enum kvstore_cmp_result result;
-	int64_t revision; /* CREATE, MOD, VERSION */
+	int64_t revision;  /* CREATE, MOD, VERSION */
 	const void *value; /* VALUE */
 	size_t value_len;
 };
@@ -166,22 +166,22 @@ enum kvstore_op_type {
 struct kvstore_op {
 	enum kvstore_op_type type;
 	const char *key;
-	bool prefix;      /* GET, DELETE: the whole prefix */
-	int64_t limit;    /* GET: at most this many keys (0: all) */
+	bool prefix;	   /* GET, DELETE: the whole prefix */
+	int64_t limit;	   /* GET: at most this many keys (0: all) */
 	const void *value; /* PUT */
 	size_t value_len;
-	int64_t lease;    /* PUT */
+	int64_t lease; /* PUT */
 };
 
 /* The result of each operation of the branch that ran, in order. */
 struct kvstore_op_result {
 	enum kvstore_op_type type;
 	struct kvstore_kv_list range; /* GET */
-	int64_t deleted;              /* DELETE */
+	int64_t deleted;	      /* DELETE */
 };
 
 struct kvstore_txn_result {
-	bool succeeded;   /* the comparisons held: the success branch ran */
+	bool succeeded;	  /* the comparisons held: the success branch ran */
 	int64_t revision; /* the store's revision after the transaction */
 	struct kvstore_op_result *results;
 	size_t result_count;
@@ -205,7 +205,8 @@ int kvstore__txn(struct kvstore *kv, const struct kvstore_txn *txn,
 
 /* A new lease of ttl seconds (etcd raises very short TTLs to its minimum,
  * about 2 s); *granted_ttl (may be NULL) is what the server granted. */
-int kvstore__lease_grant(struct kvstore *kv, int64_t ttl, int64_t *id, int64_t *granted_ttl);
+int kvstore__lease_grant(struct kvstore *kv, int64_t ttl, int64_t *id,
+			 int64_t *granted_ttl);
 /* Renew a lease; -ENOENT when it has expired (its keys are gone). */
 int kvstore__lease_keepalive(struct kvstore *kv, int64_t id, int64_t *ttl);
 /* End a lease now, deleting its keys. -ENOENT when it does not exist. */

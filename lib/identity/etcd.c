@@ -41,12 +41,12 @@
 /* A cluster identity as this node knows it. */
 struct cluster_ident {
 	struct identity ident; /* ident.refcount: this node's references */
-	char *text;            /* canonical label text, the master's value */
-	char *escaped;         /* text as a key component */
-	uint64_t hash;         /* of text */
+	char *text;	       /* canonical label text, the master's value */
+	char *escaped;	       /* text as a key component */
+	uint64_t hash;	       /* of text */
 	int64_t mod_revision;  /* of its master key, when in_store */
 	int64_t gc_mark;       /* mod_revision at which gc found it unreferenced */
-	bool in_store;         /* its master key exists (as far as we know) */
+	bool in_store;	       /* its master key exists (as far as we know) */
 	bool delete_pending;   /* our reference is still to be deleted */
 	struct cluster_ident *hnext;
 };
@@ -83,7 +83,7 @@ static struct etcd_allocator *to_etcd(const struct identity_allocator *a)
 }
 
 static void set_error(struct etcd_allocator *ea, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void set_error(struct etcd_allocator *ea, const char *fmt, ...)
 {
@@ -135,7 +135,8 @@ static struct cluster_ident *find_by_id(const struct etcd_allocator *ea, uint32_
 }
 
 /* The entry for text this node refers to, else one whose master exists. */
-static struct cluster_ident *find_by_text(const struct etcd_allocator *ea, const char *text)
+static struct cluster_ident *find_by_text(const struct etcd_allocator *ea,
+					  const char *text)
 {
 	uint64_t h = text_hash(text);
 	struct cluster_ident *stored = NULL;
@@ -226,7 +227,8 @@ static void remove_entry(struct etcd_allocator *ea, struct cluster_ident *e)
 	if (!found)
 		return;
 	unlink_text(ea, e);
-	memmove(&ea->items[at], &ea->items[at + 1], (ea->count - at - 1) * sizeof(*ea->items));
+	memmove(&ea->items[at], &ea->items[at + 1],
+		(ea->count - at - 1) * sizeof(*ea->items));
 	ea->count--;
 	if (e->delete_pending)
 		ea->delete_pending--;
@@ -266,7 +268,8 @@ static struct cluster_ident *cache_put(struct etcd_allocator *ea, uint32_t id,
 	err = parse_text(value, &labels, &text, &escaped, why, sizeof(why));
 	if (err) {
 		if (err != -ENOMEM)
-			pr_warn("kvstore: ignoring identity %u in etcd: \"%s\" is not a label "
+			pr_warn("kvstore: ignoring identity %u in etcd: \"%s\" is not a "
+				"label "
 				"set (%s)\n",
 				id, value, why);
 		return NULL;
@@ -281,8 +284,9 @@ static struct cluster_ident *cache_put(struct etcd_allocator *ea, uint32_t id,
 	}
 	if (e && e->ident.refcount) {
 		/* Never re-label an identity in use here: its endpoints keep it. */
-		pr_warn("kvstore: identity %u is \"%s\" in etcd but \"%s\" on this node\n", id,
-			text, e->text);
+		pr_warn(
+		    "kvstore: identity %u is \"%s\" in etcd but \"%s\" on this node\n",
+		    id, text, e->text);
 		label_set__free(&labels);
 		free(text);
 		free(escaped);
@@ -305,7 +309,8 @@ static struct cluster_ident *cache_put(struct etcd_allocator *ea, uint32_t id,
 			free(escaped);
 			return NULL;
 		}
-		memmove(&ea->items[at + 1], &ea->items[at], (ea->count - at) * sizeof(*ea->items));
+		memmove(&ea->items[at + 1], &ea->items[at],
+			(ea->count - at) * sizeof(*ea->items));
 		ea->items[at] = e;
 		ea->count++;
 		e->ident.id = id;
@@ -355,7 +360,8 @@ static int run_txn(struct etcd_allocator *ea, const struct kvstore_txn *txn,
 }
 
 /* The master's state from a failed transaction's read of it. */
-static void learn_master(struct etcd_allocator *ea, uint32_t n, const struct kvstore_kv *m)
+static void learn_master(struct etcd_allocator *ea, uint32_t n,
+			 const struct kvstore_kv *m)
 {
 	if (m)
 		cache_put(ea, n, m->value, m->mod_revision);
@@ -388,26 +394,26 @@ static int try_join(struct etcd_allocator *ea, struct claim *c, uint32_t n, bool
 	char num[16];
 	int len = snprintf(num, sizeof(num), "%u", n), err;
 	const struct kvstore_cmp cmp = {
-		.key = c->refs_prefix,
-		.prefix = true,
-		.target = KVSTORE_CMP_VALUE,
-		.result = KVSTORE_CMP_EQUAL,
-		.value = num,
-		.value_len = (size_t)len,
+	    .key = c->refs_prefix,
+	    .prefix = true,
+	    .target = KVSTORE_CMP_VALUE,
+	    .result = KVSTORE_CMP_EQUAL,
+	    .value = num,
+	    .value_len = (size_t)len,
 	};
 	const struct kvstore_op ops[] = {
-		{ .type = KVSTORE_OP_PUT,
-		  .key = c->ref_key,
-		  .value = num,
-		  .value_len = (size_t)len,
-		  .lease = ea->lease },
-		{ .type = KVSTORE_OP_GET, .key = c->master_key },
+	    {.type = KVSTORE_OP_PUT,
+	     .key = c->ref_key,
+	     .value = num,
+	     .value_len = (size_t)len,
+	     .lease = ea->lease},
+	    {.type = KVSTORE_OP_GET, .key = c->master_key},
 	};
 	const struct kvstore_txn txn = {
-		.compare = &cmp,
-		.compare_count = 1,
-		.success = ops,
-		.success_count = 2,
+	    .compare = &cmp,
+	    .compare_count = 1,
+	    .success = ops,
+	    .success_count = 2,
 	};
 	struct kvstore_txn_result res;
 	struct kvstore_kv *m;
@@ -418,10 +424,12 @@ static int try_join(struct etcd_allocator *ea, struct claim *c, uint32_t n, bool
 		goto out;
 	m = first_kv(&res, 1);
 	if (!m) {
-		pr_warn("kvstore: identity %u had references but no master key: writing it "
-			"again\n",
-			n);
-		err = kvstore__create(ea->kv, c->master_key, c->text, strlen(c->text), 0, NULL);
+		pr_warn(
+		    "kvstore: identity %u had references but no master key: writing it "
+		    "again\n",
+		    n);
+		err = kvstore__create(ea->kv, c->master_key, c->text, strlen(c->text), 0,
+				      NULL);
 		if (err && err != -EEXIST) {
 			set_error(ea, "restoring master key %s: %s", c->master_key,
 				  kvstore__error(ea->kv));
@@ -433,8 +441,9 @@ static int try_join(struct etcd_allocator *ea, struct claim *c, uint32_t n, bool
 	}
 	if (!cache_put(ea, n, m->value, m->mod_revision) ||
 	    strcmp(find_by_id(ea, n)->text, c->text)) {
-		set_error(ea, "identity %u: references of \"%s\" point to it but its master "
-			      "key holds \"%s\"",
+		set_error(ea,
+			  "identity %u: references of \"%s\" point to it but its master "
+			  "key holds \"%s\"",
 			  n, c->text, m->value);
 		kvstore__delete(ea->kv, c->ref_key, false, NULL);
 		err = -EPROTO;
@@ -454,30 +463,30 @@ static int try_adopt(struct etcd_allocator *ea, struct claim *c, uint32_t n,
 	char num[16];
 	int len = snprintf(num, sizeof(num), "%u", n), err;
 	const struct kvstore_cmp cmps[] = {
-		{ .key = c->refs_prefix,
-		  .prefix = true,
-		  .target = KVSTORE_CMP_CREATE,
-		  .result = KVSTORE_CMP_EQUAL },
-		{ .key = c->master_key,
-		  .target = KVSTORE_CMP_MOD,
-		  .result = KVSTORE_CMP_EQUAL,
-		  .revision = mod_revision },
+	    {.key = c->refs_prefix,
+	     .prefix = true,
+	     .target = KVSTORE_CMP_CREATE,
+	     .result = KVSTORE_CMP_EQUAL},
+	    {.key = c->master_key,
+	     .target = KVSTORE_CMP_MOD,
+	     .result = KVSTORE_CMP_EQUAL,
+	     .revision = mod_revision},
 	};
 	const struct kvstore_op put = {
-		.type = KVSTORE_OP_PUT,
-		.key = c->ref_key,
-		.value = num,
-		.value_len = (size_t)len,
-		.lease = ea->lease,
+	    .type = KVSTORE_OP_PUT,
+	    .key = c->ref_key,
+	    .value = num,
+	    .value_len = (size_t)len,
+	    .lease = ea->lease,
 	};
-	const struct kvstore_op get = { .type = KVSTORE_OP_GET, .key = c->master_key };
+	const struct kvstore_op get = {.type = KVSTORE_OP_GET, .key = c->master_key};
 	const struct kvstore_txn txn = {
-		.compare = cmps,
-		.compare_count = 2,
-		.success = &put,
-		.success_count = 1,
-		.failure = &get,
-		.failure_count = 1,
+	    .compare = cmps,
+	    .compare_count = 2,
+	    .success = &put,
+	    .success_count = 1,
+	    .failure = &get,
+	    .failure_count = 1,
 	};
 	struct kvstore_txn_result res;
 
@@ -501,33 +510,33 @@ static int try_create(struct etcd_allocator *ea, struct claim *c, uint32_t n,
 	char num[16];
 	int len = snprintf(num, sizeof(num), "%u", n), err;
 	const struct kvstore_cmp cmps[] = {
-		{ .key = c->refs_prefix,
-		  .prefix = true,
-		  .target = KVSTORE_CMP_CREATE,
-		  .result = KVSTORE_CMP_EQUAL },
-		{ .key = c->master_key,
-		  .target = KVSTORE_CMP_CREATE,
-		  .result = KVSTORE_CMP_EQUAL },
+	    {.key = c->refs_prefix,
+	     .prefix = true,
+	     .target = KVSTORE_CMP_CREATE,
+	     .result = KVSTORE_CMP_EQUAL},
+	    {.key = c->master_key,
+	     .target = KVSTORE_CMP_CREATE,
+	     .result = KVSTORE_CMP_EQUAL},
 	};
 	const struct kvstore_op puts[] = {
-		{ .type = KVSTORE_OP_PUT,
-		  .key = c->master_key,
-		  .value = c->text,
-		  .value_len = strlen(c->text) },
-		{ .type = KVSTORE_OP_PUT,
-		  .key = c->ref_key,
-		  .value = num,
-		  .value_len = (size_t)len,
-		  .lease = ea->lease },
+	    {.type = KVSTORE_OP_PUT,
+	     .key = c->master_key,
+	     .value = c->text,
+	     .value_len = strlen(c->text)},
+	    {.type = KVSTORE_OP_PUT,
+	     .key = c->ref_key,
+	     .value = num,
+	     .value_len = (size_t)len,
+	     .lease = ea->lease},
 	};
-	const struct kvstore_op get = { .type = KVSTORE_OP_GET, .key = c->master_key };
+	const struct kvstore_op get = {.type = KVSTORE_OP_GET, .key = c->master_key};
 	const struct kvstore_txn txn = {
-		.compare = cmps,
-		.compare_count = 2,
-		.success = puts,
-		.success_count = 2,
-		.failure = &get,
-		.failure_count = 1,
+	    .compare = cmps,
+	    .compare_count = 2,
+	    .success = puts,
+	    .success_count = 2,
+	    .failure = &get,
+	    .failure_count = 1,
 	};
 	struct kvstore_txn_result res;
 
@@ -577,7 +586,7 @@ static int pick_free(struct etcd_allocator *ea, const char *text, uint32_t *out)
 static int claim(struct etcd_allocator *ea, const char *text, const char *escaped,
 		 uint32_t prefer, bool only_prefer, uint32_t *out)
 {
-	struct claim c = { .text = text, .escaped = escaped };
+	struct claim c = {.text = text, .escaped = escaped};
 	int err = -ENOMEM;
 
 	c.refs_prefix = etcd_keys__refs_prefix(ea->prefix, escaped);
@@ -602,14 +611,17 @@ static int claim(struct etcd_allocator *ea, const char *text, const char *escape
 			err = etcd_keys__parse_number(refs.items[0].value,
 						      refs.items[0].value_len, &n);
 			if (err)
-				set_error(ea, "reference %s holds \"%s\", not an identity",
+				set_error(ea,
+					  "reference %s holds \"%s\", not an identity",
 					  refs.items[0].key, refs.items[0].value);
 			kvstore_kv_list__free(&refs);
 			if (err)
 				goto out;
 			if (only_prefer && n != prefer) {
-				set_error(ea, "\"%s\" is identity %u in the cluster now, not %u",
-					  text, n, prefer);
+				set_error(
+				    ea,
+				    "\"%s\" is identity %u in the cluster now, not %u",
+				    text, n, prefer);
 				err = -ESTALE;
 				goto out;
 			}
@@ -625,13 +637,16 @@ static int claim(struct etcd_allocator *ea, const char *text, const char *escape
 				n = e->ident.id;
 				err = set_master_key(ea, &c, n);
 				if (!err)
-					err = try_adopt(ea, &c, n, e->mod_revision, &done);
+					err =
+					    try_adopt(ea, &c, n, e->mod_revision, &done);
 				ea->stats.adopted += done;
 			} else {
 				if (prefer && (!e || !e->in_store)) {
-					n = prefer; /* its master is gone: write it again */
+					n = prefer; /* its master is gone: write it again
+						     */
 				} else if (only_prefer) {
-					set_error(ea, "identity %u is \"%s\" now, not \"%s\"",
+					set_error(ea,
+						  "identity %u is \"%s\" now, not \"%s\"",
 						  prefer, e->text, text);
 					err = -ESTALE;
 				} else {
@@ -654,8 +669,9 @@ static int claim(struct etcd_allocator *ea, const char *text, const char *escape
 		}
 		ea->stats.lost++;
 	}
-	set_error(ea, "allocating an identity for \"%s\": still losing races after %d "
-		      "attempts",
+	set_error(ea,
+		  "allocating an identity for \"%s\": still losing races after %d "
+		  "attempts",
 		  text, CLAIM_ATTEMPTS);
 	err = -EAGAIN;
 out:
@@ -810,11 +826,11 @@ static void etcd_destroy(struct identity_allocator *a)
 }
 
 static const struct identity_allocator_ops etcd_ops = {
-	.acquire = etcd_acquire,
-	.release = etcd_release,
-	.lookup = etcd_lookup,
-	.list = etcd_list,
-	.destroy = etcd_destroy,
+    .acquire = etcd_acquire,
+    .release = etcd_release,
+    .lookup = etcd_lookup,
+    .list = etcd_list,
+    .destroy = etcd_destroy,
 };
 
 /* --- keeping the cache current --- */
@@ -834,8 +850,9 @@ static size_t apply_list(struct etcd_allocator *ea, const struct kvstore_kv_list
 		uint32_t id;
 
 		if (etcd_keys__parse_id_key(kv->key, kv->key_len, ea->id_prefix, &id)) {
-			pr_warn("kvstore: ignoring key %s: not an identity in %u..%u\n", kv->key,
-				WARDEN_IDENTITY_USER_MIN, WARDEN_IDENTITY_USER_MAX);
+			pr_warn("kvstore: ignoring key %s: not an identity in %u..%u\n",
+				kv->key, WARDEN_IDENTITY_USER_MIN,
+				WARDEN_IDENTITY_USER_MAX);
 			continue;
 		}
 		before = find_by_id(ea, id);
@@ -871,7 +888,8 @@ static int resync(struct etcd_allocator *ea, size_t *changed)
 	if (ea->watch)
 		err = kvstore_watch__restart(ea->watch, list.revision + 1);
 	else
-		err = kvstore_watch__new(&ea->watch, ea->kv, ea->id_prefix, list.revision + 1);
+		err = kvstore_watch__new(&ea->watch, ea->kv, ea->id_prefix,
+					 list.revision + 1);
 	if (err)
 		set_error(ea, "watching identities: %s", strerror(-err));
 	kvstore_kv_list__free(&list);
@@ -910,7 +928,8 @@ int identity_etcd__poll(struct identity_allocator *a, size_t *changed)
 		const struct kvstore_event *ev = &events[i];
 		uint32_t id;
 
-		if (etcd_keys__parse_id_key(ev->kv.key, ev->kv.key_len, ea->id_prefix, &id))
+		if (etcd_keys__parse_id_key(ev->kv.key, ev->kv.key_len, ea->id_prefix,
+					    &id))
 			continue;
 		if (ev->type == KVSTORE_EVENT_DELETE) {
 			if (find_by_id(ea, id))
@@ -987,7 +1006,8 @@ int identity_etcd__gc(struct identity_allocator *a, size_t *deleted)
 		const char *rest = refs.items[i].key + strlen(ea->values_prefix);
 		const char *slash = strrchr(rest, '/');
 
-		if (slash && slash > rest && (sets[nsets] = strndup(rest, (size_t)(slash - rest))))
+		if (slash && slash > rest &&
+		    (sets[nsets] = strndup(rest, (size_t)(slash - rest))))
 			nsets++;
 	}
 	qsort(sets, nsets, sizeof(*sets), cmp_str);
@@ -1006,29 +1026,32 @@ int identity_etcd__gc(struct identity_allocator *a, size_t *deleted)
 			continue;
 		}
 		{
-			char *refs_prefix = etcd_keys__refs_prefix(ea->prefix, e->escaped);
+			char *refs_prefix =
+			    etcd_keys__refs_prefix(ea->prefix, e->escaped);
 			char *master = etcd_keys__id_key(ea->prefix, id);
 			const struct kvstore_cmp cmps[] = {
-				{ .key = refs_prefix,
-				  .prefix = true,
-				  .target = KVSTORE_CMP_CREATE,
-				  .result = KVSTORE_CMP_EQUAL },
-				{ .key = master,
-				  .target = KVSTORE_CMP_MOD,
-				  .result = KVSTORE_CMP_EQUAL,
-				  .revision = e->mod_revision },
+			    {.key = refs_prefix,
+			     .prefix = true,
+			     .target = KVSTORE_CMP_CREATE,
+			     .result = KVSTORE_CMP_EQUAL},
+			    {.key = master,
+			     .target = KVSTORE_CMP_MOD,
+			     .result = KVSTORE_CMP_EQUAL,
+			     .revision = e->mod_revision},
 			};
-			const struct kvstore_op del = { .type = KVSTORE_OP_DELETE, .key = master };
+			const struct kvstore_op del = {.type = KVSTORE_OP_DELETE,
+						       .key = master};
 			const struct kvstore_txn txn = {
-				.compare = cmps,
-				.compare_count = 2,
-				.success = &del,
-				.success_count = 1,
+			    .compare = cmps,
+			    .compare_count = 2,
+			    .success = &del,
+			    .success_count = 1,
 			};
-			struct kvstore_txn_result res = { 0 };
+			struct kvstore_txn_result res = {0};
 
-			err = refs_prefix && master ? run_txn(ea, &txn, &res, "collecting an identity")
-						    : -ENOMEM;
+			err = refs_prefix && master
+				  ? run_txn(ea, &txn, &res, "collecting an identity")
+				  : -ENOMEM;
 			if (!err && res.succeeded) {
 				n++;
 				cache_drop(ea, id);
@@ -1052,10 +1075,12 @@ out:
 
 bool identity_etcd__connected(const struct identity_allocator *a)
 {
-	return identity_allocator__is_etcd(a) && kvstore_watch__connected(to_etcd(a)->watch);
+	return identity_allocator__is_etcd(a) &&
+	       kvstore_watch__connected(to_etcd(a)->watch);
 }
 
-void identity_etcd__stats(const struct identity_allocator *a, struct identity_etcd_stats *out)
+void identity_etcd__stats(const struct identity_allocator *a,
+			  struct identity_etcd_stats *out)
 {
 	if (identity_allocator__is_etcd(a))
 		*out = to_etcd(a)->stats;
@@ -1077,7 +1102,8 @@ int identity_etcd__fd(const struct identity_allocator *a)
 
 const char *identity_etcd__error(const struct identity_allocator *a)
 {
-	return identity_allocator__is_etcd(a) ? to_etcd(a)->error : "not an etcd allocator";
+	return identity_allocator__is_etcd(a) ? to_etcd(a)->error
+					      : "not an etcd allocator";
 }
 
 int identity_allocator__new_etcd(struct identity_allocator **out,
@@ -1090,13 +1116,12 @@ int identity_allocator__new_etcd(struct identity_allocator **out,
 
 	if (!cfg->kv || !etcd_keys__valid_prefix(cfg->prefix) ||
 	    !etcd_keys__valid_node(cfg->node)) {
-		snprintf(err, err_len,
-			 "etcd identities: %s",
+		snprintf(err, err_len, "etcd identities: %s",
 			 !cfg->kv ? "no kvstore client"
 			 : !etcd_keys__valid_prefix(cfg->prefix)
-				 ? "the key prefix must start with '/', not end with one, "
-				   "and hold no spaces"
-				 : "the node name must be 1 to 253 of A-Z a-z 0-9 . _ -");
+			     ? "the key prefix must start with '/', not end with one, "
+			       "and hold no spaces"
+			     : "the node name must be 1 to 253 of A-Z a-z 0-9 . _ -");
 		return -EINVAL;
 	}
 	ea = calloc(1, sizeof(*ea));

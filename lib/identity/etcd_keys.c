@@ -13,8 +13,8 @@
 
 static bool node_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 bool etcd_keys__valid_node(const char *node)
@@ -53,8 +53,8 @@ char *etcd_keys__labels_text(const struct label_set *labels)
 
 static bool plain_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr("._:=,+@~-", c);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr("._:=,+@~-", c);
 }
 
 char *etcd_keys__escape(const char *text)
@@ -212,7 +212,8 @@ char *etcd_keys__ip_key(const char *prefix, const struct policy_prefix *p)
 	if (n >= sizeof(addr))
 		return NULL;
 	slash = strrchr(addr, '/');
-	if (slash && ((p->family == 4 && p->len == 32) || (p->family == 6 && p->len == 128)))
+	if (slash &&
+	    ((p->family == 4 && p->len == 32) || (p->family == 6 && p->len == 128)))
 		*slash = '\0';
 	return concat("%s/ip/%s%s", prefix, addr, "");
 }
@@ -232,7 +233,8 @@ int etcd_keys__parse_ip_key(const char *key, size_t len, const char *ip_prefix,
 
 char *etcd_keys__ip_value(uint32_t identity, const char *node)
 {
-	json_t *obj = json_pack("{s:I,s:s}", "identity", (json_int_t)identity, "node", node);
+	json_t *obj =
+	    json_pack("{s:I,s:s}", "identity", (json_int_t)identity, "node", node);
 	char *text;
 
 	if (!obj)

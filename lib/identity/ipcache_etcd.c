@@ -24,17 +24,18 @@
 struct claim_entry {
 	struct policy_prefix prefix;
 	struct claim_entry *next;
-	bool local;          /* this node's endpoint has it */
+	bool local; /* this node's endpoint has it */
 	uint32_t local_id;
-	bool published;      /* our value is in etcd (as far as we know) */
+	bool published; /* our value is in etcd (as far as we know) */
 	uint32_t published_id;
-	bool pending;        /* etcd lags behind local (publish or unpublish) */
-	bool remote;         /* another node has it */
+	bool pending; /* etcd lags behind local (publish or unpublish) */
+	bool remote;  /* another node has it */
 	uint32_t remote_id;
 	char *remote_node;
-	bool applied;        /* in the local table, with applied_id */
+	bool applied; /* in the local table, with applied_id */
 	uint32_t applied_id;
-	bool seen;           /* during a resync */
+	bool seen;     /* during a resync: another node's claim listed */
+	bool seen_own; /* during a resync: our own key listed */
 };
 
 struct etcd_ipcache {
@@ -59,7 +60,7 @@ static struct etcd_ipcache *to_etcd(const struct ipcache *c)
 }
 
 static void set_error(struct etcd_ipcache *ec, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void set_error(struct etcd_ipcache *ec, const char *fmt, ...)
 {
@@ -100,7 +101,8 @@ static struct claim_entry *find(struct etcd_ipcache *ec, const struct policy_pre
 	return NULL;
 }
 
-static struct claim_entry *find_or_add(struct etcd_ipcache *ec, const struct policy_prefix *p)
+static struct claim_entry *find_or_add(struct etcd_ipcache *ec,
+				       const struct policy_prefix *p)
 {
 	struct claim_entry *e = find(ec, p);
 	size_t b;
@@ -198,18 +200,18 @@ static int unpublish(struct etcd_ipcache *ec, struct claim_entry *e)
 
 	if (key && value) {
 		const struct kvstore_cmp cmp = {
-			.key = key,
-			.target = KVSTORE_CMP_VALUE,
-			.result = KVSTORE_CMP_EQUAL,
-			.value = value,
-			.value_len = strlen(value),
+		    .key = key,
+		    .target = KVSTORE_CMP_VALUE,
+		    .result = KVSTORE_CMP_EQUAL,
+		    .value = value,
+		    .value_len = strlen(value),
 		};
-		const struct kvstore_op del = { .type = KVSTORE_OP_DELETE, .key = key };
+		const struct kvstore_op del = {.type = KVSTORE_OP_DELETE, .key = key};
 		const struct kvstore_txn txn = {
-			.compare = &cmp,
-			.compare_count = 1,
-			.success = &del,
-			.success_count = 1,
+		    .compare = &cmp,
+		    .compare_count = 1,
+		    .success = &del,
+		    .success_count = 1,
 		};
 		struct kvstore_txn_result res;
 
@@ -280,8 +282,9 @@ static int etcd_remove(struct ipcache *c, const struct policy_prefix *prefix)
 	e->local = false;
 	err = apply(ec, e); /* another node's claim, if any, takes effect */
 	if (err)
-		pr_warn("kvstore: applying the remaining claim on an address failed: %s\n",
-			strerror(-err));
+		pr_warn(
+		    "kvstore: applying the remaining claim on an address failed: %s\n",
+		    strerror(-err));
 	if (sync_entry(ec, e))
 		pr_warn("kvstore: %s (will retry)\n", ec->error);
 	maybe_forget(ec, e);
@@ -307,7 +310,7 @@ static int etcd_foreach(struct ipcache *c,
 {
 	struct ipcache *inner = to_etcd(c)->inner;
 
-	return inner->ops->foreach(inner, fn, ctx);
+	return inner->ops->foreach (inner, fn, ctx);
 }
 
 /* Leaves the published keys: they end with the node's lease, or a
@@ -333,12 +336,12 @@ static void etcd_destroy(struct ipcache *c)
 }
 
 static const struct ipcache_ops etcd_ops = {
-	.upsert = etcd_upsert,
-	.remove = etcd_remove,
-	.lookup = etcd_lookup,
-	.count = etcd_count,
-	.foreach = etcd_foreach,
-	.destroy = etcd_destroy,
+    .upsert = etcd_upsert,
+    .remove = etcd_remove,
+    .lookup = etcd_lookup,
+    .count = etcd_count,
+    .foreach = etcd_foreach,
+    .destroy = etcd_destroy,
 };
 
 /* --- other nodes' claims --- */
@@ -355,13 +358,18 @@ static int on_put(struct etcd_ipcache *ec, const struct kvstore_kv *kv, bool *ch
 	*changed = false;
 	if (etcd_keys__parse_ip_key(kv->key, kv->key_len, ec->ip_prefix, &p) ||
 	    etcd_keys__parse_ip_value(kv->value, kv->value_len, &id, node)) {
-		pr_warn("kvstore: ignoring %s = %s: not an address and {identity, node}\n",
-			kv->key, kv->value);
+		pr_warn(
+		    "kvstore: ignoring %s = %s: not an address and {identity, node}\n",
+		    kv->key, kv->value);
 		return 0;
 	}
 	/* Ours: what we wrote, or a previous run's, which ends with its lease. */
-	if (!strcmp(node, ec->node))
+	if (!strcmp(node, ec->node)) {
+		e = find(ec, &p);
+		if (e)
+			e->seen_own = true;
 		return 0;
+	}
 	e = find_or_add(ec, &p);
 	if (!e)
 		return -ENOMEM;
@@ -376,7 +384,8 @@ static int on_put(struct etcd_ipcache *ec, const struct kvstore_kv *kv, bool *ch
 		return -ENOMEM;
 	}
 	if (e->local)
-		pr_warn("kvstore: node %s claims %s, which is an endpoint here: keeping ours\n",
+		pr_warn("kvstore: node %s claims %s, which is an endpoint here: keeping "
+			"ours\n",
 			node, kv->key + strlen(ec->ip_prefix));
 	e->remote = true;
 	e->remote_id = id;
@@ -426,7 +435,7 @@ static int resync(struct etcd_ipcache *ec, size_t *changed)
 	}
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (struct claim_entry *e = ec->buckets[b]; e; e = e->next)
-			e->seen = false;
+			e->seen = e->seen_own = false;
 	for (size_t i = 0; !err && i < list.count; i++) {
 		bool ch;
 
@@ -445,6 +454,10 @@ static int resync(struct etcd_ipcache *ec, size_t *changed)
 				(*changed)++;
 				apply(ec, e);
 				maybe_forget(ec, e);
+			} else if (e->local && e->published && !e->seen_own) {
+				/* Our key went while the watch was behind. */
+				e->published = false;
+				set_pending(ec, e, true);
 			}
 			e = next;
 		}
@@ -539,10 +552,7 @@ const char *ipcache_etcd__error(const struct ipcache *c)
 	return ipcache__is_etcd(c) ? to_etcd(c)->error : "not an etcd ipcache";
 }
 
-bool ipcache__is_etcd(const struct ipcache *c)
-{
-	return c && c->ops == &etcd_ops;
-}
+bool ipcache__is_etcd(const struct ipcache *c) { return c && c->ops == &etcd_ops; }
 
 int ipcache_etcd__fd(const struct ipcache *c)
 {
@@ -563,9 +573,9 @@ int ipcache__new_etcd(struct ipcache **out, const struct ipcache_etcd_config *cf
 		snprintf(err, err_len, "etcd ipcache: %s",
 			 !cfg->kv ? "no kvstore client"
 			 : !etcd_keys__valid_prefix(cfg->prefix)
-				 ? "the key prefix must start with '/', not end with one, "
-				   "and hold no spaces"
-				 : "the node name must be 1 to 253 of A-Z a-z 0-9 . _ -");
+			     ? "the key prefix must start with '/', not end with one, "
+			       "and hold no spaces"
+			     : "the node name must be 1 to 253 of A-Z a-z 0-9 . _ -");
 		return -EINVAL;
 	}
 	ec = calloc(1, sizeof(*ec));

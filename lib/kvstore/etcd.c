@@ -111,7 +111,7 @@ int kvstore_curl__errno(CURLcode code)
 }
 
 static void set_error(struct kvstore *kv, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void set_error(struct kvstore *kv, const char *fmt, ...)
 {
@@ -122,10 +122,7 @@ static void set_error(struct kvstore *kv, const char *fmt, ...)
 	va_end(ap);
 }
 
-const char *kvstore__error(const struct kvstore *kv)
-{
-	return kv->error;
-}
+const char *kvstore__error(const struct kvstore *kv) { return kv->error; }
 
 const char *kvstore__endpoint(const struct kvstore *kv)
 {
@@ -147,7 +144,8 @@ void kvstore__free(struct kvstore *kv)
 }
 
 /* Split "url,url" into kv->endpoints, checking each is http(s)://host. */
-static int parse_endpoints(struct kvstore *kv, const char *text, char *err, size_t err_len)
+static int parse_endpoints(struct kvstore *kv, const char *text, char *err,
+			   size_t err_len)
 {
 	const char *p = text;
 
@@ -164,13 +162,15 @@ static int parse_endpoints(struct kvstore *kv, const char *text, char *err, size
 			p++;
 			len--;
 		}
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '/'))
+		while (len &&
+		       (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '/'))
 			len--;
 		if ((strncmp(p, "http://", 7) || len <= 7) &&
 		    (strncmp(p, "https://", 8) || len <= 8)) {
-			snprintf(err, err_len,
-				 "etcd endpoint \"%.*s\" is not an http:// or https:// URL",
-				 (int)len, p);
+			snprintf(
+			    err, err_len,
+			    "etcd endpoint \"%.*s\" is not an http:// or https:// URL",
+			    (int)len, p);
 			return -EINVAL;
 		}
 		url = strndup(p, len);
@@ -207,7 +207,8 @@ int kvstore__new(struct kvstore **out, const struct kvstore_options *opts, char 
 	ret = parse_endpoints(kv, opts->endpoints, err, err_len);
 	if (ret)
 		goto fail;
-	kv->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : KVSTORE_DEFAULT_TIMEOUT_MS;
+	kv->timeout_ms =
+	    opts->timeout_ms > 0 ? opts->timeout_ms : KVSTORE_DEFAULT_TIMEOUT_MS;
 	/* "Expect:" off: curl would wait for a 100-continue on larger bodies. */
 	kv->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (kv->headers)
@@ -354,18 +355,20 @@ int kvstore__status(struct kvstore *kv, struct kvstore_status *out)
 		return err;
 	err = etcd_json__status_response(resp, out, kv->error, sizeof(kv->error));
 	if (!err)
-		snprintf(out->endpoint, sizeof(out->endpoint), "%s", kvstore__endpoint(kv));
+		snprintf(out->endpoint, sizeof(out->endpoint), "%s",
+			 kvstore__endpoint(kv));
 	return parsed(kv, err, resp);
 }
 
 int kvstore__get(struct kvstore *kv, const char *key, struct kvstore_kv *out)
 {
-	struct kvstore_kv_list list = { 0 };
+	struct kvstore_kv_list list = {0};
 	json_t *resp;
 	int err;
 
-	err = call(kv, "/v3/kv/range",
-		   etcd_json__range_request(key, strlen(key), NULL, 0, 0, 0, false), &resp);
+	err =
+	    call(kv, "/v3/kv/range",
+		 etcd_json__range_request(key, strlen(key), NULL, 0, 0, 0, false), &resp);
 	if (err)
 		return err;
 	err = etcd_json__range_response(resp, &list, NULL, kv->error, sizeof(kv->error));
@@ -385,8 +388,8 @@ int kvstore__get(struct kvstore *kv, const char *key, struct kvstore_kv *out)
  * the client's buffers however large the prefix is. */
 #define LIST_PAGE 1000
 
-int kvstore__list(struct kvstore *kv, const char *prefix, unsigned int flags,
-		  struct kvstore_kv_list *out)
+static int list_once(struct kvstore *kv, const char *prefix, unsigned int flags,
+		     struct kvstore_kv_list *out)
 {
 	size_t prefix_len = strlen(prefix), end_len, from_len = prefix_len;
 	char *end = NULL, *from = NULL;
@@ -407,12 +410,14 @@ int kvstore__list(struct kvstore *kv, const char *prefix, unsigned int flags,
 		json_t *resp;
 
 		err = call(kv, "/v3/kv/range",
-			   etcd_json__range_request(from, from_len, end, end_len, LIST_PAGE,
-						    revision, flags & KVSTORE_LIST_KEYS_ONLY),
+			   etcd_json__range_request(from, from_len, end, end_len,
+						    LIST_PAGE, revision,
+						    flags & KVSTORE_LIST_KEYS_ONLY),
 			   &resp);
 		if (err)
 			goto out;
-		err = etcd_json__range_response(resp, out, &more, kv->error, sizeof(kv->error));
+		err = etcd_json__range_response(resp, out, &more, kv->error,
+						sizeof(kv->error));
 		err = parsed(kv, err, resp);
 		if (err)
 			goto out;
@@ -444,6 +449,18 @@ out:
 		kvstore_kv_list__free(out);
 	free(from);
 	free(end);
+	return err;
+}
+
+/* A compaction between two pages makes the later page's revision
+ * unreadable (-ESTALE): start again at the new revision. */
+int kvstore__list(struct kvstore *kv, const char *prefix, unsigned int flags,
+		  struct kvstore_kv_list *out)
+{
+	int err = -ESTALE;
+
+	for (int attempt = 0; attempt < 3 && err == -ESTALE; attempt++)
+		err = list_once(kv, prefix, flags, out);
 	return err;
 }
 
@@ -518,30 +535,30 @@ int kvstore__compact(struct kvstore *kv, int64_t revision)
  * round trip.
  */
 static int txn_put_if(struct kvstore *kv, const char *key, enum kvstore_cmp_target target,
-		      int64_t revision, const void *value, size_t value_len, int64_t lease,
-		      struct kvstore_kv *current, int lost)
+		      int64_t revision, const void *value, size_t value_len,
+		      int64_t lease, struct kvstore_kv *current, int lost)
 {
 	const struct kvstore_cmp cmp = {
-		.key = key,
-		.target = target,
-		.result = KVSTORE_CMP_EQUAL,
-		.revision = revision,
+	    .key = key,
+	    .target = target,
+	    .result = KVSTORE_CMP_EQUAL,
+	    .revision = revision,
 	};
 	const struct kvstore_op put = {
-		.type = KVSTORE_OP_PUT,
-		.key = key,
-		.value = value,
-		.value_len = value_len,
-		.lease = lease,
+	    .type = KVSTORE_OP_PUT,
+	    .key = key,
+	    .value = value,
+	    .value_len = value_len,
+	    .lease = lease,
 	};
-	const struct kvstore_op get = { .type = KVSTORE_OP_GET, .key = key };
+	const struct kvstore_op get = {.type = KVSTORE_OP_GET, .key = key};
 	const struct kvstore_txn txn = {
-		.compare = &cmp,
-		.compare_count = 1,
-		.success = &put,
-		.success_count = 1,
-		.failure = &get,
-		.failure_count = 1,
+	    .compare = &cmp,
+	    .compare_count = 1,
+	    .success = &put,
+	    .success_count = 1,
+	    .failure = &get,
+	    .failure_count = 1,
 	};
 	struct kvstore_txn_result res;
 	int err;
@@ -554,7 +571,8 @@ static int txn_put_if(struct kvstore *kv, const char *key, enum kvstore_cmp_targ
 	if (!res.succeeded) {
 		err = lost;
 		set_error(kv, "etcd: key \"%s\" %s", key,
-			  lost == -EEXIST ? "exists" : "changed since the revision compared");
+			  lost == -EEXIST ? "exists"
+					  : "changed since the revision compared");
 		if (current && res.result_count == 1 && res.results[0].range.count) {
 			*current = res.results[0].range.items[0];
 			memset(&res.results[0].range.items[0], 0, sizeof(*current));
@@ -567,8 +585,8 @@ static int txn_put_if(struct kvstore *kv, const char *key, enum kvstore_cmp_targ
 int kvstore__create(struct kvstore *kv, const char *key, const void *value,
 		    size_t value_len, int64_t lease, struct kvstore_kv *existing)
 {
-	return txn_put_if(kv, key, KVSTORE_CMP_CREATE, 0, value, value_len, lease, existing,
-			  -EEXIST);
+	return txn_put_if(kv, key, KVSTORE_CMP_CREATE, 0, value, value_len, lease,
+			  existing, -EEXIST);
 }
 
 int kvstore__cas(struct kvstore *kv, const char *key, int64_t mod_revision,
@@ -579,7 +597,8 @@ int kvstore__cas(struct kvstore *kv, const char *key, int64_t mod_revision,
 			  current, -ESTALE);
 }
 
-int kvstore__lease_grant(struct kvstore *kv, int64_t ttl, int64_t *id, int64_t *granted_ttl)
+int kvstore__lease_grant(struct kvstore *kv, int64_t ttl, int64_t *id,
+			 int64_t *granted_ttl)
 {
 	json_t *resp;
 	int err;
@@ -587,7 +606,8 @@ int kvstore__lease_grant(struct kvstore *kv, int64_t ttl, int64_t *id, int64_t *
 	err = call(kv, "/v3/lease/grant", etcd_json__lease_grant_request(ttl), &resp);
 	if (err)
 		return err;
-	err = etcd_json__lease_response(resp, id, granted_ttl, kv->error, sizeof(kv->error));
+	err = etcd_json__lease_response(resp, id, granted_ttl, kv->error,
+					sizeof(kv->error));
 	if (!err && !*id) {
 		set_error(kv, "etcd: lease grant answered without an ID");
 		err = -EPROTO;

@@ -14,7 +14,7 @@
 #include "etcd_json.h"
 
 static void set_msg(char *msg, size_t msg_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_msg(char *msg, size_t msg_len, const char *fmt, ...)
 {
@@ -33,7 +33,7 @@ static void set_msg(char *msg, size_t msg_len, const char *fmt, ...)
  * bytes or would be a new dependency for this alone.
  */
 static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *etcd_base64__encode(const void *data, size_t len)
 {
@@ -52,7 +52,8 @@ char *etcd_base64__encode(const void *data, size_t len)
 		*p++ = b64_alphabet[v & 63];
 	}
 	if (i < len) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+		uint32_t v =
+		    (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
 
 		*p++ = b64_alphabet[v >> 18];
 		*p++ = b64_alphabet[(v >> 12) & 63];
@@ -268,9 +269,10 @@ static int set_key_range(json_t *obj, const char *key, bool prefix)
 
 static json_t *txn_compare(const struct kvstore_cmp *c, int *err)
 {
-	static const char *const targets[] = { "CREATE", "MOD", "VERSION", "VALUE" };
-	static const char *const results[] = { "EQUAL", "NOT_EQUAL", "GREATER", "LESS" };
-	static const char *const fields[] = { "create_revision", "mod_revision", "version" };
+	static const char *const targets[] = {"CREATE", "MOD", "VERSION", "VALUE"};
+	static const char *const results[] = {"EQUAL", "NOT_EQUAL", "GREATER", "LESS"};
+	static const char *const fields[] = {"create_revision", "mod_revision",
+					     "version"};
 	json_t *obj;
 
 	if (!c->key || (unsigned int)c->target > KVSTORE_CMP_VALUE ||
@@ -340,7 +342,8 @@ static json_t *txn_op(const struct kvstore_op *op, int *err)
 		if (op->lease && !set_int64(req, "lease", op->lease))
 			goto fail;
 	}
-	if (op->type == KVSTORE_OP_GET && op->limit && !set_int64(req, "limit", op->limit))
+	if (op->type == KVSTORE_OP_GET && op->limit &&
+	    !set_int64(req, "limit", op->limit))
 		goto fail;
 	if (json_object_set_new(wrap, name, req)) {
 		req = NULL;
@@ -488,7 +491,7 @@ int etcd_grpc__errno(int code)
 		return -ENOENT;
 	case 6: /* ALREADY_EXISTS */
 		return -EEXIST;
-	case 7:  /* PERMISSION_DENIED */
+	case 7:	 /* PERMISSION_DENIED */
 	case 16: /* UNAUTHENTICATED */
 		return -EACCES;
 	case 8: /* RESOURCE_EXHAUSTED: "database space exceeded" */
@@ -625,7 +628,8 @@ int etcd_json__kv(const json_t *obj, struct kvstore_kv *out, char *msg, size_t m
 	if (!err)
 		err = get_b64(obj, "value", &out->value, &out->value_len, msg, msg_len);
 	if (!err)
-		err = get_int64(obj, "create_revision", &out->create_revision, msg, msg_len);
+		err = get_int64(obj, "create_revision", &out->create_revision, msg,
+				msg_len);
 	if (!err)
 		err = get_int64(obj, "mod_revision", &out->mod_revision, msg, msg_len);
 	if (!err)
@@ -640,7 +644,8 @@ int etcd_json__kv(const json_t *obj, struct kvstore_kv *out, char *msg, size_t m
 int etcd_json__range_response(const json_t *root, struct kvstore_kv_list *out, bool *more,
 			      char *msg, size_t msg_len)
 {
-	const json_t *kvs = json_object_get(root, "kvs"), *m = json_object_get(root, "more");
+	const json_t *kvs = json_object_get(root, "kvs"),
+		     *m = json_object_get(root, "more");
 	size_t n, i;
 	int err;
 
@@ -664,7 +669,7 @@ int etcd_json__range_response(const json_t *root, struct kvstore_kv_list *out, b
 		return 0;
 	{
 		struct kvstore_kv *items =
-			realloc(out->items, (out->count + n) * sizeof(*items));
+		    realloc(out->items, (out->count + n) * sizeof(*items));
 
 		if (!items)
 			return -ENOMEM;
@@ -746,14 +751,17 @@ int etcd_json__txn_response(const json_t *root, struct kvstore_txn_result *out, 
 		out->result_count++;
 		if ((body = json_object_get(r, "response_range"))) {
 			res->type = KVSTORE_OP_GET;
-			err = etcd_json__range_response(body, &res->range, NULL, msg, msg_len);
+			err = etcd_json__range_response(body, &res->range, NULL, msg,
+							msg_len);
 		} else if ((body = json_object_get(r, "response_put"))) {
 			res->type = KVSTORE_OP_PUT;
 		} else if ((body = json_object_get(r, "response_delete_range"))) {
 			res->type = KVSTORE_OP_DELETE;
-			err = etcd_json__delete_response(body, &res->deleted, msg, msg_len);
+			err =
+			    etcd_json__delete_response(body, &res->deleted, msg, msg_len);
 		} else {
-			set_msg(msg, msg_len, "etcd response: unknown txn response %zu", i);
+			set_msg(msg, msg_len, "etcd response: unknown txn response %zu",
+				i);
 			err = -EPROTO;
 		}
 		if (err) {
@@ -846,7 +854,8 @@ int etcd_json__status_response(const json_t *root, struct kvstore_status *out, c
 		return err;
 	version = json_object_get(root, "version");
 	if (json_is_string(version))
-		snprintf(out->version, sizeof(out->version), "%s", json_string_value(version));
+		snprintf(out->version, sizeof(out->version), "%s",
+			 json_string_value(version));
 	return 0;
 }
 
@@ -873,8 +882,8 @@ int etcd_json__watch_line(const char *line, size_t len, struct etcd_watch_respon
 	memset(out, 0, sizeof(*out));
 	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		set_msg(msg, msg_len, "etcd watch: bad JSON at column %d: %s", jerr.column,
-			jerr.text);
+		set_msg(msg, msg_len, "etcd watch: bad JSON at column %d: %s",
+			jerr.column, jerr.text);
 		return -EPROTO;
 	}
 	err = etcd_json__error(root, msg, msg_len);
@@ -888,7 +897,8 @@ int etcd_json__watch_line(const char *line, size_t len, struct etcd_watch_respon
 	}
 	err = header_revision(result, &out->revision, msg, msg_len);
 	if (!err)
-		err = get_int64(result, "compact_revision", &out->compact_revision, msg, msg_len);
+		err = get_int64(result, "compact_revision", &out->compact_revision, msg,
+				msg_len);
 	if (err)
 		goto out;
 	out->created = json_is_true(json_object_get(result, "created"));
@@ -916,7 +926,8 @@ int etcd_json__watch_line(const char *line, size_t len, struct etcd_watch_respon
 		struct kvstore_event *e = &out->events[i];
 
 		type = json_object_get(ev, "type");
-		if (!type || (json_is_string(type) && !strcmp(json_string_value(type), "PUT"))) {
+		if (!type ||
+		    (json_is_string(type) && !strcmp(json_string_value(type), "PUT"))) {
 			e->type = KVSTORE_EVENT_PUT;
 		} else if (json_is_string(type) &&
 			   !strcmp(json_string_value(type), "DELETE")) {

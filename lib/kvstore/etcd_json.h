@@ -87,7 +87,7 @@ int etcd_json__status_response(const json_t *root, struct kvstore_status *out, c
 struct etcd_watch_response {
 	bool created;
 	bool canceled;
-	int64_t revision;         /* the header's */
+	int64_t revision;	  /* the header's */
 	int64_t compact_revision; /* when canceled because of compaction */
 	char cancel_reason[256];
 	struct kvstore_event *events;

@@ -39,9 +39,9 @@ struct kvstore_watch {
 	size_t end_len;
 	int64_t next_revision; /* 0 until the first stream says where "now" is */
 	int64_t compact_revision;
-	bool compacted;   /* stopped until kvstore_watch__restart() */
-	bool connected;   /* etcd confirmed the current stream */
-	bool transfer;    /* easy is in multi */
+	bool compacted; /* stopped until kvstore_watch__restart() */
+	bool connected; /* etcd confirmed the current stream */
+	bool transfer;	/* easy is in multi */
 	size_t endpoint;
 	unsigned int connects;
 	unsigned int backoff_ms;
@@ -60,7 +60,7 @@ struct kvstore_watch {
 };
 
 static void set_error(struct kvstore_watch *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void set_error(struct kvstore_watch *w, const char *fmt, ...)
 {
@@ -73,7 +73,7 @@ static void set_error(struct kvstore_watch *w, const char *fmt, ...)
 
 static void arm_timer(int fd, long ms)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	if (ms >= 0) {
 		its.it_value.tv_sec = ms / 1000;
@@ -88,7 +88,7 @@ static void arm_timer(int fd, long ms)
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *ctx, void *socketp)
 {
 	struct kvstore_watch *w = ctx;
-	struct epoll_event ev = { .data.fd = fd };
+	struct epoll_event ev = {.data.fd = fd};
 
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
@@ -146,7 +146,8 @@ static int start_transfer(struct kvstore_watch *w)
 	snprintf(url, sizeof(url), "%s/v3/watch", endpoint);
 	curl_easy_setopt(w->easy, CURLOPT_URL, url);
 	curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body);
-	curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(w->body));
+	curl_easy_setopt(w->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)strlen(w->body));
 	if (curl_multi_add_handle(w->multi, w->easy) != CURLM_OK)
 		return -ENOMEM;
 	w->transfer = true;
@@ -159,7 +160,8 @@ static void schedule_reconnect(struct kvstore_watch *w)
 	stop_transfer(w);
 	w->endpoint = (w->endpoint + 1) % w->kv->endpoint_count;
 	arm_timer(w->retry_timer, w->backoff_ms);
-	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff_ms * 2;
+	w->backoff_ms =
+	    w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff_ms * 2;
 }
 
 static int push_event(struct kvstore_watch *w, struct kvstore_event *ev)
@@ -209,12 +211,16 @@ static int handle_line(struct kvstore_watch *w, const char *line, size_t len)
 		if (resp.compact_revision) {
 			w->compacted = true;
 			w->compact_revision = resp.compact_revision;
-			set_error(w, "revision %lld was compacted (history kept from %lld)",
-				  (long long)w->next_revision, (long long)resp.compact_revision);
+			set_error(w,
+				  "revision %lld was compacted (history kept from %lld)",
+				  (long long)w->next_revision,
+				  (long long)resp.compact_revision);
 			stop_transfer(w);
 		} else {
-			set_error(w, "%s: watch canceled: %s", w->kv->endpoints[w->endpoint],
-				  resp.cancel_reason[0] ? resp.cancel_reason : "no reason given");
+			set_error(w, "%s: watch canceled: %s",
+				  w->kv->endpoints[w->endpoint],
+				  resp.cancel_reason[0] ? resp.cancel_reason
+							: "no reason given");
 			schedule_reconnect(w);
 		}
 		etcd_watch_response__free(&resp);
@@ -312,7 +318,8 @@ int kvstore_watch__poll(struct kvstore_watch *w, const struct kvstore_event **ev
 		if (fd == w->curl_timer) {
 			if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				return -errno;
-			curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+			curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0,
+						 &still);
 		} else if (fd == w->retry_timer) {
 			if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				return -errno;
@@ -347,7 +354,7 @@ int kvstore_watch__poll(struct kvstore_watch *w, const struct kvstore_event **ev
 int kvstore_watch__wait(struct kvstore_watch *w, int timeout_ms,
 			const struct kvstore_event **events, size_t *count)
 {
-	struct pollfd pfd = { .fd = w->epfd, .events = POLLIN };
+	struct pollfd pfd = {.fd = w->epfd, .events = POLLIN};
 
 	if (!w->compacted && poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
@@ -393,7 +400,7 @@ void kvstore_watch__free(struct kvstore_watch *w)
 
 static int add_fd(int epfd, int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
@@ -456,15 +463,9 @@ fail:
 	return err;
 }
 
-int kvstore_watch__fd(const struct kvstore_watch *w)
-{
-	return w->epfd;
-}
+int kvstore_watch__fd(const struct kvstore_watch *w) { return w->epfd; }
 
-bool kvstore_watch__connected(const struct kvstore_watch *w)
-{
-	return w->connected;
-}
+bool kvstore_watch__connected(const struct kvstore_watch *w) { return w->connected; }
 
 int64_t kvstore_watch__next_revision(const struct kvstore_watch *w)
 {
@@ -476,10 +477,7 @@ int64_t kvstore_watch__compact_revision(const struct kvstore_watch *w)
 	return w->compact_revision;
 }
 
-const char *kvstore_watch__error(const struct kvstore_watch *w)
-{
-	return w->error;
-}
+const char *kvstore_watch__error(const struct kvstore_watch *w) { return w->error; }
 
 unsigned int kvstore_watch__connects(const struct kvstore_watch *w)
 {

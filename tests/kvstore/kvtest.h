@@ -22,7 +22,8 @@ static inline const char *kvtest_endpoints(void)
 	const char *e = getenv("WARDEN_ETCD_ENDPOINTS");
 
 	if (!e || !*e) {
-		fprintf(stderr, "WARDEN_ETCD_ENDPOINTS is not set: run tests/kvstore/run.sh\n");
+		fprintf(stderr,
+			"WARDEN_ETCD_ENDPOINTS is not set: run tests/kvstore/run.sh\n");
 		exit(2);
 	}
 	return e;
@@ -30,7 +31,8 @@ static inline const char *kvtest_endpoints(void)
 
 static inline struct kvstore *kvtest_connect(void)
 {
-	struct kvstore_options opts = { .endpoints = kvtest_endpoints(), .timeout_ms = 3000 };
+	struct kvstore_options opts = {.endpoints = kvtest_endpoints(),
+				       .timeout_ms = 3000};
 	struct kvstore *kv = NULL;
 	char err[256];
 

@@ -46,10 +46,10 @@ static void on_notify(void *ctx, uint32_t id, const struct identity *ident)
 static int node_start(struct node *n, const char *prefix, const char *name, int64_t ttl)
 {
 	struct identity_etcd_config cfg = {
-		.prefix = prefix,
-		.node = name,
-		.notify = on_notify,
-		.notify_ctx = n,
+	    .prefix = prefix,
+	    .node = name,
+	    .notify = on_notify,
+	    .notify_ctx = n,
 	};
 	char err[512];
 	int ret;
@@ -103,7 +103,7 @@ static const struct identity *wait_identity(struct node *n, uint32_t id, int tim
 
 	while (!(ident = identity__lookup(n->alloc, id)) &&
 	       kvtest_now_ms() - start < timeout_ms) {
-		struct pollfd pfd = { .fd = identity_etcd__fd(n->alloc), .events = POLLIN };
+		struct pollfd pfd = {.fd = identity_etcd__fd(n->alloc), .events = POLLIN};
 
 		poll(&pfd, 1, 10);
 		assert_int_equal(identity_etcd__poll(n->alloc, NULL), 0);
@@ -118,7 +118,7 @@ static void wait_connected(struct node *n)
 	double start = kvtest_now_ms();
 
 	while (!identity_etcd__connected(n->alloc) && kvtest_now_ms() - start < 5000) {
-		struct pollfd pfd = { .fd = identity_etcd__fd(n->alloc), .events = POLLIN };
+		struct pollfd pfd = {.fd = identity_etcd__fd(n->alloc), .events = POLLIN};
 
 		poll(&pfd, 1, 10);
 		assert_int_equal(identity_etcd__poll(n->alloc, NULL), 0);
@@ -176,8 +176,8 @@ static void test_allocate_and_keys(void **state)
 	get_value(a.kv, key, value, sizeof(value), &lease);
 	assert_string_equal(value, "k8s:class=deathstar,k8s:org=empire");
 	assert_int_equal(lease, 0); /* masters outlive nodes */
-	snprintf(key, sizeof(key), "%s/identities/value/k8s:class=deathstar,k8s:org=empire/node-a",
-		 p);
+	snprintf(key, sizeof(key),
+		 "%s/identities/value/k8s:class=deathstar,k8s:org=empire/node-a", p);
 	get_value(a.kv, key, value, sizeof(value), &lease);
 	assert_int_equal(strtoul(value, NULL, 10), id1);
 	assert_int_equal(lease, a.lease);
@@ -203,8 +203,8 @@ static void test_allocate_and_keys(void **state)
 
 	/* Release: the reference goes at the last release, the master stays. */
 	identity__release(a.alloc, id1);
-	snprintf(key, sizeof(key), "%s/identities/value/k8s:class=deathstar,k8s:org=empire/node-a",
-		 p);
+	snprintf(key, sizeof(key),
+		 "%s/identities/value/k8s:class=deathstar,k8s:org=empire/node-a", p);
 	get_value(a.kv, key, value, sizeof(value), NULL);
 	identity__release(a.alloc, id1);
 	{
@@ -223,7 +223,7 @@ static void test_allocate_and_keys(void **state)
 
 	/* No labels: refused with a reason. */
 	{
-		struct label_set none = { 0 };
+		struct label_set none = {0};
 		uint32_t x;
 
 		assert_int_equal(identity__acquire(a.alloc, &none, &x), -EINVAL);
@@ -260,8 +260,9 @@ static void test_two_nodes(void **state)
 	label_set__free(&want);
 	assert_true(b.notified >= 1);
 	assert_int_equal(b.last_notified, id_a);
-	printf("# node b knew node a's new identity %.1f ms after a started allocating it\n",
-	       seen_ms);
+	printf(
+	    "# node b knew node a's new identity %.1f ms after a started allocating it\n",
+	    seen_ms);
 
 	assert_int_equal(acquire_text(b.alloc, "class=tiefighter,org=empire", &id_b), 0);
 	assert_int_equal(id_a, id_b);
@@ -271,8 +272,8 @@ static void test_two_nodes(void **state)
 	assert_int_equal(acquire_text(b.alloc, "app.kubernetes.io/name=web", &web_b), 0);
 	assert_int_equal(web_a, web_b);
 	assert_int_not_equal(web_a, id_a);
-	snprintf(key, sizeof(key), "%s/identities/value/k8s:app.kubernetes.io%%2Fname=web/node-b",
-		 p);
+	snprintf(key, sizeof(key),
+		 "%s/identities/value/k8s:app.kubernetes.io%%2Fname=web/node-b", p);
 	get_value(a.kv, key, value, sizeof(value), NULL);
 	assert_int_equal(strtoul(value, NULL, 10), web_a);
 
@@ -353,14 +354,15 @@ static void test_race_nodes(void **state)
 	static uint32_t all[RACE_SHARED + RACE_NODES * RACE_OWN];
 	size_t n_all = 0;
 	double slowest = 0;
-	struct identity_etcd_stats sum = { 0 };
+	struct identity_etcd_stats sum = {0};
 
 	(void)state;
 	assert_non_null(kv);
 	kvtest_prefix(p, sizeof(p), "race");
 	pthread_barrier_init(&barrier, NULL, RACE_NODES);
 	for (int i = 0; i < RACE_NODES; i++) {
-		racers[i] = (struct race_node){ .prefix = p, .index = i, .barrier = &barrier };
+		racers[i] =
+		    (struct race_node){.prefix = p, .index = i, .barrier = &barrier};
 		pthread_create(&threads[i], NULL, race_node, &racers[i]);
 	}
 	for (int i = 0; i < RACE_NODES; i++)
@@ -395,7 +397,8 @@ static void test_race_nodes(void **state)
 	assert_int_equal(masters.count, RACE_SHARED + RACE_NODES * RACE_OWN);
 	for (size_t i = 0; i < masters.count; i++)
 		for (size_t j = i + 1; j < masters.count; j++)
-			assert_string_not_equal(masters.items[i].value, masters.items[j].value);
+			assert_string_not_equal(masters.items[i].value,
+						masters.items[j].value);
 	kvstore_kv_list__free(&masters);
 	snprintf(key, sizeof(key), "%s/identities/value/", p);
 	assert_int_equal(kvstore__list(kv, key, KVSTORE_LIST_KEYS_ONLY, &refs), 0);
@@ -407,10 +410,11 @@ static void test_race_nodes(void **state)
 	assert_int_equal(sum.joined, (RACE_NODES - 1) * RACE_SHARED);
 	assert_int_equal(sum.adopted, 0);
 	assert_true(sum.lost > 0);
-	printf("# race: %d nodes x %d label sets (%d shared) at once: %.0f ms, %zu distinct "
-	       "identities, %llu transactions lost a race and were retried\n",
-	       RACE_NODES, RACE_SHARED + RACE_OWN, RACE_SHARED, slowest, n_all,
-	       (unsigned long long)sum.lost);
+	printf(
+	    "# race: %d nodes x %d label sets (%d shared) at once: %.0f ms, %zu distinct "
+	    "identities, %llu transactions lost a race and were retried\n",
+	    RACE_NODES, RACE_SHARED + RACE_OWN, RACE_SHARED, slowest, n_all,
+	    (unsigned long long)sum.lost);
 	assert_int_equal(kvstore__delete(kv, p, true, NULL), 0);
 	kvstore__free(kv);
 }
@@ -447,7 +451,8 @@ static void test_lease_expiry_and_rejoin(void **state)
 		usleep(50 * 1000);
 	}
 	assert_true(gone_ms >= 0);
-	printf("# a dead node's references (lease TTL 2 s) gone after %.0f ms\n", gone_ms);
+	printf("# a dead node's references (lease TTL 2 s) gone after %.0f ms\n",
+	       gone_ms);
 	snprintf(key, sizeof(key), "%s/identities/id/%u", p, id);
 	{
 		char value[64];
@@ -579,6 +584,52 @@ static void test_etcd_down(void **state)
 	node_stop(&h);
 }
 
+/* Node b's watch falls behind a compaction while a allocates one label
+ * set and collects another: b resyncs and knows exactly the store's. */
+static void test_resync_after_compaction(void **state)
+{
+	struct node a, b;
+	struct kvstore_status st;
+	char p[128];
+	uint32_t old, kept, fresh;
+	size_t deleted;
+	double t0;
+
+	(void)state;
+	kvtest_prefix(p, sizeof(p), "resync");
+	assert_int_equal(node_start(&a, p, "node-a", 60), 0);
+	assert_int_equal(node_start(&b, p, "node-b", 60), 0);
+	assert_int_equal(acquire_text(a.alloc, "app=old", &old), 0);
+	assert_int_equal(acquire_text(a.alloc, "app=kept", &kept), 0);
+	assert_non_null(wait_identity(&b, old, 5000));
+	assert_non_null(wait_identity(&b, kept, 5000));
+	assert_int_equal(kvtest_etcd("kill"), 0);
+	while (identity_etcd__connected(b.alloc))
+		assert_int_equal(identity_etcd__poll(b.alloc, NULL), 0);
+	assert_int_equal(kvtest_etcd("start"), 0);
+	identity__release(a.alloc, old);
+	assert_int_equal(identity_etcd__gc(a.alloc, &deleted), 0);
+	assert_int_equal(identity_etcd__gc(a.alloc, &deleted), 0);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(acquire_text(a.alloc, "app=fresh", &fresh), 0);
+	assert_int_equal(kvstore__status(a.kv, &st), 0);
+	assert_int_equal(kvstore__compact(a.kv, st.revision), 0);
+	t0 = kvtest_now_ms();
+	while ((identity__lookup(b.alloc, old) || !identity__lookup(b.alloc, fresh)) &&
+	       kvtest_now_ms() - t0 < 15000) {
+		struct pollfd pfd = {.fd = identity_etcd__fd(b.alloc), .events = POLLIN};
+
+		poll(&pfd, 1, 10);
+		assert_int_equal(identity_etcd__poll(b.alloc, NULL), 0);
+	}
+	assert_null(identity__lookup(b.alloc, old));
+	assert_non_null(identity__lookup(b.alloc, fresh));
+	assert_non_null(identity__lookup(b.alloc, kept));
+	assert_int_equal(kvstore__delete(a.kv, p, true, NULL), 0);
+	node_stop(&a);
+	node_stop(&b);
+}
+
 /* 2,000 identities from one node; another node follows by watch. */
 static void test_scale(void **state)
 {
@@ -615,11 +666,13 @@ static void test_scale(void **state)
 		assert_non_null(wait_identity(&b, id, 5000));
 		lat[i] = kvtest_now_ms() - t0;
 	}
-	printf("# 2000 identities allocated by one node in %.0f ms (%.2f ms each); the other "
+	printf("# 2000 identities allocated by one node in %.0f ms (%.2f ms each); the "
+	       "other "
 	       "node had all %.0f ms after the last\n",
 	       alloc_ms, alloc_ms / COUNT, follow_ms);
 	printf("# new identity usable on another node: p50 %.2f ms, p99 %.2f ms (%d)\n",
-	       kvtest_percentile(lat, PROBES, 50), kvtest_percentile(lat, PROBES, 99), PROBES);
+	       kvtest_percentile(lat, PROBES, 50), kvtest_percentile(lat, PROBES, 99),
+	       PROBES);
 	assert_int_equal(kvstore__delete(a.kv, p, true, NULL), 0);
 	node_stop(&a);
 	node_stop(&b);
@@ -634,14 +687,15 @@ static int etcd_running(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_allocate_and_keys),
-		cmocka_unit_test(test_two_nodes),
-		cmocka_unit_test(test_race_nodes),
-		cmocka_unit_test(test_lease_expiry_and_rejoin),
-		cmocka_unit_test(test_set_lease),
-		cmocka_unit_test(test_gc),
-		cmocka_unit_test_teardown(test_etcd_down, etcd_running),
-		cmocka_unit_test(test_scale),
+	    cmocka_unit_test(test_allocate_and_keys),
+	    cmocka_unit_test(test_two_nodes),
+	    cmocka_unit_test(test_race_nodes),
+	    cmocka_unit_test(test_lease_expiry_and_rejoin),
+	    cmocka_unit_test(test_set_lease),
+	    cmocka_unit_test(test_gc),
+	    cmocka_unit_test_teardown(test_etcd_down, etcd_running),
+	    cmocka_unit_test_teardown(test_resync_after_compaction, etcd_running),
+	    cmocka_unit_test(test_scale),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

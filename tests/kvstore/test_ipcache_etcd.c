@@ -95,8 +95,8 @@ struct node {
 
 static int node_start(struct node *n, const char *prefix, const char *name, int64_t ttl)
 {
-	struct ipcache_sink sink = { .set = sink_set, .remove = sink_remove };
-	struct ipcache_etcd_config cfg = { .prefix = prefix, .node = name, .sink = &sink };
+	struct ipcache_sink sink = {.set = sink_set, .remove = sink_remove};
+	struct ipcache_etcd_config cfg = {.prefix = prefix, .node = name, .sink = &sink};
 	char err[512];
 	int ret;
 
@@ -127,7 +127,7 @@ static void node_stop(struct node *n)
 
 static void node_poll(struct node *n, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = ipcache_etcd__fd(n->cache), .events = POLLIN };
+	struct pollfd pfd = {.fd = ipcache_etcd__fd(n->cache), .events = POLLIN};
 
 	poll(&pfd, 1, timeout_ms);
 	assert_int_equal(ipcache_etcd__poll(n->cache, NULL), 0);
@@ -197,7 +197,8 @@ static void test_publish_and_receive(void **state)
 	assert_true(wait_sink(&b, "10.200.1.5/32", 300, 5000));
 	lat = kvtest_now_ms() - t0;
 	assert_int_equal(lookup(&b, "10.200.1.5"), 300);
-	printf("# address published by node a in node b's datapath sink after %.1f ms\n", lat);
+	printf("# address published by node a in node b's datapath sink after %.1f ms\n",
+	       lat);
 
 	/* The key an operator reads, on node a's lease. */
 	snprintf(key, sizeof(key), "%s/ip/10.200.1.5", p);
@@ -302,9 +303,10 @@ static void test_dead_node_expires(void **state)
 	assert_true(wait_sink(&b, "10.200.2.2/32", 0, 2000));
 	gone_ms = kvtest_now_ms() - t0;
 	assert_int_equal(sink_get(b.sink, "10.200.3.1/32"), 320);
-	printf("# a dead node's addresses (lease TTL 2 s) left the other node's sink after "
-	       "%.0f ms\n",
-	       gone_ms);
+	printf(
+	    "# a dead node's addresses (lease TTL 2 s) left the other node's sink after "
+	    "%.0f ms\n",
+	    gone_ms);
 	node_stop(&c);
 	assert_int_equal(kvstore__delete(b.kv, p, true, NULL), 0);
 	node_stop(&b);
@@ -404,13 +406,60 @@ static void test_many(void **state)
 	assert_int_equal(sink_get(b.sink, "10.201.3.250/32"), 256 + COUNT - 1);
 	assert_int_equal(node_start(&late, p, "node-late", 60), 0);
 	assert_int_equal(late.sink->count, COUNT);
-	printf("# %d addresses published in %.0f ms (%.2f ms each); the other node had all "
-	       "%.0f ms after the last\n",
-	       COUNT, pub_ms, pub_ms / COUNT, follow_ms);
+	printf(
+	    "# %d addresses published in %.0f ms (%.2f ms each); the other node had all "
+	    "%.0f ms after the last\n",
+	    COUNT, pub_ms, pub_ms / COUNT, follow_ms);
 	assert_int_equal(kvstore__delete(a.kv, p, true, NULL), 0);
 	node_stop(&a);
 	node_stop(&b);
 	node_stop(&late);
+}
+
+/* Node b's watch falls behind a compaction (it was away while a changed
+ * things and the history was compacted): b resyncs from a list and ends
+ * up with exactly a's entries. */
+static void test_resync_after_compaction(void **state)
+{
+	struct node a, b;
+	struct kvstore_status st;
+	char p[128];
+	double t0;
+
+	(void)state;
+	kvtest_prefix(p, sizeof(p), "resync");
+	assert_int_equal(node_start(&a, p, "node-a", 60), 0);
+	assert_int_equal(node_start(&b, p, "node-b", 60), 0);
+	upsert(&a, "10.200.6.1", 350);
+	upsert(&a, "10.200.6.2", 351);
+	upsert(&b, "10.200.6.9", 359);
+	assert_true(wait_sink(&b, "10.200.6.2/32", 351, 5000));
+	/* b's stream breaks; b is not polled until the end. */
+	assert_int_equal(kvtest_etcd("kill"), 0);
+	while (ipcache_etcd__connected(b.cache))
+		node_poll(&b, 10);
+	assert_int_equal(kvtest_etcd("start"), 0);
+	remove_addr(&a, "10.200.6.1");
+	upsert(&a, "10.200.6.2", 352);
+	upsert(&a, "10.200.6.3", 353);
+	assert_int_equal(kvstore__status(a.kv, &st), 0);
+	assert_int_equal(kvstore__compact(a.kv, st.revision), 0);
+	t0 = kvtest_now_ms();
+	while ((sink_get(b.sink, "10.200.6.3/32") != 353 ||
+		sink_get(b.sink, "10.200.6.1/32") != 0) &&
+	       kvtest_now_ms() - t0 < 15000)
+		node_poll(&b, 10);
+	assert_int_equal(sink_get(b.sink, "10.200.6.1/32"), 0);
+	assert_int_equal(sink_get(b.sink, "10.200.6.2/32"), 352);
+	assert_int_equal(sink_get(b.sink, "10.200.6.3/32"), 353);
+	assert_int_equal(sink_get(b.sink, "10.200.6.9/32"), 359); /* b's own */
+	assert_int_equal(b.cache->ops->count(b.cache), 3);
+	/* And the watch goes on from there. */
+	upsert(&a, "10.200.6.4", 354);
+	assert_true(wait_sink(&b, "10.200.6.4/32", 354, 5000));
+	assert_int_equal(kvstore__delete(a.kv, p, true, NULL), 0);
+	node_stop(&a);
+	node_stop(&b);
 }
 
 static int etcd_running(void **state)
@@ -422,12 +471,13 @@ static int etcd_running(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_publish_and_receive),
-		cmocka_unit_test(test_local_wins),
-		cmocka_unit_test(test_dead_node_expires),
-		cmocka_unit_test_teardown(test_etcd_down, etcd_running),
-		cmocka_unit_test(test_set_lease),
-		cmocka_unit_test(test_many),
+	    cmocka_unit_test(test_publish_and_receive),
+	    cmocka_unit_test(test_local_wins),
+	    cmocka_unit_test(test_dead_node_expires),
+	    cmocka_unit_test_teardown(test_etcd_down, etcd_running),
+	    cmocka_unit_test(test_set_lease),
+	    cmocka_unit_test_teardown(test_resync_after_compaction, etcd_running),
+	    cmocka_unit_test(test_many),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -105,16 +105,16 @@ static void test_list_pages(void **state)
 	for (int base = 0; base < total; base += 100) {
 		char keys[100][192], vals[100][16];
 		struct kvstore_op ops[100];
-		struct kvstore_txn txn = { .success = ops, .success_count = 100 };
+		struct kvstore_txn txn = {.success = ops, .success_count = 100};
 		struct kvstore_txn_result res;
 
 		for (int i = 0; i < 100; i++) {
 			snprintf(keys[i], sizeof(keys[i]), "%s/k%05d", p, base + i);
 			snprintf(vals[i], sizeof(vals[i]), "%d", base + i);
-			ops[i] = (struct kvstore_op){ .type = KVSTORE_OP_PUT,
-						      .key = keys[i],
-						      .value = vals[i],
-						      .value_len = strlen(vals[i]) };
+			ops[i] = (struct kvstore_op){.type = KVSTORE_OP_PUT,
+						     .key = keys[i],
+						     .value = vals[i],
+						     .value_len = strlen(vals[i])};
 		}
 		assert_int_equal(kvstore__txn(kv, &txn, &res), 0);
 		assert_true(res.succeeded);
@@ -171,8 +171,8 @@ static void test_txn_range_compare(void **state)
 	struct kvstore *kv = kvtest_connect();
 	struct kvstore_txn_result res;
 	char p[128], refs[192], k1[192], k2[192];
-	struct kvstore_cmp cmp = { .key = refs, .prefix = true };
-	struct kvstore_txn txn = { .compare = &cmp, .compare_count = 1 };
+	struct kvstore_cmp cmp = {.key = refs, .prefix = true};
+	struct kvstore_txn txn = {.compare = &cmp, .compare_count = 1};
 
 	(void)state;
 	assert_non_null(kv);
@@ -225,7 +225,7 @@ static void *race_create(void *arg)
 {
 	struct racer *r = arg;
 	struct kvstore *kv = kvtest_connect();
-	struct kvstore_kv cur = { 0 };
+	struct kvstore_kv cur = {0};
 	char value[32];
 
 	pthread_barrier_wait(r->barrier);
@@ -259,7 +259,7 @@ static void test_create_race(void **state)
 	snprintf(key, sizeof(key), "%s/k", p);
 	pthread_barrier_init(&barrier, NULL, RACERS);
 	for (int i = 0; i < RACERS; i++) {
-		racers[i] = (struct racer){ .key = key, .index = i, .barrier = &barrier };
+		racers[i] = (struct racer){.key = key, .index = i, .barrier = &barrier};
 		pthread_create(&threads[i], NULL, race_create, &racers[i]);
 	}
 	for (int i = 0; i < RACERS; i++)
@@ -350,8 +350,9 @@ static int collect(struct kvstore_watch *w, size_t want, char (*log)[256], size_
 			return err;
 		for (size_t i = 0; i < n && *have < want + 64; i++)
 			snprintf(log[(*have)++], 256, "%s %s=%s @%lld",
-				 evs[i].type == KVSTORE_EVENT_PUT ? "PUT" : "DELETE", evs[i].kv.key,
-				 evs[i].kv.value, (long long)evs[i].kv.mod_revision);
+				 evs[i].type == KVSTORE_EVENT_PUT ? "PUT" : "DELETE",
+				 evs[i].kv.key, evs[i].kv.value,
+				 (long long)evs[i].kv.mod_revision);
 	}
 	return 0;
 }
@@ -404,14 +405,15 @@ static void test_watch_events(void **state)
 	{
 		char k[3][192];
 		struct kvstore_op ops[3];
-		struct kvstore_txn txn = { .success = ops, .success_count = 3 };
+		struct kvstore_txn txn = {.success = ops, .success_count = 3};
 		struct kvstore_txn_result res;
 
 		for (int i = 0; i < 3; i++) {
 			snprintf(k[i], sizeof(k[i]), "%s/txn%d", p, i);
-			ops[i] = (struct kvstore_op){
-				.type = KVSTORE_OP_PUT, .key = k[i], .value = "t", .value_len = 1
-			};
+			ops[i] = (struct kvstore_op){.type = KVSTORE_OP_PUT,
+						     .key = k[i],
+						     .value = "t",
+						     .value_len = 1};
 		}
 		assert_int_equal(kvstore__txn(kv, &txn, &res), 0);
 		have = 0;
@@ -419,7 +421,8 @@ static void test_watch_events(void **state)
 		assert_int_equal(collect(w, 4, log, &have, 200), 0);
 		assert_int_equal(have, 3);
 		for (int i = 0; i < 3; i++) {
-			snprintf(want, sizeof(want), "PUT %s=t @%lld", k[i], (long long)res.revision);
+			snprintf(want, sizeof(want), "PUT %s=t @%lld", k[i],
+				 (long long)res.revision);
 			assert_string_equal(log[i], want);
 		}
 		kvstore_txn_result__free(&res);
@@ -616,7 +619,8 @@ static void test_etcd_restart(void **state)
 	}
 	assert_true(kvstore_watch__connected(w));
 	assert_true(kvstore_watch__connects(w) > connects);
-	printf("# etcd killed: the watch saw it %.0f ms after the kill; restarted: 20 events written meanwhile "
+	printf("# etcd killed: the watch saw it %.0f ms after the kill; restarted: 20 "
+	       "events written meanwhile "
 	       "delivered %.0f ms after etcd answered\n",
 	       down_ms, back_ms);
 	kvstore_watch__free(w);
@@ -627,7 +631,7 @@ static void test_etcd_restart(void **state)
 /* A dead endpoint first in the list: requests and watches go to the next. */
 static void test_failover(void **state)
 {
-	struct kvstore_options opts = { .timeout_ms = 2000 };
+	struct kvstore_options opts = {.timeout_ms = 2000};
 	struct kvstore *kv;
 	struct kvstore_watch *w;
 	struct kvstore_kv one;
@@ -638,7 +642,8 @@ static void test_failover(void **state)
 
 	(void)state;
 	/* Port 1 on loopback: nothing listens there (refused at once). */
-	snprintf(endpoints, sizeof(endpoints), "http://127.0.0.1:1, %s", kvtest_endpoints());
+	snprintf(endpoints, sizeof(endpoints), "http://127.0.0.1:1, %s",
+		 kvtest_endpoints());
 	opts.endpoints = endpoints;
 	assert_int_equal(kvstore__new(&kv, &opts, err, sizeof(err)), 0);
 	assert_string_equal(kvstore__endpoint(kv), "http://127.0.0.1:1");
@@ -651,11 +656,13 @@ static void test_failover(void **state)
 	kvstore__free(kv);
 
 	/* The watch starts on the dead one and moves on. */
-	snprintf(endpoints, sizeof(endpoints), "%s,http://127.0.0.1:1", kvtest_endpoints());
+	snprintf(endpoints, sizeof(endpoints), "%s,http://127.0.0.1:1",
+		 kvtest_endpoints());
 	assert_int_equal(kvstore__new(&kv, &opts, err, sizeof(err)), 0);
 	assert_int_equal(kvstore__put(kv, key, "w", 1, 0, &rev), 0);
 	kvstore__free(kv);
-	snprintf(endpoints, sizeof(endpoints), "http://127.0.0.1:1,%s", kvtest_endpoints());
+	snprintf(endpoints, sizeof(endpoints), "http://127.0.0.1:1,%s",
+		 kvtest_endpoints());
 	assert_int_equal(kvstore__new(&kv, &opts, err, sizeof(err)), 0);
 	assert_int_equal(kvstore_watch__new(&w, kv, p, rev), 0);
 	assert_int_equal(collect(w, 1, log, &have, 5000), 0);
@@ -688,8 +695,8 @@ static void test_status(void **state)
 	assert_int_equal(st.leader, st.member_id); /* a one-member cluster */
 	assert_string_equal(st.endpoint, kvtest_endpoints());
 	assert_memory_equal(st.version, "3.", 2);
-	printf("# etcd %s, revision %lld, db %lld bytes\n", st.version, (long long)st.revision,
-	       (long long)st.db_size);
+	printf("# etcd %s, revision %lld, db %lld bytes\n", st.version,
+	       (long long)st.revision, (long long)st.db_size);
 	kvstore__free(kv);
 }
 
@@ -703,18 +710,18 @@ static int etcd_running(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status),
-		cmocka_unit_test(test_put_get_list_delete),
-		cmocka_unit_test(test_list_pages),
-		cmocka_unit_test(test_create_and_cas),
-		cmocka_unit_test(test_txn_range_compare),
-		cmocka_unit_test(test_create_race),
-		cmocka_unit_test(test_leases),
-		cmocka_unit_test(test_watch_events),
-		cmocka_unit_test(test_watch_from_revision),
-		cmocka_unit_test(test_watch_compacted),
-		cmocka_unit_test(test_failover),
-		cmocka_unit_test_teardown(test_etcd_restart, etcd_running),
+	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_put_get_list_delete),
+	    cmocka_unit_test(test_list_pages),
+	    cmocka_unit_test(test_create_and_cas),
+	    cmocka_unit_test(test_txn_range_compare),
+	    cmocka_unit_test(test_create_race),
+	    cmocka_unit_test(test_leases),
+	    cmocka_unit_test(test_watch_events),
+	    cmocka_unit_test(test_watch_from_revision),
+	    cmocka_unit_test(test_watch_compacted),
+	    cmocka_unit_test(test_failover),
+	    cmocka_unit_test_teardown(test_etcd_restart, etcd_running),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
