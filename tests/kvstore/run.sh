@@ -10,7 +10,9 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 ctl=$PWD/tests/kvstore/etcd-ctl.sh
 dir=$(mktemp -d /tmp/warden-etcd.XXXXXX)
+child=
 cleanup() {
+	[ -n "$child" ] && kill "$child" 2>/dev/null && wait "$child" 2>/dev/null
 	"$ctl" "$dir" stop
 	rm -rf "$dir"
 }
@@ -28,8 +30,14 @@ passed=0
 failed=0
 for bin in "$build"/tests/kvstore/test_*; do
 	[ -x "$bin" ] || continue
-	out=$("$bin" 2>&1)
+	# In the background, so that a signal to this script is handled at
+	# once (bash runs traps only between foreground commands).
+	"$bin" >"$dir/out" 2>&1 &
+	child=$!
+	wait "$child"
 	rc=$?
+	child=
+	out=$(cat "$dir/out")
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 	p=${p:-0}
