@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include <cmocka.h>
 
@@ -426,6 +427,33 @@ static void test_watch_events(void **state)
 			assert_string_equal(log[i], want);
 		}
 		kvstore_txn_result__free(&res);
+	}
+
+	/* Driven from the caller's epoll loop: the fd nests in it. */
+	{
+		int ep = epoll_create1(0);
+		struct epoll_event ev = {.events = EPOLLIN}, out;
+		const struct kvstore_event *evs;
+		size_t n = 0;
+		double t0;
+
+		assert_true(ep >= 0);
+		assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, kvstore_watch__fd(w), &ev),
+				 0);
+		snprintf(key, sizeof(key), "%s/epoll", p);
+		assert_int_equal(kvstore__put(kv, key, "e", 1, 0, &rev), 0);
+		t0 = kvtest_now_ms();
+		while (!n && kvtest_now_ms() - t0 < 5000) {
+			double before;
+
+			assert_int_equal(epoll_wait(ep, &out, 1, 1000), 1);
+			before = kvtest_now_ms();
+			assert_int_equal(kvstore_watch__poll(w, &evs, &n), 0);
+			assert_true(kvtest_now_ms() - before < 50); /* never blocks */
+		}
+		assert_int_equal(n, 1);
+		assert_int_equal(evs[0].kv.mod_revision, rev);
+		close(ep);
 	}
 
 	/* Latency: put, then wait for the event, 200 times. */
