@@ -3,6 +3,7 @@
 #
 #   make            agent, CLI, BPF object and skeleton, unit tests
 #   make test       every test suite (unit, sanitizers, BPF_PROG_RUN, e2e); root
+#   make kvstore    the etcd client and cluster backends against a real etcd
 #   make demo       the Star Wars demo (issue 4; until then the L3/L4 story)
 #   make deps       install the Debian packages the project needs
 #   make bench      the benchmark (bench/README.md); make bench-quick: CI smoke; root
@@ -26,7 +27,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -Iinclude -I$(BUILD) -D_GNU_SOURCE $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LIBS := -lbpf -lelf -lz -lyaml -ljansson -lpcre2-8
+LIBS := -lbpf -lelf -lz -lyaml -ljansson -lpcre2-8 -lcurl
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
@@ -40,7 +41,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # lib/ is one folder per layer (docs/architecture.md): base, identity, policy,
-# l7, host.
+# l7, host, kvstore.
 LIB_SRCS := $(wildcard lib/*/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 AGENT_SRCS := $(wildcard src/agent/*.c)
@@ -56,14 +57,17 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
+# Tests against a real etcd (tests/kvstore/run.sh starts one).
+KVTEST_SRCS := $(wildcard tests/kvstore/test_*.c)
+KVTEST_BINS := $(patsubst tests/kvstore/%.c,$(BUILD)/tests/kvstore/%,$(KVTEST_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/deathstar \
 	$(BUILD)/loadgen
 
-.PHONY: all clean test unit bpftest e2e demo deps fuzz bench bench-quick
+.PHONY: all clean test unit bpftest kvstore e2e demo deps fuzz bench bench-quick
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS)
+all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(KVTEST_BINS)
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/lib/*.h) $(wildcard include/warden/abi/*.h)
 	$(call msg,BPF,$@)
@@ -112,9 +116,16 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
 
+$(BUILD)/tests/kvstore/%: tests/kvstore/%.c $(BUILD)/libwarden.a $(wildcard tests/kvstore/*.h)
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests/kvstore $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka -lpthread
+
 # libFuzzer targets: tests/fuzz/fuzz_*.c against the pure parts of lib/ (all
-# but the host plumbing, which needs libbpf objects, netlink and nftables).
-FUZZ_LIB_SRCS := $(filter-out lib/host/%,$(LIB_SRCS))
+# but what needs the kernel or the network: the host plumbing, which needs
+# libbpf objects, netlink and nftables, and the etcd client's libcurl side).
+FUZZ_LIB_SRCS := $(filter-out lib/host/% lib/kvstore/etcd.c lib/kvstore/etcd_watch.c \
+		   lib/identity/etcd.c lib/identity/ipcache_etcd.c,$(LIB_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 20
 
@@ -142,6 +153,10 @@ unit: $(UNIT_BINS)
 
 bpftest: $(BPFTEST_BINS)
 	$(Q)tests/run-unit.sh $(BUILD) bpf
+
+# Against a real etcd started on loopback (no root, no agent lock needed).
+kvstore: $(KVTEST_BINS)
+	$(Q)tests/kvstore/run.sh $(BUILD)
 
 test:
 	$(Q)tests/run-all.sh

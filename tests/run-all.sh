@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (README: `sudo make test`).
 #   unit tests, the same under ASan+UBSan, BPF_PROG_RUN datapath tests,
+#   the etcd client and cluster backends against a real etcd,
 #   end-to-end tests with real namespaces and traffic.
 # Ends with one line "N passed, N failed, N skipped" summed over all suites.
 # A test that cannot run here (the policy corpus beside the checkout is
@@ -48,6 +49,8 @@ make -s SAN=1 all || { echo "sanitizer build failed"; echo "0 passed, 1 failed";
 run_suite unit tests/run-unit.sh build unit
 run_suite unit-asan tests/run-unit.sh build-san unit
 run_suite bpf tests/run-unit.sh build bpf
+run_suite kvstore tests/kvstore/run.sh build
+run_suite kvstore-asan tests/kvstore/run.sh build-san
 run_suite fuzz make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 run_suite proxy tests/proxy/test_proxy.sh
 run_suite e2e tests/e2e/run.sh
