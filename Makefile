@@ -75,7 +75,7 @@ CNI_BIN_DIR ?= /opt/cni/bin
 .PHONY: all clean test unit bpftest e2e demo deps fuzz bench bench-quick install \
 	cni-test
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS)
+all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(BUILD)/tests/cni/cni-timer
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/lib/*.h) $(wildcard include/warden/abi/*.h)
 	$(call msg,BPF,$@)
@@ -121,6 +121,12 @@ $(CNI_OBJS): $(wildcard src/cni/*.h)
 $(BUILD)/warden-cni: $(CNI_OBJS) $(BUILD)/src/cli/client.o $(BUILD)/libwarden.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson
+
+# tests/cni/: a CNI plugin wrapper that times the plugin it runs.
+$(BUILD)/tests/cni/cni-timer: tests/cni/cni_timer.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libwarden.a $(wildcard tests/unit/*.h)
 	$(call msg,TEST,$@)
