@@ -75,7 +75,8 @@ CNI_BIN_DIR ?= /opt/cni/bin
 .PHONY: all clean test unit bpftest e2e demo deps fuzz bench bench-quick install \
 	cni-test
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(BUILD)/tests/cni/cni-timer
+all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(BUILD)/tests/cni/cni-timer \
+	$(BUILD)/tests/cni/netdev-cni-probe
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/lib/*.h) $(wildcard include/warden/abi/*.h)
 	$(call msg,BPF,$@)
@@ -128,6 +129,11 @@ $(BUILD)/tests/cni/cni-timer: tests/cni/cni_timer.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BUILD)/tests/cni/netdev-cni-probe: tests/cni/netdev_cni_probe.c $(BUILD)/libwarden.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS)
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libwarden.a $(wildcard tests/unit/*.h)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -139,7 +145,8 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
 
 # libFuzzer targets: tests/fuzz/fuzz_*.c against the pure parts of lib/.
-FUZZ_LIB_SRCS := $(filter-out lib/datapath.c lib/netdev.c lib/redirect.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter-out lib/datapath.c lib/netdev.c lib/netdev_cni.c lib/redirect.c,\
+	$(LIB_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 20
 

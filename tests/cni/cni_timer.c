@@ -53,10 +53,9 @@ static char *read_all(int fd, size_t *len)
 	return buf;
 }
 
-static int find_target(const char *self_dir, const char *name, char *out, size_t len)
+static int find_in(const char *p, const char *self_dir, const char *name, char *out,
+		   size_t len)
 {
-	const char *p = getenv("CNI_PATH");
-
 	while (p && *p) {
 		const char *end = strchr(p, ':');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -70,6 +69,15 @@ static int find_target(const char *self_dir, const char *name, char *out, size_t
 		p = end ? end + 1 : NULL;
 	}
 	return -1;
+}
+
+/* In CNI_PATH, else Debian's and the usual plugin directories: a runtime
+ * may leave CNI_PATH out of VERSION, which podman runs to validate. */
+static int find_target(const char *self_dir, const char *name, char *out, size_t len)
+{
+	if (!find_in(getenv("CNI_PATH"), self_dir, name, out, len))
+		return 0;
+	return find_in("/usr/lib/cni:/opt/cni/bin", self_dir, name, out, len);
 }
 
 static const char *env_or_dash(const char *name)

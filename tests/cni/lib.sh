@@ -61,7 +61,6 @@ default_network = "$CNI_BRIDGE_NET"
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
-events_logfile_path = "$CT/events.log"
 tmp_dir = "$CT/tmp"
 volume_path = "$CT/volumes"
 EOF

@@ -39,12 +39,14 @@ missing=
 for tool in podman runc /usr/lib/cni/bridge /bin/busybox python3; do
 	command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
-[ -x build/warden-cni ] && [ -x build/tests/cni/cni-timer ] || missing="$missing build/(make)"
+[ -x build/warden-cni ] && [ -x build/tests/cni/cni-timer ] &&
+	[ -x build/tests/cni/netdev-cni-probe ] || missing="$missing build/(make)"
 suite cni-protocol tests/cni/test_protocol.sh
 if [ -n "$missing" ]; then
 	echo "  skip real-runtime harness: missing$missing (scripts/install-deps.sh)"
 	total_skip=$((total_skip + 1))
 else
+	suite cni-netdev tests/cni/test_netdev.sh
 	suite cni-bridge tests/cni/test_bridge.sh --count "$count"
 fi
 echo "cni: $total_pass passed, $total_fail failed, $total_skip skipped"
