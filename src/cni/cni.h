@@ -68,12 +68,13 @@ bool cni_version__is_1x(const char *version);
 
 /* config.c */
 struct cni_config {
-	json_t *root;	       /* the whole request configuration (owned) */
-	const char *version;   /* cniVersion */
-	const char *network;   /* name */
-	const char *socket;    /* wardend's control socket */
-	const char *namespace; /* endpoint namespace when the runtime gives none */
-	json_t *labels;	       /* {"k": "v"} for every attachment of this network */
+	json_t *root;		/* the whole request configuration (owned) */
+	const char *version;	/* cniVersion */
+	const char *network;	/* name */
+	const char *socket;	/* wardend's control socket */
+	const char *namespace;	/* endpoint namespace when the runtime gives none */
+	bool runtime_namespace; /* use K8S_POD_NAMESPACE ("runtimeNamespace") */
+	json_t *labels;		/* {"k": "v"} for every attachment of this network */
 	const char *annotation_prefix; /* pod annotations that become labels */
 	json_t *ipam;		       /* the delegated IPAM section, or NULL */
 	json_t *prev_result;	       /* prevResult, or NULL */

@@ -206,6 +206,7 @@ int cni_config__parse(const char *text, size_t len, enum cni_command cmd,
 	out->namespace = "default";
 	out->annotation_prefix = "labels.warden.io/";
 	out->timeout_s = TIMEOUT_DEFAULT_S;
+	out->runtime_namespace = true;
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
@@ -288,6 +289,16 @@ int cni_config__parse(const char *text, size_t len, enum cni_command cmd,
 			}
 		}
 		out->ports = v;
+	}
+	v = json_object_get(root, "runtimeNamespace");
+	if (v) {
+		if (!json_is_boolean(v)) {
+			cni_error__set(e, CNI_ERR_INVALID_CONFIG,
+				       "Invalid network config",
+				       "\"runtimeNamespace\" must be true or false");
+			goto fail;
+		}
+		out->runtime_namespace = json_is_true(v);
 	}
 	v = json_object_get(root, "timeout");
 	if (v) {

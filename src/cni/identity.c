@@ -5,7 +5,8 @@
  *   name       K8S_POD_NAME in CNI_ARGS (kubelet/CRI, podman: the container
  *              name), made a DNS label; else "cni-" + the container id's start.
  *              An attachment on another interface than eth0 gets "-IFNAME".
- *   namespace  K8S_POD_NAMESPACE, else the configuration's "namespace".
+ *   namespace  K8S_POD_NAMESPACE (unless "runtimeNamespace": false), else the
+ *              configuration's "namespace".
  *   labels     the configuration's "labels" (every container of the network),
  *              then args.cni.labels (the CNI convention), then pod annotations
  *              whose key starts with "annotationPrefix"
@@ -153,7 +154,8 @@ int cni_identity__build(const struct cni_env *env, const struct cni_config *conf
 
 	/* Namespace: the runtime's, else the network's. */
 	snprintf(out->namespace, sizeof(out->namespace), "%s", config->namespace);
-	if (cni_args__get(env->args, "K8S_POD_NAMESPACE", buf, sizeof(buf)) && buf[0]) {
+	if (config->runtime_namespace &&
+	    cni_args__get(env->args, "K8S_POD_NAMESPACE", buf, sizeof(buf)) && buf[0]) {
 		to_dns_label(buf, out->namespace, 63);
 		if (!out->namespace[0]) {
 			cni_error__set(

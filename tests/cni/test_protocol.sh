@@ -155,6 +155,9 @@ if start_peer ok; then
 		test "$rc/$(jq_ 'd["cniVersion"]+" "+d["ips"][0]["version"]' <<<"$out")" = "0/0.4.0 4"
 	check "no K8S_POD_NAME: name cni-<container id>, namespace from the config" \
 		test "$(last_request | jq_ 'd["args"]["namespace"]+"/"+d["args"]["name"]')" = "default/cni-c0ffee01"
+	cni ADD "$(conf 1.0.0 '"namespace":"team-b","runtimeNamespace":false')" CNI_ARGS='K8S_POD_NAMESPACE=web;K8S_POD_NAME=web'
+	check "\"runtimeNamespace\": false ignores K8S_POD_NAMESPACE" \
+		test "$(last_request | jq_ 'd["args"]["namespace"]+"/"+d["args"]["name"]')" = "team-b/web"
 	IFNAME=net1 cni ADD "$(conf 1.0.0 '"namespace":"team-a"')" CNI_ARGS='K8S_POD_NAME=db'
 	check "a second interface gets NAME-IFNAME" \
 		test "$(last_request | jq_ 'd["args"]["namespace"]+"/"+d["args"]["name"]')" = "team-a/db-net1"
