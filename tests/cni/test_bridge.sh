@@ -31,12 +31,17 @@ web_ip=$(pm inspect web --format "{{(index .NetworkSettings.Networks \"$CNI_BRID
 check "the web container has an address in $CNI_BRIDGE_SUBNET ($web_ip)" \
 	eval '[[ "$web_ip" == 10.231.0.* ]]'
 body=$(pm run --rm --name client --network "$CNI_BRIDGE_NET" "$CNI_IMAGE" \
-	wget -T 5 -qO- "http://$web_ip:8080/" 2>&1)
-check "a request to the web container passes: \"$body\"" test "$body" = "hello from warden-cni test"
-pm run --rm --name client2 --network "$CNI_BRIDGE_NET" "$CNI_IMAGE" \
-	wget -T 3 -qO- "http://$web_ip:8081/" >/dev/null 2>&1
-check "control: a request to a closed port fails" test $? -ne 0
-
+	wget -T 5 -O- "http://$web_ip:8080/" 2>&1)
+wget_rc=$?
+check "a request to the web container passes (exit $wget_rc): \"$body\"" \
+	eval 'grep -qx "hello from warden-cni test" <<<"$body"'
+if grep -qx "hello from warden-cni test" <<<"$body"; then
+	pm run --rm --name client2 --network "$CNI_BRIDGE_NET" "$CNI_IMAGE" \
+		wget -T 3 -qO- "http://$web_ip:8081/" >/dev/null 2>&1
+	check "control: a request to a closed port fails" test $? -ne 0
+else
+	skip "control: a request to a closed port fails (the request that must pass did not)"
+fi
 echo "== what podman passes a plugin"
 args=$(awk '$1 == "ADD" { $1=$2=$3=$4=$5=$6=""; print; exit }' "$LOG" | sed 's/^ *//')
 echo "     CNI_ARGS of the first ADD: $args"
@@ -67,5 +72,5 @@ check "$COUNT containers started, $COUNT ADDs and DELs timed" \
 echo "cni-bench: bridge ADD p50 ${add50} ms p99 ${add99} ms, DEL p50 ${del50} ms p99 ${del99} ms (n=$addn, podman 4.3, bridge+host-local)"
 [ -n "${CNI_RESULTS:-}" ] && printf 'bridge ADD %s %s DEL %s %s n=%s\n' "$add50" "$add99" "$del50" "$del99" "$addn" >>"$CNI_RESULTS"
 
-echo "cni-bridge: $cni_pass passed, $cni_fail failed"
+echo "cni-bridge: $cni_pass passed, $cni_fail failed, $cni_skip skipped"
 [ "$cni_fail" -eq 0 ]
