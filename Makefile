@@ -6,6 +6,9 @@
 #   make kvstore    the etcd client and cluster backends against a real etcd
 #   make demo       the Star Wars demo (issue 4; until then the L3/L4 story)
 #   make deps       install the Debian packages the project needs
+#   make install    wardend, warden, warden-proxy into $(PREFIX)/bin and the
+#                   CNI plugin warden-cni into $(CNI_BIN_DIR) (DESTDIR honoured)
+#   make cni-test   the CNI suite (tests/cni/run.sh); root, real podman
 #   make bench      the benchmark (bench/README.md); make bench-quick: CI smoke; root
 
 SAN ?= 0
@@ -50,6 +53,8 @@ CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 PROXY_SRCS := $(wildcard src/proxy/*.c)
 PROXY_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(PROXY_SRCS))
+CNI_SRCS := $(wildcard src/cni/*.c)
+CNI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CNI_SRCS))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -62,12 +67,22 @@ KVTEST_SRCS := $(wildcard tests/kvstore/test_*.c)
 KVTEST_BINS := $(patsubst tests/kvstore/%.c,$(BUILD)/tests/kvstore/%,$(KVTEST_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/deathstar \
-	$(BUILD)/loadgen
+BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/warden-cni \
+	$(BUILD)/deathstar $(BUILD)/loadgen
 
-.PHONY: all clean test unit bpftest kvstore e2e demo deps fuzz bench bench-quick
+# `make install`: PREFIX for the daemons and the CLI; the CNI plugin goes to
+# /opt/cni/bin, the directory containerd and kubelet use by default, which
+# podman also searches (cni_plugin_dirs in containers.conf; Debian's own
+# plugins are in /usr/lib/cni, owned by the package).
+PREFIX ?= /usr/local
+DESTDIR ?=
+CNI_BIN_DIR ?= /opt/cni/bin
+
+.PHONY: all clean test unit bpftest kvstore e2e demo deps fuzz bench bench-quick install \
+	cni-test
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(KVTEST_BINS)
+all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(KVTEST_BINS) $(BUILD)/tests/cni/cni-timer \
+	$(BUILD)/tests/cni/netdev-cni-probe
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/lib/*.h) $(wildcard include/warden/abi/*.h)
 	$(call msg,BPF,$@)
@@ -105,6 +120,25 @@ $(PROXY_OBJS): $(wildcard src/proxy/*.h)
 $(BUILD)/warden-proxy: $(PROXY_OBJS) $(BUILD)/libwarden.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+
+# The CNI plugin: a client of the control socket (it links the CLI's client,
+# src/cli/client.c) and of lib/labels.c for label validation.
+$(CNI_OBJS): $(wildcard src/cni/*.h)
+
+$(BUILD)/warden-cni: $(CNI_OBJS) $(BUILD)/src/cli/client.o $(BUILD)/libwarden.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson
+
+# tests/cni/: a CNI plugin wrapper that times the plugin it runs.
+$(BUILD)/tests/cni/cni-timer: tests/cni/cni_timer.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/tests/cni/netdev-cni-probe: tests/cni/netdev_cni_probe.c $(BUILD)/libwarden.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libwarden.a $(wildcard tests/unit/*.h)
 	$(call msg,TEST,$@)
@@ -173,6 +207,16 @@ bench-quick: all
 
 deps:
 	$(Q)scripts/install-deps.sh
+
+install: $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/warden-cni
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(CNI_BIN_DIR))
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(CNI_BIN_DIR)
+	$(Q)install -m 0755 $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy \
+		$(DESTDIR)$(PREFIX)/bin/
+	$(Q)install -m 0755 $(BUILD)/warden-cni $(DESTDIR)$(CNI_BIN_DIR)/warden-cni
+
+cni-test: all
+	$(Q)tests/cni/run.sh
 
 clean:
 	rm -rf build build-san

@@ -6,7 +6,8 @@ pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
       libjansson-dev libpcre2-dev libcmocka-dev iproute2 iptables nftables
       curl socat netcat-openbsd python3 procps iputils-ping libclang-rt-14-dev
       wrk nginx-light haproxy vsftpd gnuplot-nox
-      etcd-server etcd-client libcurl4-openssl-dev)
+      etcd-server etcd-client libcurl4-openssl-dev
+      podman runc containernetworking-plugins busybox-static)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -54,6 +54,7 @@ run_suite kvstore-asan tests/kvstore/run.sh build-san
 run_suite fuzz make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 run_suite proxy tests/proxy/test_proxy.sh
 run_suite e2e tests/e2e/run.sh
+run_suite cni tests/cni/run.sh --quick
 run_suite demo scripts/demo.sh --fast
 run_suite bench make -s bench-quick
 echo "${total_pass} passed, ${total_fail} failed, ${total_skip} skipped"
