@@ -6,6 +6,7 @@
 #   make demo       the Star Wars demo (issue 4; until then the L3/L4 story)
 #   make deps       install the Debian packages the project needs
 #   make bench      the benchmark (bench/README.md); make bench-quick: CI smoke; root
+#   make bench-l7-match   the L7 rule-match micro-benchmark (no root)
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -57,9 +58,9 @@ BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFTEST_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/deathstar \
-	$(BUILD)/loadgen
+	$(BUILD)/loadgen $(BUILD)/bench-l7-match
 
-.PHONY: all clean test unit bpftest e2e demo deps fuzz bench bench-quick
+.PHONY: all clean test unit bpftest e2e demo deps fuzz bench bench-quick bench-l7-match
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS)
 
@@ -133,6 +134,15 @@ $(BUILD)/deathstar: examples/starwars/deathstar.c
 $(BUILD)/loadgen: bench/loadgen.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The L7 rule-match micro-benchmark (bench/l7_match.c): prints ns per check,
+# asserts no speed, needs neither root nor the agent. Not part of `make test`.
+$(BUILD)/bench-l7-match: bench/l7_match.c $(BUILD)/libwarden.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS)
+
+bench-l7-match: $(BUILD)/bench-l7-match
+	$(Q)$(BUILD)/bench-l7-match
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(BUILD)
