@@ -106,6 +106,17 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libwarden.a $(wildcard tests/unit
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
 
+# The proxy's HTTP session is tested without sockets: the test links the
+# session and the proxy modules it calls (access log, policy holder).
+SESSION_TEST_OBJS := $(addprefix $(BUILD)/src/proxy/,http_session.o access_log.o policy_holder.o)
+
+$(BUILD)/tests/unit/test_http_session: tests/unit/test_http_session.c $(SESSION_TEST_OBJS) \
+		$(BUILD)/libwarden.a
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Isrc/proxy $(LDFLAGS) -o $@ $< $(SESSION_TEST_OBJS) \
+		$(BUILD)/libwarden.a $(LIBS) -lcmocka -lpthread
+
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
