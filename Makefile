@@ -7,6 +7,7 @@
 #   make deps       install the Debian packages the project needs
 #   make bench      the benchmark (bench/README.md); make bench-quick: CI smoke; root
 #   make bench-l7-match   the L7 rule-match micro-benchmark (no root)
+#   make bench-apply      time to apply 100 to 10,000 rules and CIDRs; root
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -60,7 +61,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/deathstar \
 	$(BUILD)/loadgen $(BUILD)/bench-l7-match
 
-.PHONY: all clean test unit bpftest e2e demo deps fuzz bench bench-quick bench-l7-match
+.PHONY: all clean test unit bpftest e2e demo deps fuzz bench bench-quick bench-l7-match bench-apply
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS)
 
@@ -154,6 +155,11 @@ $(BUILD)/bench-l7-match: bench/l7_match.c $(BUILD)/libwarden.a
 
 bench-l7-match: $(BUILD)/bench-l7-match
 	$(Q)$(BUILD)/bench-l7-match
+
+# Time to apply 100 to 10,000 rules or CIDRs (bench/apply_scale.sh); root,
+# starts wardend. tests/e2e/test_scale.sh checks the same policies.
+bench-apply: all
+	$(Q)bench/apply_scale.sh
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(BUILD)
