@@ -10,6 +10,8 @@
 #                   CNI plugin warden-cni into $(CNI_BIN_DIR) (DESTDIR honoured)
 #   make cni-test   the CNI suite (tests/cni/run.sh); root, real podman
 #   make bench      the benchmark (bench/README.md); make bench-quick: CI smoke; root
+#   make bench-l7-match   the L7 rule-match micro-benchmark (no root)
+#   make bench-apply      time to apply 100 to 10,000 rules and CIDRs; root
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -68,7 +70,7 @@ KVTEST_BINS := $(patsubst tests/kvstore/%.c,$(BUILD)/tests/kvstore/%,$(KVTEST_SR
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/warden-cni \
-	$(BUILD)/deathstar $(BUILD)/loadgen
+	$(BUILD)/deathstar $(BUILD)/loadgen $(BUILD)/bench-l7-match
 
 # `make install`: PREFIX for the daemons and the CLI; the CNI plugin goes to
 # /opt/cni/bin, the directory containerd and kubelet use by default, which
@@ -79,7 +81,7 @@ DESTDIR ?=
 CNI_BIN_DIR ?= /opt/cni/bin
 
 .PHONY: all clean test unit bpftest kvstore e2e demo deps fuzz bench bench-quick install \
-	cni-test
+	cni-test bench-l7-match bench-apply
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(KVTEST_BINS) $(BUILD)/tests/cni/cni-timer \
 	$(BUILD)/tests/cni/netdev-cni-probe
@@ -145,6 +147,17 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libwarden.a $(wildcard tests/unit
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS) -lcmocka
 
+# The proxy's HTTP session is tested without sockets: the test links the
+# session and the proxy modules it calls (access log, policy holder).
+SESSION_TEST_OBJS := $(addprefix $(BUILD)/src/proxy/,http_session.o access_log.o policy_holder.o)
+
+$(BUILD)/tests/unit/test_http_session: tests/unit/test_http_session.c $(SESSION_TEST_OBJS) \
+		$(BUILD)/libwarden.a
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Isrc/proxy $(LDFLAGS) -o $@ $< $(SESSION_TEST_OBJS) \
+		$(BUILD)/libwarden.a $(LIBS) -lcmocka -lpthread
+
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -181,6 +194,20 @@ $(BUILD)/deathstar: examples/starwars/deathstar.c
 $(BUILD)/loadgen: bench/loadgen.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The L7 rule-match micro-benchmark (bench/l7_match.c): prints ns per check,
+# asserts no speed, needs neither root nor the agent. Not part of `make test`.
+$(BUILD)/bench-l7-match: bench/l7_match.c $(BUILD)/libwarden.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS)
+
+bench-l7-match: $(BUILD)/bench-l7-match
+	$(Q)$(BUILD)/bench-l7-match
+
+# Time to apply 100 to 10,000 rules or CIDRs (bench/apply_scale.sh); root,
+# starts wardend. tests/e2e/test_scale.sh checks the same policies.
+bench-apply: all
+	$(Q)bench/apply_scale.sh
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run-unit.sh $(BUILD)

@@ -88,17 +88,24 @@ xferlog_enable=NO
 CONF
 	W endpoint exec "$name" -- vsftpd "$root/vsftpd.conf" >/dev/null 2>&1 &
 	disown
+	listening "$name" 21
 }
+# listening ENDPOINT PORT: a server listens there (waits up to 5 s)
+listening() {
+	for _ in $(seq 50); do
+		W endpoint exec "$1" -- ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# ftp_answers IP: the FTP server there answers the xwing (a directory listing)
+ftp_answers() { W endpoint exec xwing -- curl -s -m 3 -o /dev/null "ftp://$1/"; }
 deathstar_up() {
 	W endpoint exec deathstar -- build/deathstar --port 80 --log "$tmp/deathstar-api.log" \
 		--storage "$secure" --storage "$insecure" >>"$tmp/deathstar.out" 2>&1 &
 	deathstar_pid=$!
 	disown
-	for _ in $(seq 30); do
-		W endpoint exec deathstar -- ss -Hltn 'sport = :80' 2>/dev/null | grep -q LISTEN && break
-		sleep 0.1
-	done
-	sleep 0.3
+	listening deathstar 80
 }
 deathstar_alive() { kill -0 "$deathstar_pid" 2>/dev/null; }
 uploaded() { [ -s "$tmp/ftp-$1/root/upload/deathstar-api.log" ]; }
@@ -108,7 +115,14 @@ act "A long time ago, in a network namespace far, far away..."
 say "wardend owns identities, policy and the eBPF datapath; the CLI talks to it."
 build/wardend --state-dir "$tmp/state" --socket "$sock" 2>"$tmp/wardend.log" &
 agent=$!
-for _ in $(seq 50); do W status >/dev/null 2>&1 && break; sleep 0.1; done
+agent_up=0
+for _ in $(seq 50); do W status >/dev/null 2>&1 && agent_up=1 && break; sleep 0.1; done
+if [ "$agent_up" = 0 ]; then
+	echo "wardend did not start:"
+	cat "$tmp/wardend.log"
+	echo "demo: 0 passed, 1 failed"
+	exit 1
+fi
 show W status | head -12
 
 act "The cast: every ship and station is an endpoint (a netns with a veth)"
@@ -121,9 +135,11 @@ ds=$(ip_of deathstar)
 secure=$(ip_of secure-storage)
 insecure=$(ip_of insecure-storage)
 storage_up secure-storage
+expect "the secure storage's FTP server is up" test $? -eq 0
 storage_up insecure-storage
-sleep 0.5
+expect "the insecure storage's FTP server is up" test $? -eq 0
 deathstar_up
+expect "the Death Star's API server is up" test $? -eq 0
 W monitor >"$tmp/monitor.txt" 2>&1 &
 monitor=$!
 show W endpoint list
@@ -153,7 +169,7 @@ expect "the Death Star really exploded (its process is gone)" bash -c "! kill -0
 act "Act II: the Empire rebuilds the Death Star and applies policy, layer by layer"
 rm -f "$tmp"/ftp-*/root/upload/deathstar-api.log "$tmp/deathstar-api.log"
 deathstar_up
-expect "a new Death Star is online" deathstar_alive
+expect "a new Death Star is online (its API server listens)" bash -c "[ $? -eq 0 ] && kill -0 $deathstar_pid"
 
 say "Layer 1, L3/L4 ingress: only org=empire may reach the Death Star, on TCP/80."
 sed 's/^/  | /' examples/starwars/sw_l3_l4_policy.yaml
@@ -173,6 +189,7 @@ run_in tiefighter curl -s -m 2 -XPOST "http://$ds/v1/request-landing"
 sleep 3.5
 expect "the log reaches the secure storage" uploaded secure-storage
 expect "the upload to the insecure storage is blocked" bash -c "! [ -s '$tmp/ftp-insecure-storage/root/upload/deathstar-api.log' ]"
+expect "(control: the insecure storage itself is up, the xwing reaches it)" ftp_answers "$insecure"
 pause
 
 say "Layer 3, L7: empire ships may only POST /v1/request-landing and GET /v1."
@@ -188,14 +205,21 @@ expect "the tiefighter gets Access denied" grep -q "Access denied" "$tmp/out"
 
 # ------------------------------------------------------------------------
 act "Act III: the Rebels replay the attack against the protected Death Star"
+say "(Each refusal is paired with a control: the same server answering someone allowed.)"
 run_in xwing curl -s -m 2 -XPOST "http://$ds/v1/request-landing"
 expect "1. the xwing cannot land (times out)" bash -c "! grep -q 'Ship landed' '$tmp/out'"
+run_in tiefighter curl -s -m 2 -XPOST "http://$ds/v1/request-landing"
+expect "   while the tiefighter still lands" grep -q "Ship landed" "$tmp/out"
 run_in xwing curl -s -m 3 "ftp://$insecure/upload/deathstar-api.log"
-expect "2. no log leaks to the insecure storage any more" bash -c "! grep -q exhaust-port '$tmp/out'"
+rc=$?
+expect "2. no log leaks to the insecure storage any more (the storage answers: no such file)" \
+	bash -c "[ $rc -eq 78 ] && ! grep -q exhaust-port '$tmp/out'"
 run_in xwing curl -s -m 2 -XPUT "http://$ds/v1/exhaust-port"
 expect "3. the xwing cannot reach the exhaust port" bash -c "! grep -q Panic '$tmp/out'"
 sleep 0.5
 expect "the Death Star survives" deathstar_alive
+run_in tiefighter curl -s -m 2 "http://$ds/v1"
+expect "   and still serves its allowed API" grep -q "Death Star" "$tmp/out"
 
 act "What warden monitor saw (drops and the denied L7 request, with identities)"
 sleep 0.5

@@ -42,23 +42,60 @@ need_corpus() {
 	return 1
 }
 
-# check DESCRIPTION CMD... : CMD must succeed
+# check DESCRIPTION CMD... : CMD must succeed (returns 1 when it did not)
 check() {
 	local desc=$1
 	shift
 	if "$@" >"$E2E_TMP/out" 2>&1; then pass "$desc"; else
 		fail "$desc (command: $*)"
 		sed 's/^/      /' "$E2E_TMP/out" | tail -15
+		return 1
 	fi
 }
-# check_not DESCRIPTION CMD... : CMD must fail
-check_not() {
-	local desc=$1
+# A negative check ("dropped", "denied", "times out", "refused") passes
+# just as well when the server never started or cannot be reached at all.
+# So there is no check_not: each negative check names its positive control,
+# something on the same server that must pass at the same moment (the
+# allowed client, the host, which every endpoint admits, or the allowed
+# port). Without the control the check fails, saying so.
+#
+# check_denied DESCRIPTION CONTROL... -- ATTEMPT...
+#   CONTROL must succeed, then ATTEMPT must fail. One check.
+# check_controlled DESCRIPTION CONTROL... -- CMD...
+#   CONTROL must succeed, then CMD must succeed: for checks that name the
+#   kind of denial themselves (a timeout rather than a RST, a 403).
+# CONTROL ends at the first "--": wrap a command that has its own (an
+# `endpoint exec`) in a function.
+check_denied() { controlled_check denied "$@"; }
+check_controlled() { controlled_check outcome "$@"; }
+controlled_check() {
+	local kind=$1 desc=$2 control=() rc
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		control+=("$1")
+		shift
+	done
+	if [ $# -lt 2 ] || [ ${#control[@]} -eq 0 ]; then
+		fail "$desc (test bug: usage: check_$kind DESCRIPTION CONTROL... -- CMD...)"
+		return
+	fi
 	shift
-	if "$@" >"$E2E_TMP/out" 2>&1; then
+	if ! "${control[@]}" >"$E2E_TMP/out" 2>&1; then
+		fail "$desc: the control failed, so the check would prove nothing (control: ${control[*]})"
+		sed 's/^/      /' "$E2E_TMP/out" | tail -5
+		return
+	fi
+	"$@" >"$E2E_TMP/out" 2>&1
+	rc=$?
+	if [ "$kind" = denied ] && [ "$rc" -eq 0 ]; then
 		fail "$desc (unexpectedly succeeded: $*)"
 		sed 's/^/      /' "$E2E_TMP/out" | tail -5
-	else pass "$desc"; fi
+	elif [ "$kind" = outcome ] && [ "$rc" -ne 0 ]; then
+		fail "$desc (command: $*)"
+		sed 's/^/      /' "$E2E_TMP/out" | tail -15
+	else
+		pass "$desc"
+	fi
 }
 
 start_agent() {
@@ -103,6 +140,17 @@ world_create() {
 	ip -n "$WORLD_NS" route add 10.200.0.0/16 via 10.250.0.1
 }
 world() { ip netns exec "$WORLD_NS" "$@"; }
+# Between tests: the servers a test started in the world namespace go, so
+# the next test's server is its own (and binds).
+world_reset() {
+	local pids
+	pids=$(ip netns pids "$WORLD_NS" 2>/dev/null)
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	for _ in $(seq 20); do
+		[ -z "$(ip netns pids "$WORLD_NS" 2>/dev/null)" ] && return 0
+		sleep 0.05
+	done
+}
 
 e2e_cleanup() {
 	local pids
@@ -128,18 +176,37 @@ e2e_cleanup() {
 ep_ip() { W endpoint get "$1" ${2:+--namespace "$2"} --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])'; }
 ep_field() { W endpoint get "$1" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$2"; }
 
-# Servers: a TCP server answering "pong" and a UDP one, in an endpoint.
+# Servers: a TCP server answering "pong" and a UDP one, in an endpoint or
+# in the world namespace. Each returns once the server listens; if it does
+# not, the test fails saying which server, and the caller stops the test:
+#   serve_tcp web 80 || return
 serve_tcp() { # endpoint port [namespace]
 	W endpoint exec "$1" ${3:+--namespace "$3"} -- socat TCP-LISTEN:"$2",fork,reuseaddr SYSTEM:'echo pong' >/dev/null 2>&1 &
+	wait_listen "$1" "$2" "${3:-}"
 }
 serve_udp() { # endpoint port
 	W endpoint exec "$1" -- socat UDP-RECVFROM:"$2",fork SYSTEM:'echo pong' >/dev/null 2>&1 &
+	wait_listen "$1" "$2/udp"
 }
-wait_listen() { # endpoint port [namespace]
+world_serve_tcp() { # port
+	world socat TCP-LISTEN:"$1",fork,reuseaddr SYSTEM:'echo pong' >/dev/null 2>&1 &
+	wait_listen_in "the world namespace" "$1" world
+}
+# wait_listen ENDPOINT PORT[/udp] [NAMESPACE]: any server started in the
+# endpoint (5 s at most); a server that does not come up fails the test.
+wait_listen() {
+	wait_listen_in "endpoint ${3:+$3/}$1" "$2" W endpoint exec "$1" ${3:+--namespace "$3"} --
+}
+# wait_listen_in WHERE PORT[/udp] RUNNER...: RUNNER ss ... runs where the server is.
+wait_listen_in() {
+	local where=$1 port=${2%/udp} proto=tcp flags=-Hltn
+	[ "$2" != "$port" ] && proto=udp flags=-Hlun
+	shift 2
 	for _ in $(seq 50); do
-		W endpoint exec "$1" ${3:+--namespace "$3"} -- ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN && return 0
+		"$@" ss "$flags" "sport = :$port" 2>/dev/null | grep -q . && return 0
 		sleep 0.1
 	done
+	fail "the $proto server on port $port in $where did not start (nothing listens after 5 s)"
 	return 1
 }
 # tcp_ok FROM IP PORT: a TCP exchange from endpoint FROM works
@@ -154,5 +221,10 @@ udp_ok() {
 	[ "$out" = pong ]
 }
 ping_ok() { W endpoint exec "$1" -- ping -c1 -W1 "$2" >/dev/null 2>&1; }
+# The host reaches every endpoint whatever the policy (its implicit allow):
+# the control that proves a server is up when no endpoint is allowed.
+host_tcp_ok() { [ "$(timeout 3 socat -T2 - TCP:"$1":"$2",connect-timeout=2 </dev/null 2>/dev/null)" = pong ]; }
+host_udp_ok() { [ "$(echo ping | timeout 3 socat -T1 - UDP:"$1":"$2" 2>/dev/null)" = pong ]; }
+host_ping_ok() { ping -c1 -W1 "$1" >/dev/null 2>&1; }
 
 import() { W policy import "$@" >"$E2E_TMP/import.out" 2>&1 || { cat "$E2E_TMP/import.out"; return 1; }; }

@@ -13,6 +13,7 @@ pattern=${1:-}
 e2e_cleanup_tmp=$E2E_TMP
 reset_state() {
 	W policy delete --all >/dev/null 2>&1
+	world_reset
 	# Namespace labels too, so no test sees another's.
 	W namespace list --json 2>/dev/null | python3 -c 'import json,sys
 for n in json.load(sys.stdin):

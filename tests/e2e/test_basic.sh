@@ -1,16 +1,19 @@
 # shellcheck shell=bash
 # Basics: no policy allows everything; the Star Wars L3/L4 file; bad input.
 
+# The three ships, the deathstar's TCP server on 80. On failure the test
+# has failed (saying what) and stops: starwars_cast || return
 starwars_cast() {
 	W endpoint create deathstar --labels org=empire,class=deathstar >/dev/null &&
 	W endpoint create tiefighter --labels org=empire,class=tiefighter >/dev/null &&
-	W endpoint create xwing --labels org=alliance,class=xwing >/dev/null &&
-	serve_tcp deathstar 80 && wait_listen deathstar 80
+	W endpoint create xwing --labels org=alliance,class=xwing >/dev/null ||
+		{ fail "create the deathstar, tiefighter and xwing endpoints"; return 1; }
+	serve_tcp deathstar 80
 }
 
 t_01_no_policy_allows_tcp_udp_icmp() {
-	starwars_cast || { fail "create endpoints"; return; }
-	serve_udp deathstar 53
+	starwars_cast || return
+	serve_udp deathstar 53 || return
 	local ds
 	ds=$(ep_ip deathstar)
 	check "tiefighter -> deathstar TCP/80" tcp_ok tiefighter "$ds" 80
@@ -30,13 +33,15 @@ assert d[\"identity\"] >= 256
 
 t_02_starwars_l3_l4_file_unchanged() {
 	need_corpus || return
-	starwars_cast || { fail "create endpoints"; return; }
+	starwars_cast || return
 	local ds
 	ds=$(ep_ip deathstar)
 	check "import Cilium's sw_l3_l4_policy.yaml unchanged" import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml"
 	check "tiefighter lands (TCP/80 allowed)" tcp_ok tiefighter "$ds" 80
-	check_not "xwing times out (TCP/80 dropped)" tcp_ok xwing "$ds" 80
-	check_not "tiefighter on another port is dropped" ping_ok tiefighter "$ds"
+	check_denied "xwing times out (TCP/80 dropped)" \
+		tcp_ok tiefighter "$ds" 80 -- tcp_ok xwing "$ds" 80
+	check_denied "tiefighter's ICMP echo (not TCP/80) is dropped" \
+		host_ping_ok "$ds" -- ping_ok tiefighter "$ds"
 	check "deathstar ingress enforcement on" bash -c "\"$WARDEN\" --socket \"$SOCK\" endpoint get deathstar --json | grep -q '\"ingress\": *true'"
 	check "xwing drop is counted in status" bash -c "\"$WARDEN\" --socket \"$SOCK\" status --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"drops\"] > 0'"
 	check "bpf policy get shows the compiled allow" bash -c "\"$WARDEN\" --socket \"$SOCK\" bpf policy get deathstar | grep -i allow | grep -q 80"
@@ -44,7 +49,7 @@ t_02_starwars_l3_l4_file_unchanged() {
 
 t_03_bad_input_changes_nothing() {
 	need_corpus || return
-	starwars_cast || { fail "create endpoints"; return; }
+	starwars_cast || return
 	local ds before after
 	ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
@@ -77,22 +82,32 @@ YAML
 	check "the error names file, line and field" grep -Eq "bad.yaml:2[0-9].*port" "$E2E_TMP/err"
 	after=$(W policy get --json)
 	check "policy set unchanged after the failed import" test "$before" = "$after"
-	check_not "xwing still blocked (the valid first document was not applied)" tcp_ok xwing "$ds" 80
-	check_not "a second agent refuses to start on the same state dir" \
-		timeout 5 "$WARDEND" --state-dir "$E2E_TMP/state" --socket "$E2E_TMP/other.sock"
-	check "duplicate endpoint name is refused" bash -c "! \"$WARDEN\" --socket \"$SOCK\" endpoint create xwing --labels a=b"
-	check "invalid label is refused" bash -c "! \"$WARDEN\" --socket \"$SOCK\" endpoint create other --labels 'bad key=x'"
+	check_denied "xwing still blocked (the valid first document was not applied)" \
+		tcp_ok tiefighter "$ds" 80 -- tcp_ok xwing "$ds" 80
+	# Refusals name their reason: a refusal for another reason (a crash, a
+	# bad option) is not the one tested.
+	check "a second agent refuses to start on the same state dir, saying it runs" bash -c \
+		"! timeout 5 \"$WARDEND\" --state-dir \"$E2E_TMP/state\" --socket \"$E2E_TMP/other.sock\" >\"$E2E_TMP/second.log\" 2>&1 &&
+		 grep -q 'wardend is already running' \"$E2E_TMP/second.log\""
+	check "duplicate endpoint name is refused as such" bash -c \
+		"! \"$WARDEN\" --socket \"$SOCK\" endpoint create xwing --labels a=b 2>\"$E2E_TMP/dup.err\" &&
+		 grep -q 'default/xwing already exists' \"$E2E_TMP/dup.err\""
+	check "invalid label is refused, naming it" bash -c \
+		"! \"$WARDEN\" --socket \"$SOCK\" endpoint create other --labels 'bad key=x' 2>\"$E2E_TMP/label.err\" &&
+		 grep -q 'bad key' \"$E2E_TMP/label.err\""
+	check_denied "no endpoint was left behind by the refused creations" \
+		W endpoint get xwing -- W endpoint get other
 	check "policy validate names an unsupported feature and its field" bash -c \
 		"\"$WARDEN\" --socket \"$SOCK\" policy validate \"$CORPUS/cilium/policies/l7/kafka/kafka.yaml\" 2>&1 | grep -q 'rules.kafka: Kafka rules are not supported yet'"
 }
 
 t_04_policy_delete_restores_access() {
 	need_corpus || return
-	starwars_cast || { fail "create endpoints"; return; }
+	starwars_cast || return
 	local ds
 	ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
-	check_not "xwing blocked" tcp_ok xwing "$ds" 80
+	check_denied "xwing blocked" tcp_ok tiefighter "$ds" 80 -- tcp_ok xwing "$ds" 80
 	check "policy delete" W policy delete rule1
 	check "xwing reaches the deathstar again" tcp_ok xwing "$ds" 80
 	check "enforcement off again" bash -c "\"$WARDEN\" --socket \"$SOCK\" endpoint get deathstar --json | grep -q '\"ingress\": *false'"
@@ -100,7 +115,7 @@ t_04_policy_delete_restores_access() {
 
 t_05_monitor_shows_drops() {
 	need_corpus || return
-	starwars_cast || { fail "create endpoints"; return; }
+	starwars_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
 	W monitor --json >"$E2E_TMP/monitor.json" 2>&1 &
@@ -132,7 +147,7 @@ PY
 
 t_06_monitor_history_and_filters() {
 	need_corpus || return
-	starwars_cast || { fail "create endpoints"; return; }
+	starwars_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
 	tcp_ok xwing "$ds" 80
@@ -154,6 +169,9 @@ for e in events:
     assert e["verdict"] == "FORWARDED", e
 PY
 	W monitor --last 100 --type drop --namespace other >"$E2E_TMP/f3.txt" 2>&1
-	check "--namespace other: nothing" test ! -s "$E2E_TMP/f3.txt"
-	check_not "an unknown --type is a usage error" W monitor --type bogus --last 1
+	check_controlled "--namespace other: nothing (--namespace default: the drops)" \
+		bash -c "\"$WARDEN\" --socket \"$SOCK\" monitor --last 100 --type drop --namespace default | grep -q DROPPED" \
+		-- test ! -s "$E2E_TMP/f3.txt"
+	check_denied "an unknown --type is a usage error" \
+		W monitor --type drop --last 1 -- W monitor --type bogus --last 1
 }

@@ -9,7 +9,7 @@ two_clients() {
 
 t_10_match_expressions() {
 	two_clients || { fail "endpoints"; return; }
-	serve_tcp server 80; wait_listen server 80
+	serve_tcp server 80 || return
 	local s; s=$(ep_ip server)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -27,16 +27,16 @@ spec:
       - {key: forbidden, operator: DoesNotExist}
 YAML
 	check "tier=front (In) allowed" tcp_ok client-a "$s" 80
-	check_not "tier=back (not In) dropped" tcp_ok client-b "$s" 80
+	check_denied "tier=back (not In) dropped" tcp_ok client-a "$s" 80 -- tcp_ok client-b "$s" 80
 	W endpoint label client-a forbidden=yes >/dev/null
-	check_not "adding a DoesNotExist label revokes access" tcp_ok client-a "$s" 80
+	check_denied "adding a DoesNotExist label revokes access (the host still gets through)" \
+		host_tcp_ok "$s" 80 -- tcp_ok client-a "$s" 80
 }
 
 t_11_l4_port_named_port_and_range() {
 	two_clients || { fail "endpoints"; return; }
-	serve_tcp server 80; serve_tcp server 8080; serve_tcp server 9005; serve_tcp server 9100
-	wait_listen server 80; wait_listen server 8080; wait_listen server 9005; wait_listen server 9100
-	serve_udp server 9006
+	serve_tcp server 80 && serve_tcp server 8080 && serve_tcp server 9005 &&
+		serve_tcp server 9100 && serve_udp server 9006 || return
 	local s; s=$(ep_ip server)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -54,14 +54,16 @@ spec:
 YAML
 	check "named port web (8080) allowed" tcp_ok client-a "$s" 8080
 	check "9005 inside 9000-9010 allowed" tcp_ok client-b "$s" 9005
-	check_not "9100 outside the range dropped" tcp_ok client-a "$s" 9100
-	check_not "port 80 not listed dropped" tcp_ok client-a "$s" 80
-	check_not "UDP 9006 dropped (rule is TCP only)" udp_ok client-a "$s" 9006
+	# Controls: the host reaches the very server each client is denied.
+	check_denied "9100 outside the range dropped" host_tcp_ok "$s" 9100 -- tcp_ok client-a "$s" 9100
+	check_denied "port 80 not listed dropped" host_tcp_ok "$s" 80 -- tcp_ok client-a "$s" 80
+	check_denied "UDP 9006 dropped (rule is TCP only)" \
+		host_udp_ok "$s" 9006 -- udp_ok client-a "$s" 9006
 }
 
 t_12_udp_rule() {
 	two_clients || { fail "endpoints"; return; }
-	serve_udp server 53; serve_udp server 54
+	serve_udp server 53 && serve_udp server 54 || return
 	local s; s=$(ep_ip server)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -77,12 +79,12 @@ spec:
     - ports: [{port: "53", protocol: UDP}]
 YAML
 	check "UDP 53 allowed, reply passes via conntrack" udp_ok client-a "$s" 53
-	check_not "UDP 54 dropped" udp_ok client-a "$s" 54
+	check_denied "UDP 54 dropped" host_udp_ok "$s" 54 -- udp_ok client-a "$s" 54
 }
 
 t_13_egress() {
 	two_clients || { fail "endpoints"; return; }
-	serve_tcp server 80; serve_tcp client-b 80; wait_listen server 80; wait_listen client-b 80
+	serve_tcp server 80 && serve_tcp client-b 80 || return
 	local s b; s=$(ep_ip server); b=$(ep_ip client-b)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -98,15 +100,16 @@ spec:
     - ports: [{port: "80", protocol: TCP}]
 YAML
 	check "client-a egress to server:80 allowed" tcp_ok client-a "$s" 80
-	check_not "client-a egress to client-b:80 dropped" tcp_ok client-a "$b" 80
-	check_not "client-a egress ICMP dropped" ping_ok client-a "$s"
+	check_denied "client-a egress to client-b:80 dropped" \
+		tcp_ok server "$b" 80 -- tcp_ok client-a "$b" 80
+	check_denied "client-a egress ICMP dropped" ping_ok client-b "$s" -- ping_ok client-a "$s"
 	check "client-b (not selected) unaffected" tcp_ok client-b "$s" 80
 	check "egress enforcement shown" bash -c "\"$WARDEN\" --socket \"$SOCK\" endpoint get client-a --json | grep -q '\"egress\": *true'"
 }
 
 t_14_deny_beats_allow() {
 	two_clients || { fail "endpoints"; return; }
-	serve_tcp server 80; serve_tcp server 81; wait_listen server 80; wait_listen server 81
+	serve_tcp server 80 && serve_tcp server 81 || return
 	local s; s=$(ep_ip server)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -132,13 +135,14 @@ spec:
     - ports: [{port: "80", protocol: TCP}]
 YAML
 	check "client-a allowed on 80" tcp_ok client-a "$s" 80
-	check_not "client-b denied on 80 (deny wins over the L3 allow)" tcp_ok client-b "$s" 80
+	check_denied "client-b denied on 80 (deny wins over the L3 allow)" \
+		tcp_ok client-a "$s" 80 -- tcp_ok client-b "$s" 80
 	check "client-b still allowed on 81" tcp_ok client-b "$s" 81
 }
 
 t_15_label_change_moves_endpoint() {
 	two_clients || { fail "endpoints"; return; }
-	serve_tcp server 80; wait_listen server 80
+	serve_tcp server 80 || return
 	local s id1 id2; s=$(ep_ip server)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -151,7 +155,7 @@ spec:
   ingress:
   - fromEndpoints: [{matchLabels: {tier: front}}]
 YAML
-	check_not "client-b (tier=back) dropped" tcp_ok client-b "$s" 80
+	check_denied "client-b (tier=back) dropped" tcp_ok client-a "$s" 80 -- tcp_ok client-b "$s" 80
 	id1=$(ep_field client-b '["identity"]')
 	check "relabel client-b tier=front" W endpoint label client-b tier=front
 	id2=$(ep_field client-b '["identity"]')
@@ -165,7 +169,7 @@ YAML
 
 t_16_icmp_types() {
 	two_clients || { fail "endpoints"; return; }
-	serve_tcp server 80; wait_listen server 80
+	serve_tcp server 80 || return
 	local s; s=$(ep_ip server)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -182,5 +186,5 @@ spec:
       - {type: EchoRequest, family: IPv4}
 YAML
 	check "icmps EchoRequest: ping allowed (reply via conntrack)" ping_ok client-a "$s"
-	check_not "icmps only: TCP/80 dropped" tcp_ok client-a "$s" 80
+	check_denied "icmps only: TCP/80 dropped" host_tcp_ok "$s" 80 -- tcp_ok client-a "$s" 80
 }

@@ -4,42 +4,66 @@
 
 TOOLS=$(dirname "${BASH_SOURCE[0]}")/tools
 
-l7_cast() { # deathstar with an HTTP server on 80, two ships
+# The deathstar with an HTTP server on 80, two ships. On failure the test
+# has failed (saying what) and stops: l7_cast || return
+l7_cast() {
 	W endpoint create deathstar --labels org=empire,class=deathstar >/dev/null &&
 	W endpoint create tiefighter --labels org=empire,class=tiefighter >/dev/null &&
-	W endpoint create xwing --labels org=alliance,class=xwing >/dev/null || return 1
+	W endpoint create xwing --labels org=alliance,class=xwing >/dev/null ||
+		{ fail "create the deathstar, tiefighter and xwing endpoints"; return 1; }
 	: >"$E2E_TMP/httpd.log"
 	W endpoint exec deathstar -- python3 "$TOOLS/httpd.py" --port 80 --log "$E2E_TMP/httpd.log" >/dev/null 2>&1 &
 	wait_listen deathstar 80
 }
-# http FROM METHOD URL [curl args...] -> "STATUS BODY"
+# http FROM METHOD URL [curl args...] -> "BODY STATUS"
 http() {
 	local from=$1 method=$2 url=$3
 	shift 3
 	W endpoint exec "$from" -- curl -s -m 3 -X "$method" -w ' %{http_code}' "$@" "$url" 2>/dev/null | tr -d '\r' | tr '\n' ' '
 }
 served() { grep -c "$1" "$E2E_TMP/httpd.log"; }
+# http_is FROM EXPECTED METHOD URL [curl args...]: the answer is "BODY STATUS"
+# matching the glob EXPECTED (e.g. '* 403').
+http_is() {
+	local from=$1 want=$2 got
+	shift 2
+	got=$(http "$from" "$@")
+	# shellcheck disable=SC2053 # the glob is the point
+	[[ $got == $want ]] || { echo "got: $got"; return 1; }
+}
+# host_http_ok IP: the HTTP server answers the host (always allowed, and
+# not redirected to the proxy).
+host_http_ok() { [[ $(curl -s -m 3 "http://$1/host-control") == "GET /host-control from "* ]]; }
+# curl_from FROM CURL-ARGS...: curl inside an endpoint (for check_denied,
+# whose CONTROL and ATTEMPT cannot hold an "endpoint exec --").
+curl_from() {
+	local from=$1
+	shift
+	W endpoint exec "$from" -- curl "$@"
+}
 proxy_pid() { pgrep -f "warden-proxy --policy $E2E_TMP/" | head -1; }
 
 t_60_starwars_l7_file_unchanged() {
 	need_corpus || return
-	l7_cast || { fail "cast"; return; }
+	l7_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	check "import Cilium's sw_l3_l4_l7_policy.yaml unchanged" import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml"
 	check "tiefighter: POST /v1/request-landing -> Ship landed" \
 		bash -c "[[ \"\$1\" == 'Ship landed  200' ]]" _ "$(http tiefighter POST "http://$ds/v1/request-landing")"
 	check "tiefighter: PUT /v1/exhaust-port -> 403 Access denied" \
 		bash -c "[[ \"\$1\" == 'Access denied  403' ]]" _ "$(http tiefighter PUT "http://$ds/v1/exhaust-port")"
-	check "the denied request never reached the server" test "$(served 'PUT /v1/exhaust-port')" -eq 0
-	check_not "xwing: L3-denied, never reaches the proxy (times out)" \
-		bash -c "W() { \"$WARDEN\" --socket \"$SOCK\" \"\$@\"; }; W endpoint exec xwing -- curl -s -m 2 -XPOST http://$ds/v1/request-landing"
+	check_controlled "the denied request never reached the server (the allowed one did)" \
+		test "$(served 'POST /v1/request-landing')" -ge 1 -- test "$(served 'PUT /v1/exhaust-port')" -eq 0
+	check_denied "xwing: L3-denied, never reaches the proxy (times out)" \
+		http_is tiefighter 'Ship landed  200' POST "http://$ds/v1/request-landing" -- \
+		curl_from xwing -s -m 2 -XPOST "http://$ds/v1/request-landing"
 	check "the server saw the tiefighter's own address (no source NAT)" \
 		grep -q "POST /v1/request-landing from $(ep_ip tiefighter)" "$E2E_TMP/httpd.log"
 	check "bpf policy get shows the redirect" bash -c "\"$WARDEN\" --socket \"$SOCK\" bpf policy get deathstar --json | grep -q proxy"
 }
 
 t_61_egress_l7_and_regex_anchoring() {
-	l7_cast || { fail "cast"; return; }
+	l7_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -69,7 +93,7 @@ YAML
 }
 
 t_62_headers_and_host() {
-	l7_cast || { fail "cast"; return; }
+	l7_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -100,7 +124,7 @@ YAML
 
 t_63_keepalive_denied_then_allowed_and_policy_change() {
 	need_corpus || return
-	l7_cast || { fail "cast"; return; }
+	l7_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
 	rm -f "$E2E_TMP/changed"
@@ -139,7 +163,7 @@ YAML
 
 t_64_proxy_killed_fails_closed_then_recovers() {
 	need_corpus || return
-	l7_cast || { fail "cast"; return; }
+	l7_cast || return
 	local ds pid before; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
 	check "landing works through the proxy" bash -c "[[ \"\$1\" == 'Ship landed  200' ]]" _ "$(http tiefighter POST "http://$ds/v1/request-landing")"
@@ -148,9 +172,11 @@ t_64_proxy_killed_fails_closed_then_recovers() {
 	# Stop it (SIGSTOP keeps it from being restarted, so the gap is real).
 	kill -STOP "$pid"
 	before=$(served 'PUT /v1/exhaust-port')
-	check_not "while the proxy is down the request fails (no unfiltered pass)" \
-		bash -c "W() { \"$WARDEN\" --socket \"$SOCK\" \"\$@\"; }; W endpoint exec tiefighter -- curl -sf -m 2 -XPUT http://$ds/v1/exhaust-port"
-	check "and it never reached the server" test "$(served 'PUT /v1/exhaust-port')" -eq "$before"
+	# Control: the server is up (the host's requests skip the proxy).
+	check_denied "while the proxy is down the request fails (no unfiltered pass)" \
+		host_http_ok "$ds" -- curl_from tiefighter -sf -m 2 -XPUT "http://$ds/v1/exhaust-port"
+	check_controlled "and it never reached the server (the host's request did)" \
+		test "$(served 'GET /host-control')" -ge 1 -- test "$(served 'PUT /v1/exhaust-port')" -eq "$before"
 	kill -KILL "$pid"
 	local ok=0
 	for _ in $(seq 50); do
@@ -164,7 +190,7 @@ t_64_proxy_killed_fails_closed_then_recovers() {
 }
 
 t_65_chunked_upload_and_large_body() {
-	l7_cast || { fail "cast"; return; }
+	l7_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -189,15 +215,18 @@ YAML
 		"$(http tiefighter PUT "http://$ds/upload" --data-binary @"$E2E_TMP/blob")"
 	check "a denied upload gets 403 and its body is not forwarded" bash -c "[[ \"\$1\" == *' 403' ]]" _ \
 		"$(http tiefighter PUT "http://$ds/elsewhere" --data-binary @"$E2E_TMP/blob")"
-	check "the server logged no request for /elsewhere" test "$(served '/elsewhere')" -eq 0
+	check_controlled "the server logged no request for /elsewhere (both uploads, yes)" \
+		test "$(served 'PUT /upload')" -eq 2 -- test "$(served '/elsewhere')" -eq 0
 }
 
 # Trace must agree with the datapath: the same flows, traced and sent.
 t_66_policy_trace_agrees_with_datapath() {
 	need_corpus || return
-	l7_cast || { fail "cast"; return; }
+	l7_cast || return
 	local ds; ds=$(ep_ip deathstar)
-	serve_tcp deathstar 8080; wait_listen deathstar 8080
+	serve_tcp deathstar 8080 || return
+	check "control: the 8080 server answers the host, so a DENIED flow to it is the datapath's" \
+		host_tcp_ok "$ds" 8080
 	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
 	trace() { W policy trace --json "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])'; }
 	local from to port traced sent
@@ -228,14 +257,14 @@ t_66_policy_trace_agrees_with_datapath() {
 t_67_monitor_l7_events_and_audit() {
 	need_corpus || return
 	local t0; t0=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
-	l7_cast || { fail "cast"; return; }
+	l7_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_l7_policy.yaml" || { fail "import"; return; }
 	http tiefighter POST "http://$ds/v1/request-landing" >/dev/null
 	http tiefighter PUT "http://$ds/v1/exhaust-port" >/dev/null
 	check "endpoint config deathstar audit=on" W endpoint config deathstar audit=on
 	check "audit mode at L7: PUT /v1/exhaust-port reaches the server" \
-		bash -c "[[ \"\$1\" != *' 403' ]]" _ "$(http tiefighter PUT "http://$ds/v1/exhaust-port")"
+		bash -c "[[ \"\$1\" == 'PUT /v1/exhaust-port from '*' 200' ]]" _ "$(http tiefighter PUT "http://$ds/v1/exhaust-port")"
 	check "the server logged it" test "$(served 'PUT /v1/exhaust-port')" -eq 1
 	sleep 0.5
 	W monitor --last 4096 -o json >"$E2E_TMP/l7ev.json" 2>&1

@@ -12,13 +12,26 @@ probe() {
 }
 # probe_result FROM CASE -> ok | refused | timeout | error:...
 probe_result() { probe "$1" 2 "$2" | awk '{print $2}'; }
+# probe_is FROM CASE RESULT: FROM is "host" or an endpoint
+probe_is() {
+	local got
+	if [ "$1" = host ]; then
+		got=$(python3 "$MODES_TOOLS/flowprobe.py" probe 2 "$2" | awk '{print $2}')
+	else
+		got=$(probe_result "$1" "$2")
+	fi
+	[ "$got" = "$3" ] || { echo "$1 -> $2: $got, not $3"; return 1; }
+}
 
+# The deathstar serving TCP 80, 81 and UDP 53, two ships. On failure the
+# test has failed (saying what) and stops: modes_cast || return
 modes_cast() {
 	W endpoint create deathstar --labels org=empire,class=deathstar >/dev/null &&
 	W endpoint create tiefighter --labels org=empire,class=tiefighter >/dev/null &&
-	W endpoint create xwing --labels org=alliance,class=xwing >/dev/null || return 1
+	W endpoint create xwing --labels org=alliance,class=xwing >/dev/null ||
+		{ fail "create the deathstar, tiefighter and xwing endpoints"; return 1; }
 	W endpoint exec deathstar -- python3 "$MODES_TOOLS/flowprobe.py" serve 80,81 53 >/dev/null 2>&1 &
-	wait_listen deathstar 80 && wait_listen deathstar 81
+	wait_listen deathstar 80 && wait_listen deathstar 81 && wait_listen deathstar 53/udp
 }
 
 # mark_start: events_json only returns events after this point
@@ -33,7 +46,7 @@ for l in sys.stdin:
 
 t_80_audit_policy_forwards_and_names_itself() {
 	mark_start
-	modes_cast || { fail "cast"; return; }
+	modes_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
@@ -91,8 +104,8 @@ spec:
 YAML
 	mark_start
 	check "enforced allow + audited deny: xwing connects on 80" test "$(probe_result xwing "$ds:80/tcp")" = ok
-	check "enforced default deny still holds on 81 (DROPPED, not audited)" \
-		test "$(probe_result xwing "$ds:81/tcp")" = timeout
+	check_controlled "enforced default deny still holds on 81 (DROPPED, not audited)" \
+		probe_is host "$ds:81/tcp" ok -- probe_is xwing "$ds:81/tcp" timeout
 	sleep 0.3
 	events_json "$E2E_TMP/ev2.json"
 	check "80: AUDIT 'Policy denied by denylist' by default/lockdown; 81: DROPPED by default deny" python3 - "$E2E_TMP/ev2.json" <<'PY'
@@ -119,9 +132,9 @@ spec:
   - fromEndpoints: [{matchLabels: {org: alliance}}]
 YAML
 	import "$E2E_TMP/enforce.yaml" || { fail "import 3"; return; }
-	check "audit off: the xwing is dropped" test "$(probe_result xwing "$ds:80/tcp")" = timeout
-	check "audit off: the tiefighter still connects" test "$(probe_result tiefighter "$ds:80/tcp")" = ok
-	check_not "a misspelt Warden annotation is refused" W policy validate - <<'YAML'
+	check_controlled "audit off: the xwing is dropped (the tiefighter still connects)" \
+		probe_is tiefighter "$ds:80/tcp" ok -- probe_is xwing "$ds:80/tcp" timeout
+	cat >"$E2E_TMP/typo.yaml" <<'YAML'
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata:
@@ -131,15 +144,21 @@ metadata:
 spec:
   endpointSelector: {}
 YAML
+	sed 's|policy.warden.io/audit:|policy.warden.io/audit-mode:|' "$E2E_TMP/typo.yaml" >"$E2E_TMP/spelt.yaml"
+	check_denied "a misspelt Warden annotation is refused (spelt right, it validates)" \
+		W policy validate "$E2E_TMP/spelt.yaml" -- W policy validate "$E2E_TMP/typo.yaml"
+	check "the refusal names the unknown annotation" bash -c \
+		"\"$WARDEN\" --socket \"$SOCK\" policy validate \"$E2E_TMP/typo.yaml\" 2>&1 | grep -q 'unknown Warden annotation'"
 }
 
 t_81_endpoint_audit_mode() {
 	need_corpus || return
 	mark_start
-	modes_cast || { fail "cast"; return; }
+	modes_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
-	check "enforced: the xwing is dropped" test "$(probe_result xwing "$ds:80/tcp")" = timeout
+	check_controlled "enforced: the xwing is dropped (the tiefighter connects)" \
+		probe_is tiefighter "$ds:80/tcp" ok -- probe_is xwing "$ds:80/tcp" timeout
 	check "endpoint config deathstar audit=on" W endpoint config deathstar audit=on
 	check "endpoint get shows audit: true" bash -c \
 		"\"$WARDEN\" --socket \"$SOCK\" endpoint get deathstar --json | grep -q '\"audit\": *true'"
@@ -157,16 +176,18 @@ PY
 	W monitor --last 4096 --verdict AUDIT >"$E2E_TMP/audit.txt" 2>&1
 	check "monitor --verdict AUDIT prints them (compact)" grep -q "xwing.*deathstar.*AUDIT" "$E2E_TMP/audit.txt"
 	check "PolicyAuditMode=Disabled (Cilium's spelling) turns it off" W endpoint config deathstar PolicyAuditMode=Disabled
-	check "enforced again: the xwing is dropped" test "$(probe_result xwing "$ds:80/tcp")" = timeout
-	check_not "an unknown option is refused" W endpoint config deathstar audit=maybe
+	check_controlled "enforced again: the xwing is dropped (the tiefighter connects)" \
+		probe_is tiefighter "$ds:80/tcp" ok -- probe_is xwing "$ds:80/tcp" timeout
+	check_denied "an unknown option value is refused (audit=off is accepted)" \
+		W endpoint config deathstar audit=off -- W endpoint config deathstar audit=maybe
 }
 
 t_82_reject_answers_fast() {
 	mark_start
-	modes_cast || { fail "cast"; return; }
+	modes_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	W endpoint exec xwing -- python3 "$MODES_TOOLS/flowprobe.py" serve 80 53 >/dev/null 2>&1 &
-	wait_listen xwing 80
+	wait_listen xwing 80 || return
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -205,18 +226,26 @@ spec:
 YAML
 	probe xwing 3 "$ds:80/tcp" "$ds:53/udp" "$ds:81/tcp" >"$E2E_TMP/p1.txt"
 	cat "$E2E_TMP/p1.txt" | sed 's/^/      /'
-	check "ingress reject: TCP gets a RST at once (refused in < 500 ms)" \
+	# A server that is not there also answers with a RST or an ICMP port
+	# unreachable: each control shows the same server answering an
+	# allowed peer, so "refused" is the policy's.
+	check_controlled "ingress reject: TCP gets a RST at once (refused in < 500 ms)" \
+		probe_is tiefighter "$ds:80/tcp" ok -- \
 		awk -v c="$ds:80/tcp" '$1==c && $2=="refused" && $3<500 {f=1} END {exit !f}' "$E2E_TMP/p1.txt"
-	check "ingress reject: UDP gets ICMP unreachable at once (related, though the xwing's ingress is default deny)" \
+	check_controlled "ingress reject: UDP gets ICMP unreachable at once (related, though the xwing's ingress is default deny)" \
+		probe_is tiefighter "$ds:53/udp" ok -- \
 		awk -v c="$ds:53/udp" '$1==c && $2=="refused" && $3<500 {f=1} END {exit !f}' "$E2E_TMP/p1.txt"
-	check "egress reject at the xwing's own hook (port 81 not allowed)" \
+	check_controlled "egress reject at the xwing's own hook (port 81 not allowed)" \
+		probe_is tiefighter "$ds:81/tcp" ok -- \
 		awk -v c="$ds:81/tcp" '$1==c && $2=="refused" && $3<500 {f=1} END {exit !f}' "$E2E_TMP/p1.txt"
 	check "ping gets 'Packet filtered' (ICMP admin prohibited)" bash -c \
 		"\"$WARDEN\" --socket \"$SOCK\" endpoint exec xwing -- ping -c1 -W2 $ds | grep -qi 'filtered'"
 	local tf; tf=$(ep_ip tiefighter)
-	serve_tcp tiefighter 80; wait_listen tiefighter 80
-	check "egress deny of a reject policy: RST too" test "$(probe_result xwing "$tf:80/tcp")" = refused
-	check "a policy without the annotation drops silently (agent default): world -> tiefighter times out" \
+	serve_tcp tiefighter 80 || return
+	check_controlled "egress deny of a reject policy: RST too (the deathstar reaches that server)" \
+		probe_is deathstar "$tf:80/tcp" ok -- probe_is xwing "$tf:80/tcp" refused
+	check_controlled "a policy without the annotation drops silently (agent default): world -> tiefighter times out" \
+		probe_is deathstar "$tf:80/tcp" ok -- \
 		test "$(world python3 "$MODES_TOOLS/flowprobe.py" probe 1 "$tf:80/tcp" | awk '{print $2}')" = timeout
 	check "allowed traffic is untouched" test "$(probe_result tiefighter "$ds:80/tcp")" = ok
 	sleep 0.3
@@ -239,12 +268,13 @@ t_83_agent_wide_reject() {
 	stop_agent
 	WARDEND_ARGS="--deny-response reject" start_agent || { fail "agent with --deny-response reject"; return; }
 	mark_start
-	modes_cast || { fail "cast"; return; }
+	modes_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	check "status reports the deny response" bash -c \
 		"\"$WARDEN\" --socket \"$SOCK\" status | grep -q 'Deny response.*reject'"
 	import "$CORPUS/cilium/minikube/sw_l3_l4_policy.yaml" || { fail "import"; return; }
-	check "agent-wide reject: the xwing gets a RST" test "$(probe_result xwing "$ds:80/tcp")" = refused
+	check_controlled "agent-wide reject: the xwing gets a RST (the tiefighter connects)" \
+		probe_is tiefighter "$ds:80/tcp" ok -- probe_is xwing "$ds:80/tcp" refused
 	import - <<'YAML' || { fail "import drop"; return; }
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -258,9 +288,11 @@ spec:
   - fromEndpoints: [{matchLabels: {org: empire}}]
     toPorts: [{ports: [{port: "80", protocol: TCP}]}]
 YAML
-	check "a policy's drop annotation overrides the agent's reject" \
-		test "$(probe_result xwing "$ds:80/tcp")" = timeout
-	check_not "wardend refuses an unknown --deny-response" "$WARDEND" --deny-response icmp
+	check_controlled "a policy's drop annotation overrides the agent's reject (the tiefighter connects)" \
+		probe_is tiefighter "$ds:80/tcp" ok -- probe_is xwing "$ds:80/tcp" timeout
+	check "wardend refuses an unknown --deny-response, naming it" bash -c \
+		"! timeout 5 \"$WARDEND\" --deny-response icmp >\"$E2E_TMP/dr.log\" 2>&1 &&
+		 grep -q \"deny-response takes drop or reject, not 'icmp'\" \"$E2E_TMP/dr.log\""
 	reset_state
 	stop_agent
 	WARDEND_ARGS= start_agent || fail "agent restarted with defaults"
@@ -270,7 +302,7 @@ YAML
 # that one) are deleted: policies keep one id for their rule cookies.
 t_84_policy_names_survive_deletes() {
 	mark_start
-	modes_cast || { fail "cast"; return; }
+	modes_cast || return
 	local ds; ds=$(ep_ip deathstar)
 	import - <<'YAML' || { fail "import"; return; }
 apiVersion: cilium.io/v2

@@ -3,8 +3,9 @@
  * lib/l7_policy.c: loading the proxy's policy document (and the exact JSON
  * path of what it refuses), regex anchoring, the fields of a rule, any-peer
  * and exempt semantics, audit mode and the verdict of a flow, the ipcache
- * and endpoint indexes, reference counts, concurrent checks on one
- * snapshot, and a micro-benchmark of check().
+ * and endpoint indexes, reference counts and concurrent checks on one
+ * snapshot. The speed of check() is measured by bench/l7_match.c
+ * (`make bench-l7-match`), not here.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -1092,156 +1092,6 @@ static void test_concurrent_checks(void **state)
 	}
 }
 
-/* ---- micro-benchmark (prints, asserts nothing about time) -------------- */
-
-/* Each figure is the best of a few rounds: the machine is shared. */
-#define BENCH_ROUNDS 5
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/*
- * n rules; rule i allows GET on path_format(i). The request matches the
- * last rule, so every rule is evaluated.
- */
-static struct l7_policy *bench_policy(size_t n, const char *path_format)
-{
-	json_t *doc = json_pack("{s:i, s:[], s:[], s:[], s:[{s:i, s:s, s:i, s:i, s:[]}]}",
-				"revision", 1, "ipcache", "identities", "endpoints", "l7",
-				"endpoint", 1, "direction", "ingress", "port", 80,
-				"identity", 0, "rules");
-	json_t *rules =
-	    json_object_get(json_array_get(json_object_get(doc, "l7"), 0), "rules");
-	struct l7_policy *p = NULL;
-	char err[256], path[128];
-
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), path_format, i);
-		json_array_append_new(rules,
-				      json_pack("{s:s, s:s, s:s, s:I}", "method", "GET",
-						"path", path, "host", "api\\.local",
-						"cookie", (json_int_t)i + 1));
-	}
-	assert_int_equal(l7_policy__load(doc, &p, err, sizeof(err)), 0);
-	json_decref(doc);
-	return p;
-}
-
-static double bench_check(const struct l7_policy *p, const char *path, uint32_t want,
-			  size_t iterations)
-{
-	struct http_header headers[] = {header("User-Agent", "bench"),
-					header("Accept", "*/*")};
-	struct l7_request req = request("GET", path, "api.local");
-	uint32_t cookie = 0;
-	double best = 1e30;
-
-	req.headers = headers;
-	req.header_count = 2;
-	/* Warm up: the thread's match data, caches. */
-	for (size_t i = 0; i < 1000; i++)
-		l7_policy__check(p, 1, IN, 80, 256, &req, &cookie);
-	assert_int_equal(cookie, want);
-	for (int round = 0; round < BENCH_ROUNDS; round++) {
-		double start = now_ns(), elapsed;
-
-		for (size_t i = 0; i < iterations; i++) {
-			if (l7_policy__check(p, 1, IN, 80, 256, &req, &cookie) !=
-			    L7_ALLOW)
-				fail();
-		}
-		elapsed = (now_ns() - start) / (double)iterations;
-		if (elapsed < best)
-			best = elapsed;
-	}
-	return best;
-}
-
-/* The floor: the same path matches straight through PCRE2, nothing else. */
-static double bench_bare_pcre2(size_t n, const char *path_format, const char *path,
-			       size_t iterations)
-{
-	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-	const size_t len = strlen(path);
-	pcre2_code *codes[40];
-	bool jit[40];
-	PCRE2_SIZE offset;
-	char pattern[128];
-	double elapsed, best = 1e30;
-	int error;
-
-	assert_true(n <= 40);
-	for (size_t i = 0; i < n; i++) {
-		snprintf(pattern, sizeof(pattern), path_format, i);
-		codes[i] = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-					 PCRE2_ANCHORED | PCRE2_ENDANCHORED, &error,
-					 &offset, NULL);
-		assert_non_null(codes[i]);
-		jit[i] = pcre2_jit_compile(codes[i], PCRE2_JIT_COMPLETE) == 0;
-	}
-	for (int round = 0; round < BENCH_ROUNDS; round++) {
-		double start = now_ns();
-
-		for (size_t it = 0; it < iterations; it++) {
-			int rc = -1;
-
-			for (size_t i = 0; i < n && rc < 0; i++)
-				rc = jit[i] ? pcre2_jit_match(codes[i], (PCRE2_SPTR)path,
-							      len, 0, 0, md, NULL)
-					    : pcre2_match(codes[i], (PCRE2_SPTR)path, len,
-							  0, 0, md, NULL);
-			if (rc < 0)
-				fail();
-		}
-		elapsed = (now_ns() - start) / (double)iterations;
-		if (elapsed < best)
-			best = elapsed;
-	}
-	for (size_t i = 0; i < n; i++)
-		pcre2_code_free(codes[i]);
-	pcre2_match_data_free(md);
-	return best;
-}
-
-static void bench_one(const char *label, const char *path_format, const char *last_path_1,
-		      const char *last_path_40, bool regex)
-{
-	const size_t iterations = 50000;
-	struct l7_policy *one = bench_policy(1, path_format);
-	struct l7_policy *forty = bench_policy(40, path_format);
-	double t1 = bench_check(one, last_path_1, 1, iterations);
-	double t40 = bench_check(forty, last_path_40, 40, iterations);
-
-	printf("[ BENCH    ] %-22s 1 rule %7.1f ns/check, 40 rules %7.1f ns/check "
-	       "(%.1f ns/extra rule)\n",
-	       label, t1, t40, (t40 - t1) / 39);
-	if (regex) {
-		double b1 = bench_bare_pcre2(1, path_format, last_path_1, iterations);
-		double b40 = bench_bare_pcre2(40, path_format, last_path_40, iterations);
-
-		printf("[ BENCH    ] %-22s 1 rule %7.1f ns,       40 rules %7.1f ns "
-		       "(bare PCRE2 matches of the paths)\n",
-		       "  floor", b1, b40);
-	}
-	l7_policy__put(one);
-	l7_policy__put(forty);
-}
-
-static void test_benchmark(void **state)
-{
-	(void)state;
-	/* Every rule: method "GET", host "api\.local" (a regex), and the path. */
-	bench_one("literal paths", "/api/v1/items/%zu", "/api/v1/items/0",
-		  "/api/v1/items/39", false);
-	bench_one("regex paths", "/api/v1/items/%zu/[0-9]+", "/api/v1/items/0/12345",
-		  "/api/v1/items/39/12345", true);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1263,7 +1113,6 @@ int main(void)
 	    cmocka_unit_test(test_large_document),
 	    cmocka_unit_test(test_refcount),
 	    cmocka_unit_test(test_concurrent_checks),
-	    cmocka_unit_test(test_benchmark),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
