@@ -267,6 +267,28 @@ def perf_top(c, m, limit=15):
     return rows[:limit]
 
 
+def syscalls(c, m):
+    """{comm: (calls per request, [(syscall, calls per request)])} from
+    `perf trace -s` on the server, the proxies and the agent."""
+    f = os.path.join(out, "raw", f"syscalls-{c}-{m}.txt")
+    reqs = med(c, f"syscalls_{'ka' if m == 'ka' else 'cl'}_requests")
+    if not os.path.exists(f) or not reqs:
+        return None
+    per = {}
+    comm = None
+    for line in open(f):
+        h = re.match(r"\s*(\S.*?) \((\d+)\), (\d+) events", line)
+        if h:
+            comm = h.group(1)
+            continue
+        r = re.match(r"\s+([a-z_0-9]+)\s+(\d+)\s+(\d+)\s+[\d.]+", line)
+        if r and comm:
+            d = per.setdefault(comm, {})
+            d[r.group(1)] = d.get(r.group(1), 0) + int(r.group(2))
+    return {k: (sum(v.values()) / reqs, sorted(((n, x / reqs) for n, x in v.items()), key=lambda t: -t[1]))
+            for k, v in per.items()}
+
+
 # ---- summary.md ----------------------------------------------------------------
 machine = open(os.path.join(out, "machine.txt")).read().strip().splitlines()
 md = ["# Warden benchmark\n",
@@ -466,6 +488,12 @@ if profiles:
         md.append("|---|---|---|---:|---:|")
         for comm, dso, sym, n, us in rows:
             md.append(f"| {comm} | {dso} | `{sym}` | {n} | {us:.2f} |")
+        sc = syscalls(c, m)
+        if sc:
+            md.append(f"\nSystem calls per {'request' if m == 'ka' else 'connection'} (`perf trace -s`, "
+                      "another run): " + "; ".join(
+                          f"{k} {tot:.1f} ({', '.join(f'{n} {x:.2f}' for n, x in top[:6])})"
+                          for k, (tot, top) in sorted(sc.items(), key=lambda t: -t[1][0]) if tot >= 0.05) + ".\n")
 if PLOTS:
     md.append("\n## Plots\n")
     md.append("\n\n".join(f"![{p}]({p})" for p in PLOTS) + "\n")

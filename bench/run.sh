@@ -681,8 +681,8 @@ elif tag == "bpf":
         print(f"{rnd},{c},bpf_{p}_ns_per_run,{tot_ns / tot_runs:.1f}")
         print(f"{rnd},{c},bpf_{p}_runs_per_req,{tot_runs / done / 1000:.3f}")
         print(f"{rnd},{c},bpf_{p}_ns_per_req,{tot_ns / done / 1000:.1f}")
-elif tag == "profile":
-    print(f"{rnd},{c},profile_{p}_requests,{d.get('completed', d['requests'])}")
+elif tag in ("profile", "syscalls"):
+    print(f"{rnd},{c},{tag}_{p}_requests,{d.get('completed', d['requests'])}")
 PY
 }
 
@@ -811,8 +811,10 @@ if has_phase apply; then
 	log "apply phase done"
 fi
 
-# Optional: perf profiles (not part of the numbers): one extra fixed-rate run
-# per CONFIG:MODE under `perf record -a -g`, summarised by report.py.
+# Optional: perf profiles (not part of the numbers): per CONFIG:MODE one
+# extra fixed-rate run under `perf record -a -g`, and one under `perf trace
+# -s` on the server, the proxies and the agent (system calls per request);
+# report.py summarises both.
 phase=profile
 round=1
 for pm in $profile; do
@@ -820,6 +822,14 @@ for pm in $profile; do
 	case $m in ka) r=$rate ;; close) r=$conn_rate ;; *) echo "--profile: $pm: mode is ka or close" >&2; continue ;; esac
 	setup "$c" || { teardown "$c"; continue; }
 	run_loadgen "$c" "$r" "$m" profile
+	traced=$(echo $(ip netns pids "$server_ns") $(pgrep -P "$agent" -x warden-proxy) $haproxy_pid $agent | tr ' ' ,)
+	timeout -s INT "$(python3 -c "print($warm + $fixed_seconds + 1)")" \
+		perf trace -s -p "$traced" -o "$out/raw/syscalls-$c-$m.txt" 2>/dev/null &
+	perf_pid=$!
+	sleep 0.3
+	run_loadgen "$c" "$r" "$m" syscalls
+	wait "$perf_pid"
+	perf_pid=
 	teardown "$c"
 	perf report -i "$out/raw/perf-$c-$m.data" --no-children --sort comm -n --stdio -g none 2>/dev/null |
 		grep -v '^#' | grep -v '^$' >"$out/raw/perf-$c-$m.comm.txt"
