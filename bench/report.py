@@ -246,7 +246,7 @@ if gp.returncode:
 
 
 # ---- perf profiles -------------------------------------------------------------
-def perf_top(c, m, limit=15):
+def perf_top(c, m, limit=25):
     """[(comm, dso, symbol, samples, µs per request)] from perf report's
     comm,dso,sym listing; the machine's idle loop and processes that are
     not the benchmark's are left out (shared machine)."""
@@ -396,6 +396,20 @@ if "throughput" in PHASES and ROUNDS > 1:
         md.append(f"| {c} | " + " | ".join(
             "–" if r not in v else f"{v[r]:,.0f}" + (f" ({v[r] / b[r]:.2f}×)" if r in b and c != "base" else "")
             for r in range(1, ROUNDS + 1)) + " |")
+    md.append("\nCPU µs per request during those keep-alive runs (max throughput), by role "
+              "(load / server / proxy or haproxy / agent):\n")
+    md.append("| config | " + " | ".join(f"round {r}" for r in range(1, ROUNDS + 1)) + " |")
+    md.append("|---|" + "---:|" * ROUNDS)
+    for c in show:
+        cells = []
+        for r in range(1, ROUNDS + 1):
+            g = [rounds_of(c, f"ka_max_cpu_{x}_s_per_1k").get(r) for x in ("load", "server", "proxy", "haproxy", "agent")]
+            if g[0] is None:
+                cells.append("–")
+                continue
+            px = g[3] if c == "haproxy" else g[2]
+            cells.append(f"{g[0] * 1000:.1f} / {g[1] * 1000:.1f} / {px * 1000:.1f} / {g[4] * 1000:.1f}")
+        md.append(f"| {c} | " + " | ".join(cells) + " |")
 lw, lb = summary["loadgen_vs_wrk"]["loadgen_rps"], summary["loadgen_vs_wrk"]["wrk_rps"]
 if lw and lb:
     md.append(f"\nLoad generator cross-check (`base`, closed loop, same connections and CPU): "

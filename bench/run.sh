@@ -578,22 +578,33 @@ state() { # config mode
 
 # wrk NAME MODE -> appends "round,config,metric,value" to results.csv
 run_wrk() {
-	local c=$1 mode=$2 f args=()
+	local c=$1 mode=$2 f args=() c0 c1
 	f="$out/raw/wrk-$c-$mode-r$round.txt"
 	[ "$mode" = close ] && args=(-H 'Connection: close')
 	isolate
 	state "$c" "$mode"
 	timeline "wrk $c $mode"
+	c0=$(cpu_sample)
 	client timeout $((seconds + 20)) wrk -t1 -c$conns -d"${seconds}s" "${args[@]}" "$(url "$c")" >"$f" 2>&1
-	python3 - "$f" "$round" "$c" "$mode" >>"$out/results.csv" <<'PY'
+	c1=$(cpu_sample)
+	python3 - "$f" "$round" "$c" "$mode" "$c0" "$c1" >>"$out/results.csv" <<'PY'
 import re, sys
-f, rnd, c, mode = sys.argv[1:]
+f, rnd, c, mode, c0, c1 = sys.argv[1:]
 out = open(f).read()
 rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
 bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+total = re.search(r"(\d+) requests in", out)
 metric = "rps_keepalive" if mode == "ka" else "conn_per_s"
 if rps and not bad and float(rps.group(1)) > 0:
     print(f"{rnd},{c},{metric},{rps.group(1)}")
+    # CPU per 1,000 at max throughput, per role (raw data: the round-by-round
+    # view of a slowdown; the fixed-rate phase is the steadier measure)
+    a = dict(kv.split("=") for kv in c0.split())
+    b = dict(kv.split("=") for kv in c1.split())
+    p = "ka" if mode == "ka" else "cl"
+    for k in a:
+        if k not in ("machine_ticks", "ksoftirqd_ticks") and total:
+            print(f"{rnd},{c},{p}_max_cpu_{k}_s_per_1k,{(int(b[k]) - int(a[k])) / 1e9 / (int(total.group(1)) / 1000):.5f}")
 else:
     sys.stderr.write(f"no data: {c} {mode}: {out[-300:]}\n")
 PY
@@ -833,8 +844,10 @@ for pm in $profile; do
 	teardown "$c"
 	perf report -i "$out/raw/perf-$c-$m.data" --no-children --sort comm -n --stdio -g none 2>/dev/null |
 		grep -v '^#' | grep -v '^$' >"$out/raw/perf-$c-$m.comm.txt"
+	# the symbols of the benchmark's own processes (percentages of their samples)
 	perf report -i "$out/raw/perf-$c-$m.data" --no-children --sort comm,dso,sym -n --stdio -g none \
-		--percent-limit 0.2 2>/dev/null | grep -v '^#' | grep -v '^$' >"$out/raw/perf-$c-$m.sym.txt"
+		--comms wrk,loadgen,nginx,haproxy,warden-proxy,wardend,warden,ksoftirqd/0,ksoftirqd/1 \
+		--percent-limit 0.3 2>/dev/null | grep -v '^#' | grep -v '^$' >"$out/raw/perf-$c-$m.sym.txt"
 	log "profile $c $m done"
 done
 warden_attach
@@ -853,7 +866,7 @@ warden_attach
 	echo "rounds: $rounds, seconds per throughput measurement: $seconds, per fixed-rate measurement: $fixed_seconds (+${warm}s warm-up), connections: $conns"
 	echo "cpu split: server nginx (1 worker) on CPU $SRV_CPU; warden-proxy + haproxy on CPU(s) $PROXY_CPUS; wrk -t1 / loadgen on CPU $CLI_CPU"
 	echo "cpu accounting: $cpu_method"
-	echo "git: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+	echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (+ changes)')"
 } >"$out/machine.txt"
 cp "$tmp/warden-10000.yaml" "$tmp/ipt-10000.rules" "$out/raw/" 2>/dev/null
 
