@@ -38,7 +38,7 @@ usage() {
 }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) quick=1 rounds=1 seconds=1 fixed_seconds=0.5 warm=0.2 ;;
+	--quick) quick=1 rounds=1 seconds=1 fixed_seconds=0.3 warm=0.1 ;;
 	--rounds) rounds=$2; shift ;;
 	--seconds) seconds=$2; shift ;;
 	--out) out=$2; shift ;;
@@ -558,8 +558,8 @@ check_config() { # config
 # port the client reuses does not meet one (see bench/README.md, "Findings").
 isolate() { ss -K -tan state time-wait "( dst $C or src $C )" >/dev/null 2>&1; }
 timeline() { echo "$(date -u +%H:%M:%S.%N | cut -c1-12) r$round $*" >>"$out/raw/timeline.txt"; }
-# The machine's state before each measurement (raw/state.csv), to explain a
-# drift between rounds: kernel conntrack entries, TIME_WAIT sockets (host and
+# The machine's state before each throughput measurement (raw/state.csv), to
+# explain a drift between rounds: kernel conntrack entries, TIME_WAIT sockets (host and
 # both namespaces), the proxy's and the agent's memory and CPU so far.
 echo "time,phase,round,config,mode,nf_conntrack,host_tw,client_tw,server_tw,proxy_rss_kb,agent_rss_kb,proxy_cpu_ticks,agent_cpu_ticks" >"$out/raw/state.csv"
 state() { # config mode
@@ -618,7 +618,6 @@ run_loadgen() {
 	[ "$mode" = close ] && extra=(--close)
 	[ "$tag" = max ] && secs=$seconds
 	isolate
-	[ "$tag" = fixed ] && state "$c" "$mode-$tag"
 	# shellcheck disable=SC2046
 	set -- $(host_port "$c")
 	timeline "loadgen $c $mode $tag"
