@@ -613,7 +613,7 @@ PY
 # TAG max (closed-loop cross-check), fixed (latency and CPU per 1,000),
 # bpf (per-packet program cost, stats on) or profile (perf record).
 run_loadgen() {
-	local c=$1 rate=$2 mode=$3 tag=$4 f c0 c1 b0 b1 extra=() secs=$fixed_seconds
+	local c=$1 rate=$2 mode=$3 tag=$4 f c0 c1 extra=() secs=$fixed_seconds
 	f="$out/raw/loadgen-$c-$mode-$tag-r$round.json"
 	[ "$mode" = close ] && extra=(--close)
 	[ "$tag" = max ] && secs=$seconds
