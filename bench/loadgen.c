@@ -2,7 +2,7 @@
  * loadgen: a small open-loop HTTP/1.1 load generator (wrk2's method).
  *
  *   loadgen --host IP [--port 80] [--path /] [--connections N]
- *           [--duration S] [--warmup S] [--rate R] [--curve]
+ *           [--duration S] [--warmup S] [--rate R] [--close] [--curve]
  *
  * N keep-alive connections, one epoll loop. With --rate R (requests/s for the
  * whole run) every connection c has a fixed schedule of intended send times,
@@ -14,6 +14,14 @@
  * connection sends its next request as soon as the previous response is
  * complete (max throughput; latency is then measured from the actual send).
  *
+ * With --close every request gets its own connection ("Connection: close"):
+ * the N connections become N slots, each opening a new connection at its
+ * intended send time, sending once connected and closing after the
+ * response, so --rate is then new connections/s and the latency includes
+ * the handshake. This is the fixed connection rate of the benchmark, where
+ * the datapath's per-new-flow work (policy lookup, conntrack creation,
+ * events) shows, and the CPU it costs can be counted per connection.
+ *
  * Latencies go into a log-bucketed histogram (HdrHistogram-style: 64
  * sub-buckets per power of two, values reported at the bucket's midpoint,
  * relative error < 0.8%). Requests completed during --warmup are not
@@ -21,8 +29,8 @@
  * percentile curve). A response with a status other than 200, a connection
  * error or a timeout counts in "errors".
  */
-#include <errno.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,8 +45,8 @@
 #include <unistd.h>
 
 #define SUB_BITS 6
-#define SUB (1 << SUB_BITS)		/* 64 sub-buckets per power of two */
-#define NBUCKETS (2 * SUB + 58 * SUB)	/* up to 2^64 ns, more than enough */
+#define SUB (1 << SUB_BITS)	      /* 64 sub-buckets per power of two */
+#define NBUCKETS (2 * SUB + 58 * SUB) /* up to 2^64 ns, more than enough */
 
 static uint64_t hist[NBUCKETS];
 static uint64_t hist_count, hist_max;
@@ -48,7 +56,7 @@ static int bucket_of(uint64_t v)
 	if (v < 2 * SUB)
 		return (int)v;
 	int msb = 63 - __builtin_clzll(v);
-	int shift = msb - SUB_BITS;	/* >= 1 */
+	int shift = msb - SUB_BITS; /* >= 1 */
 	return 2 * SUB + (shift - 1) * SUB + (int)((v >> shift) - SUB);
 }
 
@@ -103,35 +111,37 @@ static uint64_t now_ns(void)
 struct conn {
 	int fd;
 	int idx;
-	int busy;		/* a request is in flight */
-	uint64_t k;		/* requests sent on this connection */
-	uint64_t intended;	/* intended send time of the request in flight */
+	int busy;	   /* a request is in flight */
+	int connecting;	   /* --close: waiting for connect() to finish */
+	uint64_t k;	   /* requests sent on this connection */
+	uint64_t intended; /* intended send time of the request in flight */
 	size_t len;
 	char buf[8192];
 };
 
 static const char *host = NULL, *path = "/";
-static int port = 80, nconns = 16, want_curve = 0;
+static int port = 80, nconns = 16, want_curve = 0, close_mode = 0;
 static double duration = 5, warmup = 0, rate = 0;
 static char req[512];
 static size_t reqlen;
-static uint64_t errors, completed_total, recorded, reconnects;
+static uint64_t errors, completed_total, recorded, reconnects, connects;
 static struct sockaddr_in sa;
 static int ep;
 
-static int conn_open(struct conn *c)
+static int conn_open(struct conn *c, uint32_t events)
 {
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (c->fd < 0)
 		return -1;
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	    errno != EINPROGRESS) {
 		close(c->fd);
 		c->fd = -1;
 		return -1;
 	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	struct epoll_event ev = {.events = events, .data.ptr = c};
 	epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
 	c->len = 0;
 	return 0;
@@ -145,7 +155,21 @@ static void conn_reset(struct conn *c)
 	}
 	c->fd = -1;
 	reconnects++;
-	conn_open(c);
+	conn_open(c, EPOLLIN);
+}
+
+/* --close: the connection is done (response read, or failed); the slot
+ * waits for its next intended time. */
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->busy = 0;
+	c->connecting = 0;
+	c->len = 0;
 }
 
 static uint64_t t0, t_warm, t_end;
@@ -157,6 +181,21 @@ static uint64_t intended_time(struct conn *c, uint64_t k)
 
 static void send_req(struct conn *c, uint64_t intended)
 {
+	if (close_mode) {
+		/* a new connection; the request goes out once it is connected */
+		conn_close(c);
+		c->busy = 1;
+		c->intended = intended;
+		c->k++;
+		if (conn_open(c, EPOLLOUT) < 0) {
+			errors++;
+			c->busy = 0;
+			return;
+		}
+		c->connecting = 1;
+		connects++;
+		return;
+	}
 	/* the request is tiny: one write on an idle keep-alive socket */
 	ssize_t n = write(c->fd, req, reqlen);
 	if (n != (ssize_t)reqlen) {
@@ -164,7 +203,7 @@ static void send_req(struct conn *c, uint64_t intended)
 		conn_reset(c);
 		if (c->fd < 0)
 			return;
-		n = write(c->fd, req, reqlen);	/* may not be connected yet: EAGAIN */
+		n = write(c->fd, req, reqlen); /* may not be connected yet: EAGAIN */
 		if (n != (ssize_t)reqlen) {
 			c->busy = 0;
 			return;
@@ -195,8 +234,31 @@ static size_t parse_response(struct conn *c, int *status)
 	return hdr + clen;
 }
 
+/* --close: connect() finished (or failed); send the request */
+static void on_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err ||
+	    write(c->fd, req, reqlen) != (ssize_t)reqlen) {
+		errors++;
+		conn_close(c);
+		return;
+	}
+	c->connecting = 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
 static void on_readable(struct conn *c, uint64_t now)
 {
+	if (c->fd < 0)
+		return;
+	if (c->connecting) {
+		on_connected(c);
+		return;
+	}
 	for (;;) {
 		ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
 		if (n > 0) {
@@ -215,6 +277,8 @@ static void on_readable(struct conn *c, uint64_t now)
 				memmove(c->buf, c->buf + used, c->len - used);
 				c->len -= used;
 				c->busy = 0;
+				if (close_mode)
+					conn_close(c);
 				if (rate <= 0) {
 					send_req(c, t);
 				} else {
@@ -223,6 +287,8 @@ static void on_readable(struct conn *c, uint64_t now)
 						send_req(c, next);
 				}
 			}
+			if (c->fd < 0)
+				return;
 			if (c->len >= sizeof(c->buf) - 1) {
 				errors++;
 				conn_reset(c);
@@ -236,7 +302,10 @@ static void on_readable(struct conn *c, uint64_t now)
 		if (c->busy)
 			errors++;
 		c->busy = 0;
-		conn_reset(c);
+		if (close_mode)
+			conn_close(c);
+		else
+			conn_reset(c);
 		(void)now;
 		return;
 	}
@@ -244,36 +313,59 @@ static void on_readable(struct conn *c, uint64_t now)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: loadgen --host IP [--port P] [--path PATH] [--connections N]\n"
-			"               [--duration S] [--warmup S] [--rate R] [--curve]\n");
+	fprintf(stderr,
+		"usage: loadgen --host IP [--port P] [--path PATH] [--connections N]\n"
+		"               [--duration S] [--warmup S] [--rate R] [--close] "
+		"[--curve]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, 0, 'h' },
-		{ "port", required_argument, 0, 'p' },
-		{ "path", required_argument, 0, 'P' },
-		{ "connections", required_argument, 0, 'c' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "warmup", required_argument, 0, 'w' },
-		{ "rate", required_argument, 0, 'r' },
-		{ "curve", no_argument, 0, 'C' },
-		{ 0, 0, 0, 0 },
+	    {"host", required_argument, 0, 'h'},
+	    {"port", required_argument, 0, 'p'},
+	    {"path", required_argument, 0, 'P'},
+	    {"connections", required_argument, 0, 'c'},
+	    {"duration", required_argument, 0, 'd'},
+	    {"warmup", required_argument, 0, 'w'},
+	    {"rate", required_argument, 0, 'r'},
+	    {"curve", no_argument, 0, 'C'},
+	    {"close", no_argument, 0, 'x'},
+	    {0, 0, 0, 0},
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'h': host = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 'P': path = optarg; break;
-		case 'c': nconns = atoi(optarg); break;
-		case 'd': duration = atof(optarg); break;
-		case 'w': warmup = atof(optarg); break;
-		case 'r': rate = atof(optarg); break;
-		case 'C': want_curve = 1; break;
-		default: usage();
+		case 'h':
+			host = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'P':
+			path = optarg;
+			break;
+		case 'c':
+			nconns = atoi(optarg);
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'w':
+			warmup = atof(optarg);
+			break;
+		case 'r':
+			rate = atof(optarg);
+			break;
+		case 'C':
+			want_curve = 1;
+			break;
+		case 'x':
+			close_mode = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!host || nconns < 1 || nconns > 10000 || duration <= 0 || warmup < 0)
@@ -283,7 +375,9 @@ int main(int argc, char **argv)
 	sa.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		usage();
-	reqlen = (size_t)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, host);
+	reqlen =
+	    (size_t)snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+			     path, host, close_mode ? "Connection: close\r\n" : "");
 
 	ep = epoll_create1(0);
 	struct conn *conns = calloc((size_t)nconns, sizeof(*conns));
@@ -292,13 +386,16 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nconns; i++) {
 		conns[i].idx = i;
 		conns[i].fd = -1;
-		if (conn_open(&conns[i]) < 0) {
+		if (close_mode)
+			continue;
+		if (conn_open(&conns[i], EPOLLIN) < 0) {
 			perror("connect");
 			return 1;
 		}
 	}
 	/* let the connections establish before the schedule starts */
-	usleep(100000);
+	if (!close_mode)
+		usleep(100000);
 
 	t0 = now_ns();
 	t_warm = t0 + (uint64_t)(warmup * 1e9);
@@ -316,7 +413,7 @@ int main(int argc, char **argv)
 		if (rate > 0) {
 			for (int i = 0; i < nconns; i++) {
 				struct conn *c = &conns[i];
-				if (c->fd < 0)
+				if (c->fd < 0 && !close_mode)
 					conn_reset(c);
 				if (c->busy)
 					continue;
@@ -330,8 +427,8 @@ int main(int argc, char **argv)
 		/* wait at most until the next intended send (1 ms granularity of
 		 * epoll_wait is too coarse: use epoll_pwait2 with a timespec) */
 		uint64_t wait = next_due > now ? next_due - now : 0;
-		struct timespec ts = { .tv_sec = (time_t)(wait / 1000000000ull),
-				       .tv_nsec = (long)(wait % 1000000000ull) };
+		struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000ull),
+				      .tv_nsec = (long)(wait % 1000000000ull)};
 		int n = epoll_pwait2(ep, evs, 256, &ts, NULL);
 		now = now_ns();
 		for (int i = 0; i < n; i++)
@@ -340,21 +437,27 @@ int main(int argc, char **argv)
 	/* requests still in flight at the end are late by at least this much */
 	uint64_t end = now_ns();
 	for (int i = 0; i < nconns; i++)
-		if (conns[i].busy && conns[i].intended >= t_warm && conns[i].intended < t_end) {
+		if (conns[i].busy && conns[i].intended >= t_warm &&
+		    conns[i].intended < t_end) {
 			record(end - conns[i].intended);
 			recorded++;
 		}
 
 	double achieved = (double)recorded / duration;
-	printf("{\"mode\":\"%s\",\"host\":\"%s\",\"port\":%d,\"connections\":%d,"
+	printf("{\"mode\":\"%s\",\"connection\":\"%s\",\"connects\":%llu,\"host\":\"%s\","
+	       "\"port\":%d,\"connections\":%d,"
 	       "\"duration_s\":%.3f,\"warmup_s\":%.3f,\"target_rps\":%.1f,"
-	       "\"requests\":%llu,\"completed\":%llu,\"rps\":%.1f,\"errors\":%llu,\"reconnects\":%llu,"
+	       "\"requests\":%llu,\"completed\":%llu,\"rps\":%.1f,\"errors\":%llu,"
+	       "\"reconnects\":%llu,"
 	       "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,"
 	       "\"p99.99\":%.1f,\"max\":%.1f}",
-	       rate > 0 ? "open-loop" : "closed-loop", host, port, nconns, duration, warmup,
-	       rate, (unsigned long long)recorded, (unsigned long long)completed_total, achieved, (unsigned long long)errors,
+	       rate > 0 ? "open-loop" : "closed-loop",
+	       close_mode ? "close" : "keep-alive", (unsigned long long)connects, host,
+	       port, nconns, duration, warmup, rate, (unsigned long long)recorded,
+	       (unsigned long long)completed_total, achieved, (unsigned long long)errors,
 	       (unsigned long long)(reconnects), percentile(50), percentile(90),
-	       percentile(99), percentile(99.9), percentile(99.99), (double)hist_max / 1000.0);
+	       percentile(99), percentile(99.9), percentile(99.99),
+	       (double)hist_max / 1000.0);
 	if (want_curve) {
 		/* HdrHistogram-style percentile distribution: the value at
 		 * percentiles approaching 100 in halving steps of the remainder */
@@ -362,14 +465,16 @@ int main(int argc, char **argv)
 		int first = 1;
 		for (int step = 0; step <= 40; step++) {
 			for (int j = 0; j < 5; j++) {
-				double p = 100.0 - 100.0 / (double)(1ull << step) * (1.0 - j / 10.0);
+				double p = 100.0 - 100.0 / (double)(1ull << step) *
+						       (1.0 - j / 10.0);
 				if ((double)hist_count * (100.0 - p) / 100.0 < 0.5)
 					goto done;
-				printf("%s[%.6f,%.1f]", first ? "" : ",", p, percentile(p));
+				printf("%s[%.6f,%.1f]", first ? "" : ",", p,
+				       percentile(p));
 				first = 0;
 			}
 		}
-done:
+	done:
 		printf("%s[100,%.1f]]", first ? "" : ",", (double)hist_max / 1000.0);
 	}
 	printf("}\n");

@@ -1,12 +1,14 @@
 # Warden benchmark plots (bench/run.sh calls it through bench/report.py):
-#   gnuplot -e "dir='bench/results/<ts>'; configs='base iptables ...'" bench/plot.gp
+#   gnuplot -e "dir='bench/results/<ts>'; configs='base iptables ...'; plots='latency throughput scaling'" bench/plot.gp
 # Reads dir/latency-<config>.dat, dir/throughput.dat, dir/scaling.dat and
-# writes dir/latency.png, dir/throughput.png, dir/scaling.png.
+# writes those of dir/latency.png, dir/throughput.png, dir/scaling.png that
+# `plots` names (a partial run has data for some only).
 set terminal pngcairo size 1100,650 font "sans,10"
 set grid
 set key top left
 
 # (a) latency by percentile, HdrHistogram-style: x = 1/(1-p) on a log axis.
+if (strstrt(plots, "latency") > 0) {
 set output dir."/latency.png"
 set title "Latency by percentile at a fixed request rate (open loop, coordinated omission corrected)"
 set logscale x
@@ -20,8 +22,10 @@ unset logscale
 unset xtics
 set xtics
 unset xrange
+}
 
 # (b) max throughput per configuration: keep-alive requests/s and new connections/s.
+if (strstrt(plots, "throughput") > 0) {
 set output dir."/throughput.png"
 set title "Max throughput per configuration (wrk -t1, median of rounds)"
 set style data histograms
@@ -38,8 +42,10 @@ plot dir."/throughput.dat" using 2:xtic(1) title "requests/s (keep-alive)", \
 set xtics norotate
 unset style data
 set yrange [*:*]
+}
 
 # (c) requests/s vs number of rules (the traffic matches the last rule).
+if (strstrt(plots, "scaling") > 0) {
 set output dir."/scaling.png"
 set title "Throughput vs number of rules (the traffic matches the last one)"
 set logscale x
@@ -54,3 +60,4 @@ plot dir."/scaling.dat" using 1:2 with linespoints lw 2 pt 7 title "Warden req/s
      "" using 1:5 with linespoints lw 2 pt 6 dt 2 title "Warden new conn/s", \
      "" using 1:6 with linespoints lw 2 pt 4 dt 2 title "iptables new conn/s", \
      "" using 1:7 with linespoints lw 2 pt 8 dt 2 title "nftables set new conn/s"
+}
