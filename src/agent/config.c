@@ -51,22 +51,32 @@ static int parse_pod_cidr(const char *text, struct agent_config *config)
 	return 0;
 }
 
-/* One option into config; -EINVAL after saying what was wrong. */
-static int parse_option(struct agent_config *config, int opt, const char *arg)
+/* Where an option that is just a string goes (NULL: not such an option). */
+static const char **string_option(struct agent_config *config, int opt)
 {
 	switch (opt) {
 	case 's':
-		config->state_dir = arg;
-		break;
+		return &config->state_dir;
 	case 'S':
-		config->socket_path = arg;
-		break;
+		return &config->socket_path;
 	case 'p':
-		config->pod_cidr = arg;
-		break;
+		return &config->pod_cidr;
 	case 'm':
-		config->metrics_address = arg;
-		break;
+		return &config->metrics_address;
+	}
+	return NULL;
+}
+
+/* One option into config; -EINVAL after saying what was wrong. */
+static int parse_option(struct agent_config *config, int opt, const char *arg)
+{
+	const char **string = string_option(config, opt);
+
+	if (string) {
+		*string = arg;
+		return 0;
+	}
+	switch (opt) {
 	case 'W':
 		config->proxy_workers = (unsigned int)atoi(arg);
 		if (config->proxy_workers < 1 || config->proxy_workers > 256) {
