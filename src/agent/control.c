@@ -1,30 +1,551 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The control socket's commands (docs/control-protocol.md): a table of
- * {"object.verb", handler}. Each handler fills `result` or writes a reason
- * into err and returns -errno; the reply is built in one place.
+ * The control socket: its listener, its clients, and the commands of
+ * docs/control-protocol.md as a table of {"object.verb", handler}.
+ *
+ * A client is a connection that sends JSON lines; each complete line is one
+ * request, answered with one line. A handler parses its arguments through
+ * wire.c, calls the domain (endpoint.c, policy_repo.c, trace.c, ...), and
+ * sets a result that wire.c formats, or writes a reason into err and
+ * returns -errno; the reply is built in one place. A `monitor` request
+ * turns the connection into an event stream (monitor.c).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+/* Only for the handles: a request and a result pass between wire.c and the
+ * handlers as json_t; nothing here reads or builds protocol fields. */
+#include <jansson.h>
+
 #include "agent.h"
-#include "warden/abi/maps.h"
-#include "warden/log.h"
-#include "warden/prefix.h"
-#include "warden/reason.h"
+#include "control.h"
+#include "endpoint.h"
+#include "loop.h"
+#include "monitor.h"
+#include "policy_repo.h"
+#include "trace.h"
+#include "warden/identity.h"
+#include "wire.h"
 
 #define ERR_LEN 2048
+/* The most a client may send without a newline. */
+#define MAX_REQUEST (64u << 20)
 
-int control__listen(const char *path)
+struct control {
+	struct agent *agent;
+	struct loop *loop;
+	int listen_fd;
+	struct control_client *clients;
+};
+
+/* One connection: the bytes of a request not complete yet, and whether it
+ * turned into a monitor stream. */
+struct control_client {
+	struct control_client *next;
+	struct control *control;
+	int fd;
+	char *in;
+	size_t in_len;
+	size_t in_cap;
+	bool monitoring;
+	bool replayed;
+};
+
+/* One request being served. */
+struct request {
+	struct agent *agent;
+	struct control_client *client;
+	json_t *args;	/* NULL reads as "no arguments" */
+	json_t *result; /* set by the handler on success */
+	char err[ERR_LEN];
+};
+
+static struct endpoint *require_endpoint(struct request *r)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const char *name = wire__arg_string(r->args, "name", NULL);
+	const char *ns = wire__arg_string(r->args, "namespace", "default");
+	struct endpoint *ep;
+
+	if (!name) {
+		snprintf(r->err, sizeof(r->err), "missing endpoint name");
+		return NULL;
+	}
+	ep = endpoint__find(r->agent, name, ns);
+	if (!ep)
+		snprintf(r->err, sizeof(r->err), "endpoint %s/%s not found", ns, name);
+	return ep;
+}
+
+static int do_status(struct request *r)
+{
+	struct agent_status status;
+
+	agent__status(r->agent, &status);
+	r->result = wire__status(r->agent, &status);
+	return 0;
+}
+
+static int do_endpoint_create(struct request *r)
+{
+	struct endpoint_spec spec;
+	struct endpoint *ep;
+	int ret;
+
+	ret = wire__parse_endpoint_spec(r->args, &spec, r->err, sizeof(r->err));
+	if (!ret)
+		ret = endpoint__create(r->agent, &spec, &ep, r->err, sizeof(r->err));
+	if (!ret)
+		r->result = wire__endpoint(ep);
+	endpoint_spec__free(&spec);
+	return ret;
+}
+
+static int do_endpoint_list(struct request *r)
+{
+	r->result =
+	    wire__endpoint_list(r->agent, wire__arg_string(r->args, "namespace", NULL));
+	return 0;
+}
+
+static int do_endpoint_get(struct request *r)
+{
+	struct endpoint *ep = require_endpoint(r);
+
+	if (!ep)
+		return -ENOENT;
+	r->result = wire__endpoint(ep);
+	return 0;
+}
+
+static int do_endpoint_delete(struct request *r)
+{
+	struct endpoint *ep = require_endpoint(r);
+	char ref[256];
+
+	if (!ep)
+		return -ENOENT;
+	snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
+	endpoint__delete(r->agent, ep);
+	r->result = wire__deleted(ref);
+	return 0;
+}
+
+static int do_endpoint_label(struct request *r)
+{
+	struct endpoint *ep = require_endpoint(r);
+	struct label_changes changes;
+	int ret;
+
+	if (!ep)
+		return -ENOENT;
+	ret = wire__parse_label_changes(r->args, &changes, r->err, sizeof(r->err));
+	if (!ret)
+		ret = endpoint__relabel(r->agent, ep, &changes, r->err, sizeof(r->err));
+	if (!ret)
+		r->result = wire__endpoint(ep);
+	label_changes__free(&changes);
+	return ret;
+}
+
+/* Per-endpoint options; today only "audit" (a boolean), absent = unchanged. */
+static int do_endpoint_config(struct request *r)
+{
+	struct endpoint *ep = require_endpoint(r);
+	bool audit;
+	int ret;
+
+	if (!ep)
+		return -ENOENT;
+	ret = wire__arg_bool(r->args, "audit", &audit);
+	if (ret == -EINVAL) {
+		snprintf(r->err, sizeof(r->err), "audit must be true or false");
+		return ret;
+	}
+	if (ret == 0 && audit != ep->audit_mode)
+		ret = endpoint__set_audit(r->agent, ep, audit, r->err, sizeof(r->err));
+	else
+		ret = 0;
+	if (!ret)
+		r->result = wire__endpoint(ep);
+	return ret;
+}
+
+static int do_namespace_label(struct request *r)
+{
+	const char *ns = wire__arg_string(r->args, "namespace", NULL);
+	struct label_changes changes;
+	int ret;
+
+	if (!ns) {
+		snprintf(r->err, sizeof(r->err), "missing namespace");
+		return -EINVAL;
+	}
+	ret = wire__parse_label_changes(r->args, &changes, r->err, sizeof(r->err));
+	if (!ret)
+		ret = namespace__relabel(r->agent, ns, &changes, r->err, sizeof(r->err));
+	if (!ret)
+		r->result = wire__namespace(ns, namespace__labels(r->agent, ns));
+	label_changes__free(&changes);
+	return ret;
+}
+
+static int do_namespace_list(struct request *r)
+{
+	r->result = wire__namespace_list(r->agent);
+	return 0;
+}
+
+static int do_identity_list(struct request *r)
+{
+	r->result = wire__identity_list(r->agent);
+	return 0;
+}
+
+static int do_identity_get(struct request *r)
+{
+	const struct identity *ident;
+	long long id;
+
+	if (!wire__arg_integer(r->args, "id", &id)) {
+		snprintf(r->err, sizeof(r->err), "identity id must be a number");
+		return -EINVAL;
+	}
+	ident = identity__lookup(r->agent->identities, (uint32_t)id);
+	if (!ident) {
+		snprintf(r->err, sizeof(r->err), "identity %lld not found", id);
+		return -ENOENT;
+	}
+	r->result = wire__identity(r->agent, ident);
+	return 0;
+}
+
+/* The documents of a request, parsed; warnings into warnings. */
+static int parse_documents(struct request *r, struct policy_set *out,
+			   struct str_list *warnings)
+{
+	struct policy_document *docs;
+	size_t count;
+	int ret;
+
+	ret = wire__parse_documents(r->args, &docs, &count, r->err, sizeof(r->err));
+	if (ret)
+		return ret;
+	ret = policy_repo__parse(docs, count, out, warnings, r->err, sizeof(r->err));
+	free(docs);
+	return ret;
+}
+
+static int do_policy_import(struct request *r)
+{
+	struct policy_set incoming = {0};
+	struct str_list warnings = {0};
+	struct policy_change change = {0};
+	int ret;
+
+	ret = parse_documents(r, &incoming, &warnings);
+	if (!ret)
+		ret = policy_repo__import(r->agent, &incoming, &change, r->err,
+					  sizeof(r->err));
+	if (!ret)
+		r->result = wire__policy_import(&change, &warnings);
+	policy_change__free(&change);
+	policy_set__free(&incoming);
+	str_list__free(&warnings);
+	return ret;
+}
+
+static int do_policy_validate(struct request *r)
+{
+	struct policy_set parsed = {0};
+	struct str_list warnings = {0};
+	int ret;
+
+	ret = parse_documents(r, &parsed, &warnings);
+	if (!ret)
+		r->result = wire__policy_validate(&parsed, &warnings);
+	policy_set__free(&parsed);
+	str_list__free(&warnings);
+	return ret;
+}
+
+static int do_policy_get(struct request *r)
+{
+	const char *name = wire__arg_string(r->args, "name", NULL);
+
+	r->result = wire__policy_list(r->agent, name,
+				      wire__arg_string(r->args, "namespace", NULL));
+	if (name && !json_array_size(r->result)) {
+		snprintf(r->err, sizeof(r->err), "policy %s not found", name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int do_policy_delete(struct request *r)
+{
+	struct policy_delete_request req;
+	struct policy_change change = {0};
+	int ret;
+
+	ret = wire__parse_policy_delete(r->args, &req, r->err, sizeof(r->err));
+	if (!ret)
+		ret =
+		    policy_repo__delete(r->agent, &req, &change, r->err, sizeof(r->err));
+	if (!ret)
+		r->result = wire__policy_delete(&change);
+	policy_change__free(&change);
+	return ret;
+}
+
+static int do_bpf_policy_get(struct request *r)
+{
+	struct endpoint *ep = require_endpoint(r);
+
+	if (!ep)
+		return -ENOENT;
+	r->result = wire__bpf_policy(r->agent, ep);
+	return 0;
+}
+
+static int do_policy_trace(struct request *r)
+{
+	struct trace_request req;
+	struct trace_result result;
+	int ret;
+
+	ret = wire__parse_trace(r->args, &req, r->err, sizeof(r->err));
+	if (!ret)
+		ret = trace__run(r->agent, &req, &result, r->err, sizeof(r->err));
+	if (!ret)
+		r->result = wire__trace(&result);
+	return ret;
+}
+
+static int do_monitor(struct request *r)
+{
+	long long last = 0;
+	struct monitor_options options = {
+	    .drops_only = !strcmp(wire__arg_string(r->args, "type", ""), "drop"),
+	    .follow = !wire__arg_is_false(r->args, "follow"),
+	};
+	int ret;
+
+	if (wire__arg_integer(r->args, "last", &last))
+		options.last = (size_t)last;
+	ret = monitor__subscribe(r->agent, r->client->fd, &options);
+	if (ret)
+		return ret;
+	r->client->monitoring = true;
+	r->result = wire__streaming();
+	return 0;
+}
+
+static const struct {
+	const char *cmd;
+	int (*fn)(struct request *r);
+} handlers[] = {
+    {"status", do_status},
+    {"endpoint.create", do_endpoint_create},
+    {"endpoint.list", do_endpoint_list},
+    {"endpoint.get", do_endpoint_get},
+    {"endpoint.delete", do_endpoint_delete},
+    {"endpoint.label", do_endpoint_label},
+    {"endpoint.config", do_endpoint_config},
+    {"namespace.label", do_namespace_label},
+    {"namespace.list", do_namespace_list},
+    {"identity.list", do_identity_list},
+    {"identity.get", do_identity_get},
+    {"policy.import", do_policy_import},
+    {"policy.validate", do_policy_validate},
+    {"policy.get", do_policy_get},
+    {"policy.delete", do_policy_delete},
+    {"policy.trace", do_policy_trace},
+    {"bpf.policy.get", do_bpf_policy_get},
+    {"monitor", do_monitor},
+};
+
+/* Run the handler of cmd. */
+static int dispatch(struct request *r, const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		int ret;
+
+		if (strcmp(cmd, handlers[i].cmd))
+			continue;
+		ret = handlers[i].fn(r);
+		if (ret && !r->err[0])
+			snprintf(r->err, sizeof(r->err), "%s: %s", cmd, strerror(-ret));
+		return ret;
+	}
+	snprintf(r->err, sizeof(r->err), "unknown command `%s`", cmd);
+	return -EINVAL;
+}
+
+/* Serve one request line; returns its reply line (owned, *len bytes) or NULL. */
+static char *handle(struct control_client *c, const char *line, size_t *len)
+{
+	struct request *r = calloc(1, sizeof(*r));
+	json_t *req = NULL;
+	const char *cmd;
+	char *reply;
+	int ret;
+
+	if (!r)
+		return wire__reply(-ENOMEM, NULL, "out of memory", len);
+	r->agent = c->control->agent;
+	r->client = c;
+	ret = wire__parse_request(line, &req, &cmd, &r->args, r->err, sizeof(r->err));
+	if (!ret)
+		ret = dispatch(r, cmd);
+	reply = wire__reply(ret, r->result, r->err, len);
+	json_decref(req);
+	free(r);
+	return reply;
+}
+
+/* Replies are written blocking, but never for long (SO_SNDTIMEO). */
+static int client_send(struct control_client *c, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read what is there into c->in. Returns -1 when the client is gone or
+ * sent too much. */
+static int client_read(struct control_client *c)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (c->in_cap - c->in_len < 65536) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : 131072;
+			char *buf;
+
+			if (cap > MAX_REQUEST)
+				return -1;
+			buf = realloc(c->in, cap);
+			if (!buf)
+				return -1;
+			c->in = buf;
+			c->in_cap = cap;
+		}
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len - 1,
+			 MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->in_len += (size_t)n;
+	}
+}
+
+/* Answer every complete line in c->in. Returns -1 to close. */
+static int client_serve_lines(struct control_client *c)
+{
+	for (;;) {
+		char *nl = memchr(c->in, '\n', c->in_len);
+		char *reply;
+		size_t len;
+		int err;
+
+		if (!nl)
+			return 0;
+		*nl = '\0';
+		reply = handle(c, c->in, &len);
+		if (!reply)
+			return -1;
+		err = client_send(c, reply, len);
+		free(reply);
+		if (err)
+			return -1;
+		/* A monitor gets its history right after the reply; one that
+		 * asked for history only is done then. */
+		if (c->monitoring && !c->replayed) {
+			c->replayed = true;
+			if (!monitor__replay(c->control->agent, c->fd))
+				return -1;
+		}
+		c->in_len -= (size_t)(nl + 1 - c->in);
+		memmove(c->in, nl + 1, c->in_len);
+	}
+}
+
+static void client_close(struct control_client *c)
+{
+	struct control *control = c->control;
+
+	for (struct control_client **pp = &control->clients; *pp; pp = &(*pp)->next) {
+		if (*pp != c)
+			continue;
+		*pp = c->next;
+		break;
+	}
+	if (c->monitoring)
+		monitor__unsubscribe(control->agent, c->fd);
+	loop__unwatch(control->loop, c->fd);
+	close(c->fd);
+	free(c->in);
+	free(c);
+}
+
+static void client_readable(void *ctx, uint32_t events)
+{
+	struct control_client *c = ctx;
+
+	(void)events;
+	if (client_read(c) < 0 || client_serve_lines(c) < 0)
+		client_close(c);
+}
+
+static void on_accept(void *ctx, uint32_t events)
+{
+	struct control *control = ctx;
+	struct timeval tv = {.tv_sec = 5};
+	struct control_client *c;
+	int fd = accept4(control->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)events;
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	c->control = control;
+	c->fd = fd;
+	if (loop__watch(control->loop, fd, EPOLLIN | EPOLLRDHUP, client_readable, c)) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = control->clients;
+	control->clients = c;
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
@@ -44,631 +565,37 @@ int control__listen(const char *path)
 	return fd;
 }
 
-json_t *json_label_list(const struct label_set *labels)
+int control__open(struct control **out, struct agent *agent, struct loop *loop)
 {
-	json_t *list = json_array();
-	char buf[1024];
-
-	for (size_t i = 0; i < labels->count; i++) {
-		const struct label *l = &labels->items[i];
-
-		if (l->value[0])
-			snprintf(buf, sizeof(buf), "%s:%s=%s", l->source, l->key, l->value);
-		else
-			snprintf(buf, sizeof(buf), "%s:%s", l->source, l->key);
-		json_array_append_new(list, json_string(buf));
-	}
-	return list;
-}
-
-static const char *proto_name(uint8_t proto)
-{
-	const char *name = warden_protocol__name(proto);
-
-	return name ? name : "OTHER";
-}
-
-json_t *json_endpoint(struct agent *agent, const struct endpoint *ep)
-{
-	char ip[16];
-	json_t *ports = json_array();
-
-	(void)agent;
-	for (size_t i = 0; i < ep->port_count; i++)
-		json_array_append_new(ports, json_pack("{s:s, s:i, s:s}", "name",
-						       ep->ports[i].name, "port",
-						       ep->ports[i].port, "protocol",
-						       proto_name(ep->ports[i].protocol)));
-	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:o, s:s, s:s, s:i, s:o, s:{s:b, s:b}, s:i, "
-			 "s:b}",
-			 "id", (json_int_t)ep->id, "name", ep->name, "namespace",
-			 ep->namespace, "ipv4", ipv4__format(ep->net.ipv4, ip, sizeof(ip)),
-			 "identity", (json_int_t)ep->identity, "labels",
-			 json_label_list(&ep->labels), "netns", ep->net.netns, "interface",
-			 ep->net.host_ifname, "ifindex", ep->net.host_ifindex, "ports", ports,
-			 "policy_enforcement", "ingress",
-			 (ep->flags & WARDEN_EP_ENFORCE_INGRESS) != 0, "egress",
-			 (ep->flags & WARDEN_EP_ENFORCE_EGRESS) != 0, "policy_revision",
-			 (json_int_t)ep->policy_revision, "audit", ep->audit_mode);
-}
-
-json_t *json_identity(struct agent *agent, const struct identity *ident)
-{
-	json_t *eps = json_array();
-	char ref[256], cidr[64];
-
-	for (size_t i = 0; i < agent->endpoint_count; i++) {
-		const struct endpoint *ep = agent->endpoints[i];
-
-		if (ep->identity != ident->id)
-			continue;
-		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
-		json_array_append_new(eps, json_string(ref));
-	}
-	if (ident->is_cidr)
-		policy_prefix__format(&ident->prefix, cidr, sizeof(cidr));
-	return json_pack("{s:i, s:o, s:b, s:o, s:o}", "id", (json_int_t)ident->id, "labels",
-			 json_label_list(&ident->labels), "reserved", ident->reserved,
-			 "endpoints", eps, "cidr",
-			 ident->is_cidr ? json_string(cidr) : json_null());
-}
-
-static const char *arg_string(json_t *args, const char *key, const char *fallback)
-{
-	const char *v = json_string_value(json_object_get(args, key));
-
-	return v ? v : fallback;
-}
-
-static struct endpoint *require_endpoint(struct agent *agent, json_t *args, char *err)
-{
-	const char *name = arg_string(args, "name", NULL);
-	const char *ns = arg_string(args, "namespace", "default");
-	struct endpoint *ep;
-
-	if (!name) {
-		snprintf(err, ERR_LEN, "missing endpoint name");
-		return NULL;
-	}
-	ep = endpoint__find(agent, name, ns);
-	if (!ep)
-		snprintf(err, ERR_LEN, "endpoint %s/%s not found", ns, name);
-	return ep;
-}
-
-typedef int (*handler_fn)(struct agent *agent, int fd, json_t *args, json_t **result,
-			  char *err);
-
-static int do_status(struct agent *agent, int fd, json_t *args, json_t **result,
-		     char *err)
-{
-	struct datapath_map_usage usage[8];
-	uint64_t counts[WARDEN_REASON_MAX + 1][2];
-	uint64_t drops = 0, forwards = 0;
-	const struct identity *const *list;
-	json_t *maps = json_array();
-	char net[16], gw[16], cidr[40];
-	size_t n;
-
-	(void)fd;
-	(void)args;
-	(void)err;
-	n = datapath__map_usage(agent->datapath, usage, 8);
-	for (size_t i = 0; i < n; i++)
-		/* LRU conntrack recycles entries by design; others must not fill. */
-		json_array_append_new(
-			maps, json_pack("{s:s, s:i, s:i, s:b}", "name", usage[i].name, "used",
-					(json_int_t)usage[i].used, "capacity",
-					(json_int_t)usage[i].capacity, "near_capacity",
-					strcmp(usage[i].name, "warden_ct") &&
-						usage[i].used * 10 >= usage[i].capacity * 9));
-	if (!datapath__metrics_sum(agent->datapath, 0, counts)) {
-		for (int r = 0; r < WARDEN_REASON_MAX; r++)
-			for (int d = 0; d < 2; d++) {
-				if (r == WARDEN_REASON_FORWARDED)
-					forwards += counts[r][d];
-				else
-					drops += counts[r][d];
-			}
-	}
-	snprintf(cidr, sizeof(cidr), "%s/%d", ipv4__format(agent->config.pod_net, net, 16),
-		 agent->config.pod_prefix_len);
-	*result = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:{s:[s,s], s:o}, s:i, s:i, s:i}",
-		"version", WARDEN_VERSION, "state_dir", agent->config.state_dir, "socket",
-		agent->config.socket_path, "pod_cidr", cidr, "host_ipv4",
-		ipv4__format(agent->config.gateway, gw, sizeof(gw)), "policy_revision",
-		(json_int_t)agent->policy_revision, "endpoints",
-		(json_int_t)agent->endpoint_count, "identities",
-		(json_int_t)identity__list(agent->identities, &list), "policies",
-		(json_int_t)agent->policies.count, "datapath", "programs",
-		"warden_from_container", "warden_to_container", "maps", maps, "drops",
-		(json_int_t)drops, "forwards", (json_int_t)forwards, "events_lost",
-		(json_int_t)(counts[WARDEN_REASON_MAX][0] + counts[WARDEN_REASON_MAX][1] +
-			     agent->events_lost_clients));
-	json_object_set_new(*result, "deny_response",
-			    json_string(agent->config.reject_by_default ? "reject" : "drop"));
-	return 0;
-}
-
-static int do_endpoint_create(struct agent *agent, int fd, json_t *args,
-			      json_t **result, char *err)
-{
-	const char *name = arg_string(args, "name", NULL);
-	const char *ns = arg_string(args, "namespace", "default");
-	struct endpoint *ep;
+	struct control *control = calloc(1, sizeof(*control));
 	int ret;
 
-	(void)fd;
-	if (!name) {
-		snprintf(err, ERR_LEN, "missing endpoint name");
-		return -EINVAL;
+	if (!control)
+		return -ENOMEM;
+	control->agent = agent;
+	control->loop = loop;
+	control->listen_fd = listen_on(agent->config.socket_path);
+	ret = control->listen_fd;
+	if (ret >= 0)
+		ret = loop__watch(loop, control->listen_fd, EPOLLIN, on_accept, control);
+	if (ret < 0) {
+		control__close(control);
+		return ret;
 	}
-	ret = endpoint__create(agent, name, ns, json_object_get(args, "labels"),
-			       json_object_get(args, "ports"), &ep, err, ERR_LEN);
-	if (!ret)
-		*result = json_endpoint(agent, ep);
-	return ret;
-}
-
-static int do_endpoint_list(struct agent *agent, int fd, json_t *args, json_t **result,
-			    char *err)
-{
-	const char *ns = arg_string(args, "namespace", NULL);
-
-	(void)fd;
-	(void)err;
-	*result = json_array();
-	for (size_t i = 0; i < agent->endpoint_count; i++)
-		if (!ns || !strcmp(ns, agent->endpoints[i]->namespace))
-			json_array_append_new(*result,
-					      json_endpoint(agent, agent->endpoints[i]));
+	*out = control;
 	return 0;
 }
 
-static int do_endpoint_get(struct agent *agent, int fd, json_t *args, json_t **result,
-			   char *err)
+void control__close(struct control *control)
 {
-	struct endpoint *ep = require_endpoint(agent, args, err);
-
-	(void)fd;
-	if (!ep)
-		return -ENOENT;
-	*result = json_endpoint(agent, ep);
-	return 0;
-}
-
-static int do_endpoint_delete(struct agent *agent, int fd, json_t *args,
-			      json_t **result, char *err)
-{
-	struct endpoint *ep = require_endpoint(agent, args, err);
-	char ref[256];
-
-	(void)fd;
-	if (!ep)
-		return -ENOENT;
-	snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
-	endpoint__delete(agent, ep);
-	*result = json_pack("{s:s}", "deleted", ref);
-	return 0;
-}
-
-static int do_endpoint_label(struct agent *agent, int fd, json_t *args, json_t **result,
-			     char *err)
-{
-	struct endpoint *ep = require_endpoint(agent, args, err);
-	int ret;
-
-	(void)fd;
-	if (!ep)
-		return -ENOENT;
-	ret = endpoint__relabel(agent, ep, json_object_get(args, "set"),
-				json_object_get(args, "remove"), err, ERR_LEN);
-	if (!ret)
-		*result = json_endpoint(agent, ep);
-	return ret;
-}
-
-/* Per-endpoint options; today only "audit" (a boolean), absent = unchanged. */
-static int do_endpoint_config(struct agent *agent, int fd, json_t *args, json_t **result,
-			      char *err)
-{
-	struct endpoint *ep = require_endpoint(agent, args, err);
-	json_t *audit = json_object_get(args, "audit");
-	int ret = 0;
-
-	(void)fd;
-	if (!ep)
-		return -ENOENT;
-	if (audit && !json_is_boolean(audit)) {
-		snprintf(err, ERR_LEN, "audit must be true or false");
-		return -EINVAL;
+	if (!control)
+		return;
+	while (control->clients)
+		client_close(control->clients);
+	if (control->listen_fd >= 0) {
+		loop__unwatch(control->loop, control->listen_fd);
+		close(control->listen_fd);
+		unlink(control->agent->config.socket_path);
 	}
-	if (audit && json_is_true(audit) != ep->audit_mode)
-		ret = agent__set_endpoint_audit(agent, ep, json_is_true(audit), err, ERR_LEN);
-	if (!ret)
-		*result = json_endpoint(agent, ep);
-	return ret;
-}
-
-static int do_namespace_label(struct agent *agent, int fd, json_t *args,
-			      json_t **result, char *err)
-{
-	const char *ns = arg_string(args, "namespace", NULL);
-	int ret;
-
-	(void)fd;
-	if (!ns) {
-		snprintf(err, ERR_LEN, "missing namespace");
-		return -EINVAL;
-	}
-	ret = namespace__relabel(agent, ns, json_object_get(args, "set"),
-				 json_object_get(args, "remove"), err, ERR_LEN);
-	if (!ret)
-		*result = json_pack("{s:s, s:o}", "namespace", ns, "labels",
-				    json_label_list(namespace__labels(agent, ns)));
-	return ret;
-}
-
-static int do_namespace_list(struct agent *agent, int fd, json_t *args, json_t **result,
-			     char *err)
-{
-	(void)fd;
-	(void)args;
-	(void)err;
-	*result = json_array();
-	for (size_t i = 0; i < agent->namespace_count; i++)
-		json_array_append_new(*result,
-				      json_pack("{s:s, s:o}", "namespace",
-						agent->namespaces[i].name, "labels",
-						json_label_list(&agent->namespaces[i].labels)));
-	return 0;
-}
-
-static int do_identity_list(struct agent *agent, int fd, json_t *args, json_t **result,
-			    char *err)
-{
-	const struct identity *const *list;
-	size_t n = identity__list(agent->identities, &list);
-
-	(void)fd;
-	(void)args;
-	(void)err;
-	*result = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(*result, json_identity(agent, list[i]));
-	return 0;
-}
-
-static int do_identity_get(struct agent *agent, int fd, json_t *args, json_t **result,
-			   char *err)
-{
-	json_t *id = json_object_get(args, "id");
-	const struct identity *ident;
-
-	(void)fd;
-	if (!json_is_integer(id)) {
-		snprintf(err, ERR_LEN, "identity id must be a number");
-		return -EINVAL;
-	}
-	ident = identity__lookup(agent->identities, (uint32_t)json_integer_value(id));
-	if (!ident) {
-		snprintf(err, ERR_LEN, "identity %lld not found", json_integer_value(id));
-		return -ENOENT;
-	}
-	*result = json_identity(agent, ident);
-	return 0;
-}
-
-static int do_policy_import(struct agent *agent, int fd, json_t *args, json_t **result,
-			    char *err)
-{
-	struct policy_set incoming = { 0 };
-	json_t *warnings = json_array();
-	int ret;
-
-	(void)fd;
-	ret = policy_repo__parse_documents(json_object_get(args, "documents"), &incoming,
-					   warnings, err, ERR_LEN);
-	if (!ret) {
-		*result = json_object();
-		ret = policy_repo__import(agent, &incoming, *result, err, ERR_LEN);
-		json_object_set(*result, "warnings", warnings);
-	}
-	if (!ret)
-		pr_info("policy import: %zu policies, revision %llu\n",
-			json_array_size(json_object_get(*result, "imported")),
-			(unsigned long long)agent->policy_revision);
-	policy_set__free(&incoming);
-	json_decref(warnings);
-	return ret;
-}
-
-static json_t *policy_names(const struct policy_set *set)
-{
-	json_t *names = json_array();
-	char ref[600];
-
-	for (size_t i = 0; i < set->count; i++) {
-		const struct policy *p = &set->items[i];
-
-		if (p->namespace)
-			snprintf(ref, sizeof(ref), "%s/%s", p->namespace, p->name);
-		else
-			snprintf(ref, sizeof(ref), "%s", p->name);
-		json_array_append_new(names, json_string(ref));
-	}
-	return names;
-}
-
-static int do_policy_validate(struct agent *agent, int fd, json_t *args, json_t **result,
-			      char *err)
-{
-	struct policy_set parsed = { 0 };
-	json_t *warnings = json_array();
-	int ret;
-
-	(void)agent;
-	(void)fd;
-	ret = policy_repo__parse_documents(json_object_get(args, "documents"), &parsed,
-					   warnings, err, ERR_LEN);
-	if (!ret)
-		*result = json_pack("{s:b, s:o, s:O}", "valid", 1, "policies",
-				    policy_names(&parsed), "warnings", warnings);
-	policy_set__free(&parsed);
-	json_decref(warnings);
-	return ret;
-}
-
-static bool spec_selects(const struct policy *p, const struct endpoint *ep)
-{
-	for (size_t s = 0; s < p->spec_count; s++)
-		if (selector__matches(&p->specs[s].subject, &ep->labels))
-			return true;
-	return false;
-}
-
-static int do_policy_get(struct agent *agent, int fd, json_t *args, json_t **result,
-			 char *err)
-{
-	const char *name = arg_string(args, "name", NULL);
-	const char *ns = arg_string(args, "namespace", NULL);
-
-	(void)fd;
-	*result = json_array();
-	for (size_t i = 0; i < agent->policies.count; i++) {
-		const struct policy *p = &agent->policies.items[i];
-		json_t *selects = json_array();
-		size_t rules = 0;
-		char ref[256];
-
-		if (name && strcmp(name, p->name))
-			continue;
-		if (ns && (!p->namespace || strcmp(ns, p->namespace)))
-			continue;
-		for (size_t s = 0; s < p->spec_count; s++)
-			rules += p->specs[s].rule_count;
-		for (size_t e = 0; e < agent->endpoint_count; e++) {
-			const struct endpoint *ep = agent->endpoints[e];
-
-			if (!spec_selects(p, ep))
-				continue;
-			snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
-			json_array_append_new(selects, json_string(ref));
-		}
-		json_array_append_new(
-			*result,
-			json_pack("{s:s, s:o, s:s, s:s, s:i, s:i, s:i, s:o, s:s}", "name",
-				  p->name, "namespace",
-				  p->namespace ? json_string(p->namespace) : json_null(),
-				  "kind", policy_kind__name(p->kind), "file",
-				  p->file ? p->file : "", "document", p->document, "specs",
-				  (json_int_t)p->spec_count, "rules", (json_int_t)rules,
-				  "selects", selects, "source", p->source ? p->source : ""));
-	}
-	if (name && !json_array_size(*result)) {
-		snprintf(err, ERR_LEN, "policy %s not found", name);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-static int do_policy_delete(struct agent *agent, int fd, json_t *args, json_t **result,
-			    char *err)
-{
-	const char *name = arg_string(args, "name", NULL);
-	json_t *ns_arg = json_object_get(args, "namespace");
-	bool all = json_is_true(json_object_get(args, "all"));
-	int ret;
-
-	(void)fd;
-	if (!all && !name) {
-		snprintf(err, ERR_LEN, "name a policy or give --all");
-		return -EINVAL;
-	}
-	*result = json_object();
-	/* Absent: "default" and clusterwide; null: clusterwide only. */
-	ret = policy_repo__delete(agent, name, json_string_value(ns_arg),
-				  json_is_null(ns_arg), all, *result, err, ERR_LEN);
-	return ret;
-}
-
-static json_t *identity_labels_json(struct agent *agent, uint32_t id)
-{
-	const struct identity *ident;
-
-	if (!id)
-		return json_pack("[s]", "any");
-	ident = identity__lookup(agent->identities, id);
-	return ident ? json_label_list(&ident->labels) : json_array();
-}
-
-/* The ports a policy key covers, from its prefix length. */
-static void key_ports(const struct warden_policy_key *key, char *buf, size_t len)
-{
-	uint32_t port_bits = key->prefixlen > WARDEN_POLICY_PREFIX_ANY_PORT ?
-				     key->prefixlen - WARDEN_POLICY_PREFIX_ANY_PORT :
-				     0;
-	uint16_t first = ntohs(key->dport);
-
-	if (key->prefixlen <= WARDEN_POLICY_PREFIX_ANY_PORT)
-		snprintf(buf, len, "any");
-	else if (key->protocol == 1)
-		snprintf(buf, len, "type %u", first >> 8);
-	else if (port_bits >= 16)
-		snprintf(buf, len, "%u", first);
-	else
-		snprintf(buf, len, "%u-%u", first,
-			 (unsigned int)first + (1u << (16 - port_bits)) - 1);
-}
-
-static int do_bpf_policy_get(struct agent *agent, int fd, json_t *args, json_t **result,
-			     char *err)
-{
-	struct endpoint *ep = require_endpoint(agent, args, err);
-	json_t *entries;
-	char ref[256], ports[32], rule[600];
-
-	(void)fd;
-	if (!ep)
-		return -ENOENT;
-	entries = json_array();
-	for (size_t i = 0; i < ep->entries.count; i++) {
-		const struct policy_entry *e = &ep->entries.items[i];
-		bool deny = e->value.flags & WARDEN_POLICY_DENY;
-
-		key_ports(&e->key, ports, sizeof(ports));
-		monitor__describe_cookie(agent, e->value.rule_cookie, true, rule, sizeof(rule));
-		if (!e->value.rule_cookie && e->key.identity == WARDEN_IDENTITY_HOST)
-			snprintf(rule, sizeof(rule), "implicit host allow");
-		json_array_append_new(
-			entries,
-			json_pack("{s:s, s:i, s:o, s:s, s:s, s:s, s:s, s:i}", "direction",
-				  e->key.direction == WARDEN_DIR_INGRESS ? "ingress" : "egress",
-				  "identity", (json_int_t)e->key.identity, "labels",
-				  identity_labels_json(agent, e->key.identity), "protocol",
-				  e->key.prefixlen <= WARDEN_POLICY_PREFIX_ANY_PROTO ?
-					  "ANY" :
-					  proto_name(e->key.protocol),
-				  "ports", ports, "verdict",
-				  deny		       ? "deny" :
-				  !(e->value.flags & WARDEN_POLICY_ALLOW) ? "none" :
-				  e->value.proxy_port ? "redirect" :
-							"allow",
-				  "rule", rule, "proxy_port", ntohs(e->value.proxy_port)));
-		if (deny)
-			json_object_set_new(json_array_get(entries, json_array_size(entries) - 1),
-					    "response",
-					    json_string(e->value.flags & WARDEN_POLICY_REJECT ?
-								"reject" :
-								"drop"));
-		/* With audit-mode policies: the verdict they would give. */
-		if (ep->flags & WARDEN_EP_AUDIT_POLICIES) {
-			json_t *last = json_array_get(entries, json_array_size(entries) - 1);
-
-			monitor__describe_cookie(agent, e->value.audit_cookie, true, rule,
-						 sizeof(rule));
-			json_object_set_new(last, "audit_verdict",
-					    json_string(e->value.audit_flags & WARDEN_POLICY_DENY ?
-								"deny" :
-							e->value.audit_flags ? "allow" :
-									       "none"));
-			json_object_set_new(last, "audit_rule", json_string(rule));
-		}
-	}
-	snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
-	*result = json_pack("{s:s, s:i, s:{s:b, s:b}, s:o, s:b}", "endpoint", ref,
-			    "endpoint_id", (json_int_t)ep->id, "policy_enforcement", "ingress",
-			    (ep->flags & WARDEN_EP_ENFORCE_INGRESS) != 0, "egress",
-			    (ep->flags & WARDEN_EP_ENFORCE_EGRESS) != 0, "entries", entries, "audit",
-			    ep->audit_mode);
-	return 0;
-}
-
-static int do_policy_trace(struct agent *agent, int fd, json_t *args, json_t **result,
-			   char *err)
-{
-	(void)fd;
-	return trace__run(agent, args, result, err, ERR_LEN);
-}
-
-static int do_monitor(struct agent *agent, int fd, json_t *args, json_t **result,
-		      char *err)
-{
-	int ret = monitor__subscribe(agent, fd, args);
-
-	(void)err;
-	if (!ret)
-		*result = json_pack("{s:b}", "streaming", 1);
-	return ret;
-}
-
-static const struct {
-	const char *cmd;
-	handler_fn fn;
-} handlers[] = {
-	{ "status", do_status },
-	{ "endpoint.create", do_endpoint_create },
-	{ "endpoint.list", do_endpoint_list },
-	{ "endpoint.get", do_endpoint_get },
-	{ "endpoint.delete", do_endpoint_delete },
-	{ "endpoint.label", do_endpoint_label },
-	{ "endpoint.config", do_endpoint_config },
-	{ "namespace.label", do_namespace_label },
-	{ "namespace.list", do_namespace_list },
-	{ "identity.list", do_identity_list },
-	{ "identity.get", do_identity_get },
-	{ "policy.import", do_policy_import },
-	{ "policy.validate", do_policy_validate },
-	{ "policy.get", do_policy_get },
-	{ "policy.delete", do_policy_delete },
-	{ "policy.trace", do_policy_trace },
-	{ "bpf.policy.get", do_bpf_policy_get },
-	{ "monitor", do_monitor },
-};
-
-json_t *control__handle(struct agent *agent, int fd, const char *line)
-{
-	json_error_t jerr;
-	json_t *req = json_loads(line, 0, &jerr), *result = NULL, *args;
-	char *err = calloc(1, ERR_LEN);
-	const char *cmd;
-	json_t *reply;
-	int ret = -EINVAL;
-
-	if (!err) {
-		json_decref(req);
-		return json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
-	}
-	if (!req) {
-		snprintf(err, ERR_LEN, "request is not JSON: %s", jerr.text);
-		goto reply;
-	}
-	cmd = json_string_value(json_object_get(req, "cmd"));
-	args = json_object_get(req, "args"); /* NULL reads as "no arguments" */
-	if (!cmd) {
-		snprintf(err, ERR_LEN, "request has no cmd");
-		goto reply;
-	}
-	snprintf(err, ERR_LEN, "unknown command `%s`", cmd);
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
-		if (strcmp(cmd, handlers[i].cmd))
-			continue;
-		err[0] = '\0';
-		ret = handlers[i].fn(agent, fd, args, &result, err);
-		if (ret && !err[0])
-			snprintf(err, ERR_LEN, "%s: %s", cmd, strerror(-ret));
-		break;
-	}
-reply:
-	if (ret) {
-		json_decref(result);
-		reply = json_pack("{s:b, s:s}", "ok", 0, "error", err);
-	} else {
-		reply = json_pack("{s:b, s:o}", "ok", 1, "result",
-				  result ? result : json_null());
-	}
-	json_decref(req);
-	free(err);
-	return reply;
+	free(control);
 }

@@ -13,7 +13,13 @@
 #include <string.h>
 
 #include "agent.h"
+#include "endpoint.h"
+#include "regenerate.h"
+#include "warden/datapath.h"
+#include "warden/identity.h"
+#include "warden/ipcache.h"
 #include "warden/log.h"
+#include "warden/prefix.h"
 
 static bool valid_dns_label(const char *s)
 {
@@ -66,7 +72,7 @@ const struct label_set *namespace__labels(struct agent *agent, const char *ns)
 
 /* user labels + k8s:io.kubernetes.pod.namespace + namespace labels + cluster */
 int endpoint__derive_labels(struct agent *agent, const char *ns,
-			 const struct label_set *user, struct label_set *out)
+			    const struct label_set *user, struct label_set *out)
 {
 	const struct label_set *ns_labels = namespace__labels(agent, ns);
 	char key[512];
@@ -82,86 +88,74 @@ int endpoint__derive_labels(struct agent *agent, const char *ns,
 	for (size_t i = 0; !err && ns_labels && i < ns_labels->count; i++) {
 		snprintf(key, sizeof(key), LABEL_NAMESPACE_LABELS_PREFIX "%s",
 			 ns_labels->items[i].key);
-		err = label_set__add(out, LABEL_SOURCE_K8S, key, ns_labels->items[i].value);
+		err =
+		    label_set__add(out, LABEL_SOURCE_K8S, key, ns_labels->items[i].value);
 	}
 	if (err)
 		label_set__free(out);
 	return err;
 }
 
-int labels__apply_changes(struct label_set *set, json_t *set_list, json_t *remove_list,
-			  char *err, size_t err_len)
+void endpoint_spec__free(struct endpoint_spec *spec)
 {
-	size_t i;
-	json_t *v;
+	label_set__free(&spec->labels);
+	for (size_t i = 0; i < spec->port_count; i++)
+		free((char *)spec->ports[i].name);
+	free(spec->ports);
+	spec->ports = NULL;
+	spec->port_count = 0;
+}
 
-	json_array_foreach(remove_list, i, v) {
-		const char *key = json_string_value(v);
+void label_changes__free(struct label_changes *changes)
+{
+	label_set__free(&changes->set);
+	str_list__free(&changes->remove);
+}
 
-		if (!key) {
-			snprintf(err, err_len, "label keys to remove must be strings");
+/* Users set k8s labels only: the other sources are the agent's to give. */
+static int check_user_labels(const struct label_set *labels, char *err, size_t err_len)
+{
+	for (size_t i = 0; i < labels->count; i++) {
+		if (strcmp(labels->items[i].source, LABEL_SOURCE_K8S)) {
+			snprintf(err, err_len,
+				 "label %s:%s: only the k8s source can be set",
+				 labels->items[i].source, labels->items[i].key);
 			return -EINVAL;
 		}
-		label_set__remove(set, LABEL_SOURCE_K8S, key);
-	}
-	json_array_foreach(set_list, i, v) {
-		const char *text = json_string_value(v);
-		struct label_set parsed = { 0 };
-		int ret;
-
-		if (!text) {
-			snprintf(err, err_len, "labels must be strings");
-			return -EINVAL;
-		}
-		ret = label_set__parse_list(&parsed, text, err, err_len);
-		for (size_t j = 0; !ret && j < parsed.count; j++) {
-			if (strcmp(parsed.items[j].source, LABEL_SOURCE_K8S)) {
-				snprintf(err, err_len,
-					 "label %s:%s: only the k8s source can be set",
-					 parsed.items[j].source, parsed.items[j].key);
-				ret = -EINVAL;
-				break;
-			}
-			ret = label_set__add(set, LABEL_SOURCE_K8S, parsed.items[j].key,
-					     parsed.items[j].value);
-		}
-		label_set__free(&parsed);
-		if (ret)
-			return ret;
 	}
 	return 0;
 }
 
-/* "http=80/TCP" */
-static int parse_port(const char *text, struct compile_named_port *out, char *err,
-		      size_t err_len)
+/* set with changes applied: keys removed, then labels set. */
+static int apply_label_changes(struct label_set *set, const struct label_changes *changes,
+			       char *err, size_t err_len)
 {
-	char name[64], proto[16] = "TCP";
-	unsigned int port;
-	int n = 0;
+	int ret = check_user_labels(&changes->set, err, err_len);
 
-	if (sscanf(text, "%63[^=]=%u%n", name, &port, &n) != 2 ||
-	    (text[n] && sscanf(text + n, "/%15s", proto) != 1) || port == 0 ||
-	    port > 65535) {
-		snprintf(err, err_len, "port %s: expected NAME=PORT/PROTO, e.g. http=80/TCP",
-			 text);
-		return -EINVAL;
+	for (size_t i = 0; !ret && i < changes->remove.count; i++)
+		label_set__remove(set, LABEL_SOURCE_K8S, changes->remove.items[i]);
+	for (size_t i = 0; !ret && i < changes->set.count; i++)
+		ret = label_set__add(set, LABEL_SOURCE_K8S, changes->set.items[i].key,
+				     changes->set.items[i].value);
+	return ret;
+}
+
+static int copy_ports(struct endpoint *ep, const struct endpoint_spec *spec)
+{
+	if (!spec->port_count)
+		return 0;
+	ep->ports = calloc(spec->port_count, sizeof(*ep->ports));
+	if (!ep->ports)
+		return -ENOMEM;
+	for (; ep->port_count < spec->port_count; ep->port_count++) {
+		struct compile_named_port *port = &ep->ports[ep->port_count];
+
+		*port = spec->ports[ep->port_count];
+		port->name = strdup(port->name);
+		if (!port->name)
+			return -ENOMEM;
 	}
-	for (char *p = proto; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
-	if (!strcmp(proto, "TCP"))
-		out->protocol = 6;
-	else if (!strcmp(proto, "UDP"))
-		out->protocol = 17;
-	else if (!strcmp(proto, "SCTP"))
-		out->protocol = 132;
-	else {
-		snprintf(err, err_len, "port %s: protocol must be TCP, UDP or SCTP", text);
-		return -EINVAL;
-	}
-	out->port = (uint16_t)port;
-	out->name = strdup(name);
-	return out->name ? 0 : -ENOMEM;
+	return 0;
 }
 
 static void endpoint_free(struct endpoint *ep)
@@ -182,9 +176,9 @@ static void endpoint_free(struct endpoint *ep)
 static uint32_t allocate_ipv4(struct agent *agent)
 {
 	uint32_t base = ntohl(agent->config.pod_net);
-	uint32_t size = agent->config.pod_prefix_len >= 32 ?
-				1 :
-				1u << (32 - agent->config.pod_prefix_len);
+	uint32_t size = agent->config.pod_prefix_len >= 32
+			    ? 1
+			    : 1u << (32 - agent->config.pod_prefix_len);
 
 	/* .0 is the network, .1 the host gateway, the last is broadcast-like. */
 	for (uint32_t off = 2; off + 1 < size; off++) {
@@ -198,8 +192,8 @@ static uint32_t allocate_ipv4(struct agent *agent)
 
 static int list_append(struct agent *agent, struct endpoint *ep)
 {
-	struct endpoint **items = realloc(agent->endpoints, (agent->endpoint_count + 1) *
-								   sizeof(*items));
+	struct endpoint **items =
+	    realloc(agent->endpoints, (agent->endpoint_count + 1) * sizeof(*items));
 
 	if (!items)
 		return -ENOMEM;
@@ -222,28 +216,27 @@ static void list_remove(struct agent *agent, struct endpoint *ep)
 
 static struct policy_prefix host_prefix(uint32_t ipv4)
 {
-	struct policy_prefix p = { .family = 4, .len = 32 };
+	struct policy_prefix p = {.family = 4, .len = 32};
 
 	memcpy(p.addr, &ipv4, 4);
 	return p;
 }
 
-int endpoint__create(struct agent *agent, const char *name, const char *ns,
-		     json_t *labels, json_t *ports, struct endpoint **out, char *err,
-		     size_t err_len)
+int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
+		     struct endpoint **out, char *err, size_t err_len)
 {
+	const char *name = spec->name, *ns = spec->namespace;
 	struct endpoint *ep = NULL;
 	struct policy_prefix prefix;
 	bool listed = false, have_identity = false, have_net = false, in_ipcache = false;
-	size_t i;
-	json_t *v;
 	int ret;
 
 	if (!valid_dns_label(name)) {
-		snprintf(err, err_len,
-			 "endpoint name `%s` is not a valid DNS label (lowercase letters, "
-			 "digits and '-', at most 63)",
-			 name);
+		snprintf(
+		    err, err_len,
+		    "endpoint name `%s` is not a valid DNS label (lowercase letters, "
+		    "digits and '-', at most 63)",
+		    name);
 		return -EINVAL;
 	}
 	if (!valid_dns_label(ns)) {
@@ -254,6 +247,9 @@ int endpoint__create(struct agent *agent, const char *name, const char *ns,
 		snprintf(err, err_len, "endpoint %s/%s already exists", ns, name);
 		return -EEXIST;
 	}
+	ret = check_user_labels(&spec->labels, err, err_len);
+	if (ret)
+		return ret;
 	ep = calloc(1, sizeof(*ep));
 	if (!ep)
 		return -ENOMEM;
@@ -263,29 +259,11 @@ int endpoint__create(struct agent *agent, const char *name, const char *ns,
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = labels__apply_changes(&ep->user_labels, labels, NULL, err, err_len);
+	ret = label_set__copy(&ep->user_labels, &spec->labels);
+	if (!ret)
+		ret = copy_ports(ep, spec);
 	if (ret)
 		goto fail;
-	json_array_foreach(ports, i, v) {
-		const char *text = json_string_value(v);
-		struct compile_named_port *grown;
-
-		if (!text) {
-			snprintf(err, err_len, "ports must be strings");
-			ret = -EINVAL;
-			goto fail;
-		}
-		grown = realloc(ep->ports, (ep->port_count + 1) * sizeof(*grown));
-		if (!grown) {
-			ret = -ENOMEM;
-			goto fail;
-		}
-		ep->ports = grown;
-		ret = parse_port(text, &ep->ports[ep->port_count], err, err_len);
-		if (ret)
-			goto fail;
-		ep->port_count++;
-	}
 	ep->id = agent->next_endpoint_id++;
 	ep->net.id = ep->id;
 	ep->net.ipv4 = allocate_ipv4(agent);
@@ -320,17 +298,17 @@ int endpoint__create(struct agent *agent, const char *name, const char *ns,
 	listed = true;
 	/* Policy first, then the programs: the endpoint is never reachable
 	 * without its policy in the maps. */
-	ret = agent__regenerate(agent, NULL, err, err_len);
+	ret = regenerate__apply(agent, NULL, err, err_len);
 	if (ret)
 		goto fail;
 	ret = datapath__attach(agent->datapath, ep->net.host_ifindex);
 	if (ret) {
-		snprintf(err, err_len, "attach tc programs to %s: %s", ep->net.host_ifname,
-			 strerror(-ret));
+		snprintf(err, err_len, "attach tc programs to %s: %s",
+			 ep->net.host_ifname, strerror(-ret));
 		goto fail;
 	}
-	pr_info("endpoint %s/%s: id %u, identity %u, %s\n", ns, name, ep->id, ep->identity,
-		ep->net.host_ifname);
+	pr_info("endpoint %s/%s: id %u, identity %u, %s\n", ns, name, ep->id,
+		ep->identity, ep->net.host_ifname);
 	*out = ep;
 	return 0;
 fail:
@@ -350,7 +328,7 @@ fail:
 	if (listed) {
 		char ignored[256];
 
-		agent__regenerate(agent, NULL, ignored, sizeof(ignored));
+		regenerate__apply(agent, NULL, ignored, sizeof(ignored));
 	}
 	return ret;
 }
@@ -380,7 +358,7 @@ int endpoint__delete(struct agent *agent, struct endpoint *ep)
 	pr_info("endpoint %s/%s: deleting\n", ep->namespace, ep->name);
 	endpoint_teardown(agent, ep);
 	/* Other endpoints' policies may have named its identity. */
-	ret = agent__regenerate(agent, NULL, err, sizeof(err));
+	ret = regenerate__apply(agent, NULL, err, sizeof(err));
 	if (ret)
 		pr_warn("regenerate after delete: %s\n", err);
 	return 0;
@@ -390,6 +368,8 @@ void endpoint__delete_all(struct agent *agent)
 {
 	while (agent->endpoint_count)
 		endpoint_teardown(agent, agent->endpoints[agent->endpoint_count - 1]);
+	free(agent->endpoints);
+	agent->endpoints = NULL;
 }
 
 /*
@@ -417,7 +397,7 @@ static int endpoint_set_labels(struct agent *agent, struct endpoint *ep,
 	ep->identity = new_identity;
 	ret = ipcache__upsert(agent->ipcache, &prefix, new_identity);
 	if (!ret)
-		ret = agent__regenerate(agent, NULL, err, err_len);
+		ret = regenerate__apply(agent, NULL, err, err_len);
 	if (ret) {
 		char ignored[256];
 
@@ -427,7 +407,7 @@ static int endpoint_set_labels(struct agent *agent, struct endpoint *ep,
 		ipcache__upsert(agent->ipcache, &prefix, old_identity);
 		identity__release(agent->identities, new_identity);
 		label_set__free(&new_labels);
-		agent__regenerate(agent, NULL, ignored, sizeof(ignored));
+		regenerate__apply(agent, NULL, ignored, sizeof(ignored));
 		return ret;
 	}
 	identity__release(agent->identities, old_identity);
@@ -436,15 +416,15 @@ static int endpoint_set_labels(struct agent *agent, struct endpoint *ep,
 	return 0;
 }
 
-int endpoint__relabel(struct agent *agent, struct endpoint *ep, json_t *set,
-		      json_t *remove, char *err, size_t err_len)
+int endpoint__relabel(struct agent *agent, struct endpoint *ep,
+		      const struct label_changes *changes, char *err, size_t err_len)
 {
-	struct label_set next = { 0 };
+	struct label_set next = {0};
 	int ret;
 
 	ret = label_set__copy(&next, &ep->user_labels);
 	if (!ret)
-		ret = labels__apply_changes(&next, set, remove, err, err_len);
+		ret = apply_label_changes(&next, changes, err, err_len);
 	if (!ret)
 		ret = endpoint_set_labels(agent, ep, &next, err, err_len);
 	if (ret)
@@ -452,11 +432,11 @@ int endpoint__relabel(struct agent *agent, struct endpoint *ep, json_t *set,
 	return ret;
 }
 
-int namespace__relabel(struct agent *agent, const char *ns, json_t *set, json_t *remove,
-		       char *err, size_t err_len)
+int namespace__relabel(struct agent *agent, const char *ns,
+		       const struct label_changes *changes, char *err, size_t err_len)
 {
 	struct namespace_labels *entry = NULL;
-	struct label_set old = { 0 };
+	struct label_set old = {0};
 	int ret;
 
 	if (!valid_dns_label(ns)) {
@@ -467,9 +447,8 @@ int namespace__relabel(struct agent *agent, const char *ns, json_t *set, json_t 
 		if (!strcmp(agent->namespaces[i].name, ns))
 			entry = &agent->namespaces[i];
 	if (!entry) {
-		struct namespace_labels *items =
-			realloc(agent->namespaces,
-				(agent->namespace_count + 1) * sizeof(*items));
+		struct namespace_labels *items = realloc(
+		    agent->namespaces, (agent->namespace_count + 1) * sizeof(*items));
 
 		if (!items)
 			return -ENOMEM;
@@ -483,11 +462,11 @@ int namespace__relabel(struct agent *agent, const char *ns, json_t *set, json_t 
 	ret = label_set__copy(&old, &entry->labels);
 	if (ret)
 		return ret;
-	ret = labels__apply_changes(&entry->labels, set, remove, err, err_len);
+	ret = apply_label_changes(&entry->labels, changes, err, err_len);
 	/* Every endpoint of the namespace gets the labels, so a new identity. */
 	for (size_t i = 0; !ret && i < agent->endpoint_count; i++) {
 		struct endpoint *ep = agent->endpoints[i];
-		struct label_set same = { 0 };
+		struct label_set same = {0};
 
 		if (strcmp(ep->namespace, ns))
 			continue;
@@ -503,17 +482,41 @@ int namespace__relabel(struct agent *agent, const char *ns, json_t *set, json_t 
 		entry->labels = old;
 		for (size_t i = 0; i < agent->endpoint_count; i++) {
 			struct endpoint *ep = agent->endpoints[i];
-			struct label_set same = { 0 };
+			struct label_set same = {0};
 			char ignored[256];
 
 			if (strcmp(ep->namespace, ns))
 				continue;
 			if (label_set__copy(&same, &ep->user_labels) ||
-			    endpoint_set_labels(agent, ep, &same, ignored, sizeof(ignored)))
+			    endpoint_set_labels(agent, ep, &same, ignored,
+						sizeof(ignored)))
 				label_set__free(&same);
 		}
 		return ret;
 	}
 	label_set__free(&old);
 	return 0;
+}
+
+void namespace__free_all(struct agent *agent)
+{
+	for (size_t i = 0; i < agent->namespace_count; i++) {
+		free(agent->namespaces[i].name);
+		label_set__free(&agent->namespaces[i].labels);
+	}
+	free(agent->namespaces);
+	agent->namespaces = NULL;
+	agent->namespace_count = 0;
+}
+
+int endpoint__set_audit(struct agent *agent, struct endpoint *ep, bool on, char *err,
+			size_t err_len)
+{
+	int ret;
+
+	ep->audit_mode = on;
+	ret = regenerate__endpoint(agent, ep, err, err_len);
+	if (ret)
+		ep->audit_mode = !on;
+	return ret;
 }

@@ -13,25 +13,29 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "agent.h"
+#include "endpoint.h"
+#include "policy_repo.h"
+#include "proxy_policy.h"
+#include "trace.h"
+#include "warden/identity.h"
+#include "warden/ipcache.h"
 #include "warden/l7_policy.h"
 #include "warden/prefix.h"
 
 struct trace_peer {
 	uint32_t identity;
 	struct endpoint *ep; /* a local endpoint, or NULL */
-	uint32_t ipv4;       /* network order, 0 if not known */
+	uint32_t ipv4;	     /* network order, 0 if not known */
 	char name[256];
 };
 
 /* The datapath's LPM lookup, over an endpoint's entries. */
 static const struct policy_entry *lpm(const struct policy_entries *entries,
-				      uint32_t identity, uint8_t direction, uint8_t protocol,
-				      uint16_t port)
+				      uint32_t identity, uint8_t direction,
+				      uint8_t protocol, uint16_t port)
 {
 	const struct policy_entry *best = NULL;
 	uint32_t want = (uint32_t)protocol << 16 | port;
@@ -65,16 +69,20 @@ struct side_verdict {
  * (flags, rule_cookie) or, with audit, the one that includes audit-mode
  * policies (audit_flags, audit_cookie). A half with no flags is no entry.
  */
-static struct side_verdict decide(const struct endpoint *ep, const struct policy_entry *by_id,
-				  const struct policy_entry *any, uint8_t direction, bool audit)
+static struct side_verdict decide(const struct endpoint *ep,
+				  const struct policy_entry *by_id,
+				  const struct policy_entry *any, uint8_t direction,
+				  bool audit)
 {
-	const struct policy_entry *e[2] = { by_id, any };
-	struct side_verdict v = { 0 };
+	const struct policy_entry *e[2] = {by_id, any};
+	struct side_verdict v = {0};
 	uint16_t flags[2];
 	bool enforced;
 
 	for (int i = 0; i < 2; i++)
-		flags[i] = !e[i] ? 0 : audit ? e[i]->value.audit_flags : e[i]->value.flags;
+		flags[i] = !e[i]   ? 0
+			   : audit ? e[i]->value.audit_flags
+				   : e[i]->value.flags;
 	for (int i = 0; i < 2 && !v.decided; i++)
 		if (flags[i] & WARDEN_POLICY_DENY) {
 			v.decided = e[i];
@@ -92,41 +100,41 @@ static struct side_verdict decide(const struct endpoint *ep, const struct policy
 		v.redirect = v.allowed && !audit && !plain;
 	}
 	if (v.decided) {
-		v.cookie = audit ? v.decided->value.audit_cookie : v.decided->value.rule_cookie;
+		v.cookie =
+		    audit ? v.decided->value.audit_cookie : v.decided->value.rule_cookie;
 		return v;
 	}
 	if (audit)
-		enforced = ep->flags & (direction == WARDEN_DIR_INGRESS ?
-						WARDEN_EP_AUDIT_ENFORCE_INGRESS :
-						WARDEN_EP_AUDIT_ENFORCE_EGRESS);
+		enforced = ep->flags & (direction == WARDEN_DIR_INGRESS
+					    ? WARDEN_EP_AUDIT_ENFORCE_INGRESS
+					    : WARDEN_EP_AUDIT_ENFORCE_EGRESS);
 	else
-		enforced = ep->flags & (direction == WARDEN_DIR_INGRESS ?
-						WARDEN_EP_ENFORCE_INGRESS :
-						WARDEN_EP_ENFORCE_EGRESS);
+		enforced = ep->flags &
+			   (direction == WARDEN_DIR_INGRESS ? WARDEN_EP_ENFORCE_INGRESS
+							    : WARDEN_EP_ENFORCE_EGRESS);
 	v.allowed = !enforced;
-	v.reject = enforced && !audit &&
-		   (ep->flags & (direction == WARDEN_DIR_INGRESS ? WARDEN_EP_REJECT_INGRESS :
-								   WARDEN_EP_REJECT_EGRESS));
+	v.reject =
+	    enforced && !audit &&
+	    (ep->flags & (direction == WARDEN_DIR_INGRESS ? WARDEN_EP_REJECT_INGRESS
+							  : WARDEN_EP_REJECT_EGRESS));
 	if (enforced && audit)
 		v.cookie = ep->entries.audit_default_cookie[direction];
 	return v;
 }
 
 /*
- * One side's decision, as JSON: verdict (ALLOWED, DENIED, or AUDIT when
- * audit mode forwards what policy would drop), the deciding policy, rule,
- * redirect, and for a denial the response (drop or reject).
+ * One side's decision: verdict (ALLOWED, DENIED, or AUDIT when audit mode
+ * forwards what policy would drop), the deciding policy, rule, redirect,
+ * and for a denial the response (drop or reject).
  */
-static json_t *judge(struct agent *agent, const struct endpoint *ep, uint32_t peer,
-		     uint8_t direction, uint8_t protocol, uint16_t port, bool *allowed,
-		     bool *audited, bool *redirect)
+static void judge(struct agent *agent, const struct endpoint *ep, uint32_t peer,
+		  uint8_t direction, uint8_t protocol, uint16_t port,
+		  struct trace_step *out, bool *allowed, bool *audited, bool *redirect)
 {
-	const struct policy_entry *by_id = lpm(&ep->entries, peer, direction, protocol, port);
+	const struct policy_entry *by_id =
+	    lpm(&ep->entries, peer, direction, protocol, port);
 	const struct policy_entry *any = lpm(&ep->entries, 0, direction, protocol, port);
 	struct side_verdict v = decide(ep, by_id, any, direction, false);
-	const char *verdict = v.allowed ? "ALLOWED" : "DENIED";
-	char rule[600], ref[300];
-	json_t *out;
 
 	*audited = false;
 	if (!v.allowed && ep->audit_mode) {
@@ -143,27 +151,24 @@ static json_t *judge(struct agent *agent, const struct endpoint *ep, uint32_t pe
 			v.decided = a.decided;
 		}
 	}
-	if (*audited)
-		verdict = "AUDIT";
 	*allowed = v.allowed;
 	*redirect = v.redirect;
+	memset(out, 0, sizeof(*out));
+	out->verdict = *audited ? TRACE_AUDIT : v.allowed ? TRACE_ALLOWED : TRACE_DENIED;
 	if (!v.cookie && v.decided && v.decided->key.identity == WARDEN_IDENTITY_HOST &&
 	    !*audited)
-		snprintf(rule, sizeof(rule), "implicit host allow");
+		snprintf(out->policy, sizeof(out->policy), "implicit host allow");
 	else
-		monitor__describe_cookie(agent, v.cookie, v.allowed && !*audited, rule,
-					 sizeof(rule));
-	snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
-	out = json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "endpoint", ref, "direction",
-			direction == WARDEN_DIR_INGRESS ? "ingress" : "egress", "verdict", verdict,
-			"policy", rule, "rule",
-			v.cookie && POLICY_COOKIE_RULE(v.cookie) != POLICY_COOKIE_DEFAULT_DENY ?
-				(json_int_t)POLICY_COOKIE_RULE(v.cookie) :
-				-1,
-			"l7", *redirect);
+		policy_repo__describe_cookie(agent, v.cookie, v.allowed && !*audited,
+					     out->policy, sizeof(out->policy));
+	snprintf(out->endpoint, sizeof(out->endpoint), "%s/%s", ep->namespace, ep->name);
+	out->direction = direction;
+	out->rule = v.cookie && POLICY_COOKIE_RULE(v.cookie) != POLICY_COOKIE_DEFAULT_DENY
+			? (long long)POLICY_COOKIE_RULE(v.cookie)
+			: -1;
+	out->l7 = *redirect;
 	if (!v.allowed)
-		json_object_set_new(out, "response", json_string(v.reject ? "reject" : "drop"));
-	return out;
+		out->response = v.reject ? TRACE_RESPONSE_REJECT : TRACE_RESPONSE_DROP;
 }
 
 /* "name" (endpoint in ns), "k=v,..." (labels of an existing identity), or an
@@ -185,11 +190,12 @@ static int resolve(struct agent *agent, const char *text, const char *ns,
 	if (!policy_prefix__parse(text, &p) && p.family == 4) {
 		memcpy(&out->ipv4, p.addr, 4);
 		out->ep = endpoint__find_by_ipv4(agent, out->ipv4);
-		out->identity = out->ep ? out->ep->identity : ipcache__lookup(agent->ipcache, &p);
+		out->identity =
+		    out->ep ? out->ep->identity : ipcache__lookup(agent->ipcache, &p);
 		return 0;
 	}
 	if (strchr(text, '=')) {
-		struct label_set user = { 0 }, want;
+		struct label_set user = {0}, want;
 		const struct identity *const *ids;
 		size_t n = identity__list(agent->identities, &ids);
 		int ret = label_set__parse_list(&user, text, err, err_len);
@@ -208,8 +214,9 @@ static int resolve(struct agent *agent, const char *text, const char *ns,
 			}
 		label_set__free(&want);
 		if (!out->identity) {
-			snprintf(err, err_len, "no identity has the labels %s (in namespace %s)",
-				 text, ns);
+			snprintf(err, err_len,
+				 "no identity has the labels %s (in namespace %s)", text,
+				 ns);
 			return -ENOENT;
 		}
 		for (size_t i = 0; i < agent->endpoint_count; i++)
@@ -217,53 +224,32 @@ static int resolve(struct agent *agent, const char *text, const char *ns,
 				out->ep = agent->endpoints[i];
 		return 0;
 	}
-	snprintf(err, err_len, "`%s` is not an endpoint in %s, labels k=v or an IPv4 address",
-		 text, ns);
+	snprintf(err, err_len,
+		 "`%s` is not an endpoint in %s, labels k=v or an IPv4 address", text,
+		 ns);
 	return -ENOENT;
 }
 
-static int parse_dport(const char *text, uint16_t *port, uint8_t *protocol)
-{
-	char proto[16] = "tcp";
-	unsigned int p;
-
-	if (sscanf(text, "%u/%15s", &p, proto) < 1 || p > 65535)
-		return -EINVAL;
-	*port = (uint16_t)p;
-	if (!strcasecmp(proto, "tcp"))
-		*protocol = 6;
-	else if (!strcasecmp(proto, "udp"))
-		*protocol = 17;
-	else if (!strcasecmp(proto, "sctp"))
-		*protocol = 132;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 /* The HTTP verdict through the proxy's matcher. */
-static json_t *judge_http(struct agent *agent, const struct trace_peer *from,
-			  const struct trace_peer *to, uint16_t port, const char *method,
-			  const char *path, bool *allowed, char *err, size_t err_len)
+static int judge_http(struct agent *agent, const struct trace_peer *from,
+		      const struct trace_peer *to, uint16_t port, struct trace_http *out,
+		      char *err, size_t err_len)
 {
-	json_t *doc = proxy__policy_document(agent);
 	struct l7_policy *snap = NULL;
 	struct l7_request req = {
-		.method = { method, strlen(method) },
-		.path = { path, strlen(path) },
+	    .method = {out->method, strlen(out->method)},
+	    .path = {out->path, strlen(out->path)},
 	};
 	struct l7_decision decision;
-	struct l7_flow flow = { .source_identity = from->identity,
-				.destination_identity = to->identity,
-				.port = port };
+	struct l7_flow flow = {.source_identity = from->identity,
+			       .destination_identity = to->identity,
+			       .port = port};
 	char policy[600];
-	json_t *out;
+	int ret;
 
-	if (l7_policy__load(doc, &snap, err, err_len)) {
-		json_decref(doc);
-		return NULL;
-	}
-	json_decref(doc);
+	ret = proxy_policy__snapshot(agent, &snap, err, err_len);
+	if (ret)
+		return ret;
 	/* The proxy's own decision, from the same document it reads. */
 	if (from->ep)
 		flow.source = l7_policy__endpoint_of(snap, from->ep->net.ipv4);
@@ -271,104 +257,81 @@ static json_t *judge_http(struct agent *agent, const struct trace_peer *from,
 		flow.destination = l7_policy__endpoint_of(snap, to->ep->net.ipv4);
 	l7_policy__decide(snap, &flow, &req, &decision);
 	l7_policy__put(snap);
-	*allowed = decision.verdict != L7_DENY;
-	monitor__describe_cookie(agent, decision.rule_cookie,
-				 decision.verdict == L7_ALLOW ||
+	policy_repo__describe_cookie(agent, decision.rule_cookie,
+				     decision.verdict == L7_ALLOW ||
 					 decision.verdict == L7_NOT_APPLICABLE,
-				 policy, sizeof(policy));
-	out = json_pack("{s:s, s:s, s:s, s:s}", "method", method, "path", path, "verdict",
-			decision.verdict == L7_DENY  ? "DENIED" :
-			decision.verdict == L7_AUDIT ? "AUDIT" :
-						       "ALLOWED",
-			"policy",
-			decision.verdict == L7_DENY ? "no HTTP rule matched" : policy);
-	if (decision.verdict == L7_DENY || decision.verdict == L7_AUDIT)
-		json_object_set_new(out, "restricted_by", json_string(policy));
-	return out;
+				     policy, sizeof(policy));
+	out->verdict = decision.verdict == L7_DENY    ? TRACE_DENIED
+		       : decision.verdict == L7_AUDIT ? TRACE_AUDIT
+						      : TRACE_ALLOWED;
+	snprintf(out->policy, sizeof(out->policy), "%s",
+		 decision.verdict == L7_DENY ? "no HTTP rule matched" : policy);
+	out->restricted = decision.verdict == L7_DENY || decision.verdict == L7_AUDIT;
+	if (out->restricted)
+		snprintf(out->restricted_by, sizeof(out->restricted_by), "%s", policy);
+	return 0;
 }
 
-int trace__run(struct agent *agent, json_t *args, json_t **result, char *err, size_t err_len)
+int trace__run(struct agent *agent, const struct trace_request *req,
+	       struct trace_result *out, char *err, size_t err_len)
 {
-	const char *from_text = json_string_value(json_object_get(args, "from"));
-	const char *to_text = json_string_value(json_object_get(args, "to"));
-	const char *dport_text = json_string_value(json_object_get(args, "dport"));
-	const char *ns = json_string_value(json_object_get(args, "namespace"));
-	const char *method = json_string_value(json_object_get(args, "http_method"));
-	const char *path = json_string_value(json_object_get(args, "http_path"));
+	const char *ns = req->namespace ? req->namespace : "default";
 	struct trace_peer from, to;
 	bool allowed = true, side_allowed, redirect = false, side_redirect;
 	bool audited = false, side_audited;
-	json_t *steps = json_array();
-	uint8_t protocol;
-	uint16_t port;
 	int ret;
 
-	if (!ns)
-		ns = "default";
-	if (!from_text || !to_text || !dport_text) {
-		snprintf(err, err_len, "trace needs --from, --to and --dport PORT/PROTO");
-		return -EINVAL;
-	}
-	if (parse_dport(dport_text, &port, &protocol)) {
-		snprintf(err, err_len, "--dport %s: expected PORT/tcp, PORT/udp or PORT/sctp",
-			 dport_text);
-		return -EINVAL;
-	}
-	ret = resolve(agent, from_text, ns, &from, err, err_len);
+	memset(out, 0, sizeof(*out));
+	ret = resolve(agent, req->from, ns, &from, err, err_len);
 	if (!ret)
-		ret = resolve(agent, to_text, ns, &to, err, err_len);
-	if (ret) {
-		json_decref(steps);
+		ret = resolve(agent, req->to, ns, &to, err, err_len);
+	if (ret)
 		return ret;
-	}
 	if (from.ep) {
-		json_array_append_new(steps, judge(agent, from.ep, to.identity, WARDEN_DIR_EGRESS,
-						   protocol, port, &side_allowed, &side_audited,
-						   &side_redirect));
+		judge(agent, from.ep, to.identity, WARDEN_DIR_EGRESS, req->protocol,
+		      req->port, &out->steps[out->step_count++], &side_allowed,
+		      &side_audited, &side_redirect);
 		allowed &= side_allowed;
 		audited |= side_audited;
 		redirect |= side_redirect;
 	}
 	if (to.ep && allowed) {
-		json_t *step = judge(agent, to.ep, from.identity, WARDEN_DIR_INGRESS, protocol,
-				     port, &side_allowed, &side_audited, &side_redirect);
+		struct trace_step *step = &out->steps[out->step_count++];
 
+		judge(agent, to.ep, from.identity, WARDEN_DIR_INGRESS, req->protocol,
+		      req->port, step, &side_allowed, &side_audited, &side_redirect);
 		/* From outside the node no hook could redirect it to the proxy:
 		 * the destination drops it (WARDEN_DROP_PROXY_REQUIRED). */
 		if (side_allowed && side_redirect && !from.ep) {
 			side_allowed = false;
-			json_object_set_new(step, "verdict", json_string("DENIED"));
-			json_object_set_new(step, "policy",
-					    json_string("L7 policy requires the proxy"));
+			step->verdict = TRACE_DENIED;
+			snprintf(step->policy, sizeof(step->policy),
+				 "L7 policy requires the proxy");
 		}
-		json_array_append_new(steps, step);
 		allowed &= side_allowed;
 		audited |= side_audited;
 		redirect |= side_redirect;
 	}
-	*result = json_pack("{s:s, s:{s:s, s:i}, s:{s:s, s:i}, s:s, s:o, s:b}", "verdict",
-			    !allowed ? "DENIED" : audited ? "AUDIT" : "ALLOWED", "from", "name", from.name, "identity",
-			    (json_int_t)from.identity, "to", "name", to.name, "identity",
-			    (json_int_t)to.identity, "dport", dport_text, "steps", steps,
-			    "l7_redirect", allowed && redirect);
-	if (allowed && redirect && protocol == 6) {
-		json_t *http = judge_http(agent, &from, &to, port, method ? method : "GET",
-					  path ? path : "/", &side_allowed, err, err_len);
-
-		if (!http) {
-			json_decref(*result);
-			*result = NULL;
+	out->verdict = !allowed ? TRACE_DENIED : audited ? TRACE_AUDIT : TRACE_ALLOWED;
+	snprintf(out->from.name, sizeof(out->from.name), "%s", from.name);
+	out->from.identity = from.identity;
+	snprintf(out->to.name, sizeof(out->to.name), "%s", to.name);
+	out->to.identity = to.identity;
+	out->dport = req->dport;
+	out->l7_redirect = allowed && redirect;
+	if (allowed && redirect && req->protocol == 6) {
+		out->http.method = req->http_method ? req->http_method : "GET";
+		out->http.path = req->http_path ? req->http_path : "/";
+		ret = judge_http(agent, &from, &to, req->port, &out->http, err, err_len);
+		if (ret)
 			return -EINVAL;
-		}
-		json_object_set_new(*result, "http", http);
-		if (method || path)
-			json_object_set_new(
-				*result, "verdict",
-				json_string(!side_allowed ? "DENIED" :
-					    !strcmp(json_string_value(json_object_get(http, "verdict")),
-						    "AUDIT") || audited ?
-							    "AUDIT" :
-							    "ALLOWED"));
+		out->has_http = true;
+		/* Only a request the user named decides the verdict. */
+		if (req->http_method || req->http_path)
+			out->verdict = out->http.verdict == TRACE_DENIED ? TRACE_DENIED
+				       : out->http.verdict == TRACE_AUDIT || audited
+					   ? TRACE_AUDIT
+					   : TRACE_ALLOWED;
 	}
 	return 0;
 }

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent's event loop: file descriptors and the callbacks that serve
+ * them, and a tick after every round. It knows nothing of clients, requests
+ * or the datapath (loop.c).
+ */
+#ifndef WARDEN_AGENT_LOOP_H
+#define WARDEN_AGENT_LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+
+/* Called with the epoll events (EPOLLIN, EPOLLRDHUP, ...) that fd has. */
+typedef void loop_fn(void *ctx, uint32_t events);
+
+int loop__new(struct loop **out);
+/* Closes none of the watched descriptors: their owners do. */
+void loop__free(struct loop *loop);
+/*
+ * Call fn(ctx, events) when fd has one of events. One watch per fd.
+ * Returns 0 or -errno.
+ */
+int loop__watch(struct loop *loop, int fd, uint32_t events, loop_fn *fn, void *ctx);
+/*
+ * Stop watching fd (before closing it). Safe from any callback: an event
+ * of this round still pending for fd is not delivered.
+ */
+void loop__unwatch(struct loop *loop, int fd);
+/*
+ * Serve until loop__stop(): wait at most tick_ms for events, call their
+ * callbacks, then tick(ctx), every round. Returns 0, or -errno if waiting
+ * failed.
+ */
+int loop__run(struct loop *loop, int tick_ms, void (*tick)(void *ctx), void *ctx);
+void loop__stop(struct loop *loop);
+
+#endif /* WARDEN_AGENT_LOOP_H */

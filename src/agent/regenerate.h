@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Regeneration (regenerate.c): policy x identities x endpoints, compiled,
+ * then written to the maps; all or nothing.
+ */
+#ifndef WARDEN_AGENT_REGENERATE_H
+#define WARDEN_AGENT_REGENERATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "warden/policy.h"
+
+struct agent;
+struct endpoint;
+
+/* A CIDR prefix used by the policy in force, and its identity. */
+struct cidr_identity {
+	struct policy_prefix prefix;
+	uint32_t identity;
+};
+
+/*
+ * Make `candidate` the policy in force (or, when candidate is NULL, just
+ * recompute the current one after an endpoint or identity change):
+ * compile every endpoint, and only if all of that succeeds write the maps.
+ * On error nothing changes and err says why. The caller swaps candidate
+ * into agent->policies after a success.
+ */
+int regenerate__apply(struct agent *agent, const struct policy_set *candidate, char *err,
+		      size_t err_len);
+/*
+ * ep's own settings changed (audit mode): write its endpoint entry at a new
+ * policy revision, so established flows are re-checked.
+ */
+int regenerate__endpoint(struct agent *agent, struct endpoint *ep, char *err,
+			 size_t err_len);
+/* Release the CIDR identities of the policy in force (shutdown). */
+void regenerate__free(struct agent *agent);
+
+#endif /* WARDEN_AGENT_REGENERATE_H */

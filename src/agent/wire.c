@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The control protocol's JSON, in one place (docs/control-protocol.md).
+ * Parsers check the shape of a request and turn it into the structs the
+ * domain modules take (endpoint_spec, label_changes, policy_document,
+ * trace_request, ...); serializers turn the domain's objects and results
+ * into reply values, and flow events into monitor lines. Names the JSON
+ * shows (endpoints, labels, policies) are looked up here, read-only.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent.h"
+#include "endpoint.h"
+#include "label_json.h"
+#include "policy_repo.h"
+#include "trace.h"
+#include "warden/abi/maps.h"
+#include "warden/identity.h"
+#include "warden/prefix.h"
+#include "warden/reason.h"
+#include "warden/version.h"
+#include "wire.h"
+
+static const char *ipv4_text(uint32_t addr, char *buf, size_t len)
+{
+	return inet_ntop(AF_INET, &addr, buf, (socklen_t)len);
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	const char *name = warden_protocol__name(proto);
+
+	return name ? name : "OTHER";
+}
+
+/* obj as one compact line ending in '\n' (allocated); *len includes it. */
+static char *json_line(json_t *obj, size_t *len)
+{
+	char *line = json_dumps(obj, JSON_COMPACT);
+
+	if (!line)
+		return NULL;
+	*len = strlen(line);
+	line[(*len)++] = '\n'; /* json_dumps leaves room: the NUL goes */
+	return line;
+}
+
+/* ---- requests ---- */
+
+int wire__parse_request(const char *line, json_t **req, const char **cmd, json_t **args,
+			char *err, size_t err_len)
+{
+	json_error_t jerr;
+
+	*req = json_loads(line, 0, &jerr);
+	if (!*req) {
+		snprintf(err, err_len, "request is not JSON: %s", jerr.text);
+		return -EINVAL;
+	}
+	*cmd = json_string_value(json_object_get(*req, "cmd"));
+	*args = json_object_get(*req, "args"); /* NULL reads as "no arguments" */
+	if (!*cmd) {
+		snprintf(err, err_len, "request has no cmd");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const char *wire__arg_string(json_t *args, const char *key, const char *fallback)
+{
+	const char *v = json_string_value(json_object_get(args, key));
+
+	return v ? v : fallback;
+}
+
+bool wire__arg_integer(json_t *args, const char *key, long long *out)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!json_is_integer(v))
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}
+
+int wire__arg_bool(json_t *args, const char *key, bool *out)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!v)
+		return -ENOENT;
+	if (!json_is_boolean(v))
+		return -EINVAL;
+	*out = json_is_true(v);
+	return 0;
+}
+
+bool wire__arg_is_false(json_t *args, const char *key)
+{
+	return json_is_false(json_object_get(args, key));
+}
+
+/* ["k=v,k2=v2", ...] into out (each label with the source it names). */
+static int parse_label_list(json_t *list, struct label_set *out, char *err,
+			    size_t err_len)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+	{
+		const char *text = json_string_value(v);
+		struct label_set parsed = {0};
+		int ret;
+
+		if (!text) {
+			snprintf(err, err_len, "labels must be strings");
+			return -EINVAL;
+		}
+		ret = label_set__parse_list(&parsed, text, err, err_len);
+		for (size_t j = 0; !ret && j < parsed.count; j++)
+			ret = label_set__add(out, parsed.items[j].source,
+					     parsed.items[j].key, parsed.items[j].value);
+		label_set__free(&parsed);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* "http=80/TCP" */
+static int parse_port(const char *text, struct compile_named_port *out, char *err,
+		      size_t err_len)
+{
+	char name[64], proto[16] = "TCP";
+	unsigned int port;
+	int n = 0;
+
+	if (sscanf(text, "%63[^=]=%u%n", name, &port, &n) != 2 ||
+	    (text[n] && sscanf(text + n, "/%15s", proto) != 1) || port == 0 ||
+	    port > 65535) {
+		snprintf(err, err_len,
+			 "port %s: expected NAME=PORT/PROTO, e.g. http=80/TCP", text);
+		return -EINVAL;
+	}
+	for (char *p = proto; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	if (!strcmp(proto, "TCP"))
+		out->protocol = 6;
+	else if (!strcmp(proto, "UDP"))
+		out->protocol = 17;
+	else if (!strcmp(proto, "SCTP"))
+		out->protocol = 132;
+	else {
+		snprintf(err, err_len, "port %s: protocol must be TCP, UDP or SCTP",
+			 text);
+		return -EINVAL;
+	}
+	out->port = (uint16_t)port;
+	out->name = strdup(name);
+	return out->name ? 0 : -ENOMEM;
+}
+
+static int parse_ports(json_t *list, struct endpoint_spec *out, char *err, size_t err_len)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+	{
+		const char *text = json_string_value(v);
+		struct compile_named_port *grown;
+		int ret;
+
+		if (!text) {
+			snprintf(err, err_len, "ports must be strings");
+			return -EINVAL;
+		}
+		grown = realloc(out->ports, (out->port_count + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		out->ports = grown;
+		ret = parse_port(text, &out->ports[out->port_count], err, err_len);
+		if (ret)
+			return ret;
+		out->port_count++;
+	}
+	return 0;
+}
+
+int wire__parse_endpoint_spec(json_t *args, struct endpoint_spec *out, char *err,
+			      size_t err_len)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->name = wire__arg_string(args, "name", NULL);
+	out->namespace = wire__arg_string(args, "namespace", "default");
+	if (!out->name) {
+		snprintf(err, err_len, "missing endpoint name");
+		return -EINVAL;
+	}
+	ret =
+	    parse_label_list(json_object_get(args, "labels"), &out->labels, err, err_len);
+	if (!ret)
+		ret = parse_ports(json_object_get(args, "ports"), out, err, err_len);
+	return ret;
+}
+
+int wire__parse_label_changes(json_t *args, struct label_changes *out, char *err,
+			      size_t err_len)
+{
+	size_t i;
+	json_t *v;
+
+	memset(out, 0, sizeof(*out));
+	json_array_foreach(json_object_get(args, "remove"), i, v)
+	{
+		const char *key = json_string_value(v);
+		int ret;
+
+		if (!key) {
+			snprintf(err, err_len, "label keys to remove must be strings");
+			return -EINVAL;
+		}
+		ret = str_list__push(&out->remove, key);
+		if (ret)
+			return ret;
+	}
+	return parse_label_list(json_object_get(args, "set"), &out->set, err, err_len);
+}
+
+int wire__parse_documents(json_t *args, struct policy_document **out, size_t *count,
+			  char *err, size_t err_len)
+{
+	json_t *documents = json_object_get(args, "documents"), *doc;
+	struct policy_document *docs;
+	size_t i;
+
+	*out = NULL;
+	*count = 0;
+	if (!json_is_array(documents) || !json_array_size(documents)) {
+		snprintf(err, err_len, "no policy documents given");
+		return -EINVAL;
+	}
+	docs = calloc(json_array_size(documents), sizeof(*docs));
+	if (!docs)
+		return -ENOMEM;
+	json_array_foreach(documents, i, doc)
+	{
+		const char *file = json_string_value(json_object_get(doc, "file"));
+		json_t *content = json_object_get(doc, "content");
+
+		if (!file || !json_is_string(content)) {
+			snprintf(err, err_len, "documents[%zu]: needs file and content",
+				 i);
+			free(docs);
+			return -EINVAL;
+		}
+		docs[i] = (struct policy_document){.file = file,
+						   .content = json_string_value(content),
+						   .len = json_string_length(content)};
+	}
+	*out = docs;
+	*count = i;
+	return 0;
+}
+
+int wire__parse_policy_delete(json_t *args, struct policy_delete_request *out, char *err,
+			      size_t err_len)
+{
+	json_t *ns = json_object_get(args, "namespace");
+
+	/* Absent: "default" and clusterwide; null: clusterwide only. */
+	*out = (struct policy_delete_request){
+	    .name = wire__arg_string(args, "name", NULL),
+	    .namespace = json_string_value(ns),
+	    .clusterwide_only = json_is_null(ns),
+	    .all = json_is_true(json_object_get(args, "all")),
+	};
+	if (!out->all && !out->name) {
+		snprintf(err, err_len, "name a policy or give --all");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "80/tcp"; no protocol is TCP. */
+static int parse_dport(const char *text, uint16_t *port, uint8_t *protocol)
+{
+	char proto[16] = "tcp";
+	unsigned int p;
+
+	if (sscanf(text, "%u/%15s", &p, proto) < 1 || p > 65535)
+		return -EINVAL;
+	*port = (uint16_t)p;
+	if (!strcasecmp(proto, "tcp"))
+		*protocol = 6;
+	else if (!strcasecmp(proto, "udp"))
+		*protocol = 17;
+	else if (!strcasecmp(proto, "sctp"))
+		*protocol = 132;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int wire__parse_trace(json_t *args, struct trace_request *out, char *err, size_t err_len)
+{
+	*out = (struct trace_request){
+	    .from = wire__arg_string(args, "from", NULL),
+	    .to = wire__arg_string(args, "to", NULL),
+	    .dport = wire__arg_string(args, "dport", NULL),
+	    .namespace = wire__arg_string(args, "namespace", NULL),
+	    .http_method = wire__arg_string(args, "http_method", NULL),
+	    .http_path = wire__arg_string(args, "http_path", NULL),
+	};
+	if (!out->from || !out->to || !out->dport) {
+		snprintf(err, err_len, "trace needs --from, --to and --dport PORT/PROTO");
+		return -EINVAL;
+	}
+	if (parse_dport(out->dport, &out->port, &out->protocol)) {
+		snprintf(err, err_len,
+			 "--dport %s: expected PORT/tcp, PORT/udp or PORT/sctp",
+			 out->dport);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- replies ---- */
+
+json_t *wire__status(struct agent *agent, const struct agent_status *status)
+{
+	json_t *maps = json_array(), *result;
+	char net[16], gw[16], cidr[40];
+
+	for (size_t i = 0; i < status->map_count; i++) {
+		const struct datapath_map_usage *m = &status->maps[i];
+
+		/* LRU conntrack recycles entries by design; others must not fill. */
+		json_array_append_new(maps,
+				      json_pack("{s:s, s:i, s:i, s:b}", "name", m->name,
+						"used", (json_int_t)m->used, "capacity",
+						(json_int_t)m->capacity, "near_capacity",
+						strcmp(m->name, "warden_ct") &&
+						    m->used * 10 >= m->capacity * 9));
+	}
+	snprintf(cidr, sizeof(cidr), "%s/%d", ipv4_text(agent->config.pod_net, net, 16),
+		 agent->config.pod_prefix_len);
+	result = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:{s:[s,s], s:o}, s:i, s:i, "
+	    "s:i}",
+	    "version", WARDEN_VERSION, "state_dir", agent->config.state_dir, "socket",
+	    agent->config.socket_path, "pod_cidr", cidr, "host_ipv4",
+	    ipv4_text(agent->config.gateway, gw, sizeof(gw)), "policy_revision",
+	    (json_int_t)agent->policy_revision, "endpoints",
+	    (json_int_t)agent->endpoint_count, "identities",
+	    (json_int_t)status->identities, "policies", (json_int_t)agent->policies.count,
+	    "datapath", "programs", "warden_from_container", "warden_to_container",
+	    "maps", maps, "drops", (json_int_t)status->drops, "forwards",
+	    (json_int_t)status->forwards, "events_lost", (json_int_t)status->events_lost);
+	json_object_set_new(
+	    result, "deny_response",
+	    json_string(agent->config.reject_by_default ? "reject" : "drop"));
+	return result;
+}
+
+json_t *wire__endpoint(const struct endpoint *ep)
+{
+	char ip[16];
+	json_t *ports = json_array();
+
+	for (size_t i = 0; i < ep->port_count; i++)
+		json_array_append_new(
+		    ports, json_pack("{s:s, s:i, s:s}", "name", ep->ports[i].name, "port",
+				     ep->ports[i].port, "protocol",
+				     proto_name(ep->ports[i].protocol)));
+	return json_pack(
+	    "{s:i, s:s, s:s, s:s, s:i, s:o, s:s, s:s, s:i, s:o, s:{s:b, s:b}, s:i, "
+	    "s:b}",
+	    "id", (json_int_t)ep->id, "name", ep->name, "namespace", ep->namespace,
+	    "ipv4", ipv4_text(ep->net.ipv4, ip, sizeof(ip)), "identity",
+	    (json_int_t)ep->identity, "labels", label_json__list(&ep->labels), "netns",
+	    ep->net.netns, "interface", ep->net.host_ifname, "ifindex",
+	    ep->net.host_ifindex, "ports", ports, "policy_enforcement", "ingress",
+	    (ep->flags & WARDEN_EP_ENFORCE_INGRESS) != 0, "egress",
+	    (ep->flags & WARDEN_EP_ENFORCE_EGRESS) != 0, "policy_revision",
+	    (json_int_t)ep->policy_revision, "audit", ep->audit_mode);
+}
+
+json_t *wire__endpoint_list(struct agent *agent, const char *ns)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < agent->endpoint_count; i++)
+		if (!ns || !strcmp(ns, agent->endpoints[i]->namespace))
+			json_array_append_new(list, wire__endpoint(agent->endpoints[i]));
+	return list;
+}
+
+json_t *wire__deleted(const char *ref) { return json_pack("{s:s}", "deleted", ref); }
+
+json_t *wire__namespace(const char *ns, const struct label_set *labels)
+{
+	return json_pack("{s:s, s:o}", "namespace", ns, "labels",
+			 label_json__list(labels));
+}
+
+json_t *wire__namespace_list(struct agent *agent)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < agent->namespace_count; i++)
+		json_array_append_new(list,
+				      wire__namespace(agent->namespaces[i].name,
+						      &agent->namespaces[i].labels));
+	return list;
+}
+
+json_t *wire__identity(struct agent *agent, const struct identity *ident)
+{
+	json_t *eps = json_array();
+	char ref[256], cidr[64];
+
+	for (size_t i = 0; i < agent->endpoint_count; i++) {
+		const struct endpoint *ep = agent->endpoints[i];
+
+		if (ep->identity != ident->id)
+			continue;
+		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
+		json_array_append_new(eps, json_string(ref));
+	}
+	if (ident->is_cidr)
+		policy_prefix__format(&ident->prefix, cidr, sizeof(cidr));
+	return json_pack("{s:i, s:o, s:b, s:o, s:o}", "id", (json_int_t)ident->id,
+			 "labels", label_json__list(&ident->labels), "reserved",
+			 ident->reserved, "endpoints", eps, "cidr",
+			 ident->is_cidr ? json_string(cidr) : json_null());
+}
+
+json_t *wire__identity_list(struct agent *agent)
+{
+	const struct identity *const *ids;
+	size_t n = identity__list(agent->identities, &ids);
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, wire__identity(agent, ids[i]));
+	return list;
+}
+
+static json_t *policy_json(struct agent *agent, const struct policy *p)
+{
+	json_t *selects = json_array();
+	size_t rules = 0;
+	char ref[256];
+
+	for (size_t s = 0; s < p->spec_count; s++)
+		rules += p->specs[s].rule_count;
+	for (size_t e = 0; e < agent->endpoint_count; e++) {
+		const struct endpoint *ep = agent->endpoints[e];
+
+		if (!policy__selects(p, ep))
+			continue;
+		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
+		json_array_append_new(selects, json_string(ref));
+	}
+	return json_pack(
+	    "{s:s, s:o, s:s, s:s, s:i, s:i, s:i, s:o, s:s}", "name", p->name, "namespace",
+	    p->namespace ? json_string(p->namespace) : json_null(), "kind",
+	    policy_kind__name(p->kind), "file", p->file ? p->file : "", "document",
+	    p->document, "specs", (json_int_t)p->spec_count, "rules", (json_int_t)rules,
+	    "selects", selects, "source", p->source ? p->source : "");
+}
+
+json_t *wire__policy_list(struct agent *agent, const char *name, const char *ns)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < agent->policies.count; i++) {
+		const struct policy *p = &agent->policies.items[i];
+
+		if (name && strcmp(name, p->name))
+			continue;
+		if (ns && (!p->namespace || strcmp(ns, p->namespace)))
+			continue;
+		json_array_append_new(list, policy_json(agent, p));
+	}
+	return list;
+}
+
+static json_t *string_list(const struct str_list *list)
+{
+	json_t *array = json_array();
+
+	for (size_t i = 0; i < list->count; i++)
+		json_array_append_new(array, json_string(list->items[i]));
+	return array;
+}
+
+json_t *wire__policy_import(const struct policy_change *change,
+			    const struct str_list *warnings)
+{
+	return json_pack(
+	    "{s:I, s:o, s:f, s:f, s:I, s:o}", "revision", (json_int_t)change->revision,
+	    "imported", string_list(&change->names), "compile_ms",
+	    (double)change->compile_ns / 1e6, "apply_ms", (double)change->apply_ns / 1e6,
+	    "entries", (json_int_t)change->entries, "warnings", string_list(warnings));
+}
+
+json_t *wire__policy_delete(const struct policy_change *change)
+{
+	return json_pack("{s:o, s:I}", "deleted", string_list(&change->names), "revision",
+			 (json_int_t)change->revision);
+}
+
+json_t *wire__policy_validate(const struct policy_set *parsed,
+			      const struct str_list *warnings)
+{
+	json_t *names = json_array();
+	char ref[600];
+
+	for (size_t i = 0; i < parsed->count; i++) {
+		policy__ref(&parsed->items[i], ref, sizeof(ref));
+		json_array_append_new(names, json_string(ref));
+	}
+	return json_pack("{s:b, s:o, s:o}", "valid", 1, "policies", names, "warnings",
+			 string_list(warnings));
+}
+
+static json_t *identity_labels_json(struct agent *agent, uint32_t id)
+{
+	const struct identity *ident;
+
+	if (!id)
+		return json_pack("[s]", "any");
+	ident = identity__lookup(agent->identities, id);
+	return ident ? label_json__list(&ident->labels) : json_array();
+}
+
+/* The ports a policy key covers, from its prefix length. */
+static void key_ports(const struct warden_policy_key *key, char *buf, size_t len)
+{
+	uint32_t port_bits = key->prefixlen > WARDEN_POLICY_PREFIX_ANY_PORT
+				 ? key->prefixlen - WARDEN_POLICY_PREFIX_ANY_PORT
+				 : 0;
+	uint16_t first = ntohs(key->dport);
+
+	if (key->prefixlen <= WARDEN_POLICY_PREFIX_ANY_PORT)
+		snprintf(buf, len, "any");
+	else if (key->protocol == 1)
+		snprintf(buf, len, "type %u", first >> 8);
+	else if (port_bits >= 16)
+		snprintf(buf, len, "%u", first);
+	else
+		snprintf(buf, len, "%u-%u", first,
+			 (unsigned int)first + (1u << (16 - port_bits)) - 1);
+}
+
+/* One compiled entry of ep, with the policy behind it. */
+static json_t *policy_entry_json(struct agent *agent, const struct endpoint *ep,
+				 const struct policy_entry *e)
+{
+	bool deny = e->value.flags & WARDEN_POLICY_DENY;
+	char ports[32], rule[600];
+	json_t *obj;
+
+	key_ports(&e->key, ports, sizeof(ports));
+	policy_repo__describe_cookie(agent, e->value.rule_cookie, true, rule,
+				     sizeof(rule));
+	if (!e->value.rule_cookie && e->key.identity == WARDEN_IDENTITY_HOST)
+		snprintf(rule, sizeof(rule), "implicit host allow");
+	obj = json_pack("{s:s, s:i, s:o, s:s, s:s, s:s, s:s, s:i}", "direction",
+			e->key.direction == WARDEN_DIR_INGRESS ? "ingress" : "egress",
+			"identity", (json_int_t)e->key.identity, "labels",
+			identity_labels_json(agent, e->key.identity), "protocol",
+			e->key.prefixlen <= WARDEN_POLICY_PREFIX_ANY_PROTO
+			    ? "ANY"
+			    : proto_name(e->key.protocol),
+			"ports", ports, "verdict",
+			deny					  ? "deny"
+			: !(e->value.flags & WARDEN_POLICY_ALLOW) ? "none"
+			: e->value.proxy_port			  ? "redirect"
+								  : "allow",
+			"rule", rule, "proxy_port", ntohs(e->value.proxy_port));
+	if (deny)
+		json_object_set_new(obj, "response",
+				    json_string(e->value.flags & WARDEN_POLICY_REJECT
+						    ? "reject"
+						    : "drop"));
+	/* With audit-mode policies: the verdict they would give. */
+	if (ep->flags & WARDEN_EP_AUDIT_POLICIES) {
+		policy_repo__describe_cookie(agent, e->value.audit_cookie, true, rule,
+					     sizeof(rule));
+		json_object_set_new(obj, "audit_verdict",
+				    json_string(e->value.audit_flags & WARDEN_POLICY_DENY
+						    ? "deny"
+						: e->value.audit_flags ? "allow"
+								       : "none"));
+		json_object_set_new(obj, "audit_rule", json_string(rule));
+	}
+	return obj;
+}
+
+json_t *wire__bpf_policy(struct agent *agent, const struct endpoint *ep)
+{
+	json_t *entries = json_array();
+	char ref[256];
+
+	for (size_t i = 0; i < ep->entries.count; i++)
+		json_array_append_new(
+		    entries, policy_entry_json(agent, ep, &ep->entries.items[i]));
+	snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
+	return json_pack("{s:s, s:i, s:{s:b, s:b}, s:o, s:b}", "endpoint", ref,
+			 "endpoint_id", (json_int_t)ep->id, "policy_enforcement",
+			 "ingress", (ep->flags & WARDEN_EP_ENFORCE_INGRESS) != 0,
+			 "egress", (ep->flags & WARDEN_EP_ENFORCE_EGRESS) != 0, "entries",
+			 entries, "audit", ep->audit_mode);
+}
+
+static const char *trace_verdict_name(enum trace_verdict v)
+{
+	return v == TRACE_DENIED ? "DENIED" : v == TRACE_AUDIT ? "AUDIT" : "ALLOWED";
+}
+
+static json_t *trace_step_json(const struct trace_step *step)
+{
+	json_t *out = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:I, s:b}", "endpoint", step->endpoint, "direction",
+	    step->direction == WARDEN_DIR_INGRESS ? "ingress" : "egress", "verdict",
+	    trace_verdict_name(step->verdict), "policy", step->policy, "rule",
+	    (json_int_t)step->rule, "l7", step->l7);
+
+	if (step->response != TRACE_RESPONSE_NONE)
+		json_object_set_new(out, "response",
+				    json_string(step->response == TRACE_RESPONSE_REJECT
+						    ? "reject"
+						    : "drop"));
+	return out;
+}
+
+static json_t *trace_http_json(const struct trace_http *http)
+{
+	json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "method", http->method, "path",
+				http->path, "verdict", trace_verdict_name(http->verdict),
+				"policy", http->policy);
+
+	if (http->restricted)
+		json_object_set_new(out, "restricted_by",
+				    json_string(http->restricted_by));
+	return out;
+}
+
+json_t *wire__trace(const struct trace_result *trace)
+{
+	json_t *steps = json_array(), *out;
+
+	for (size_t i = 0; i < trace->step_count; i++)
+		json_array_append_new(steps, trace_step_json(&trace->steps[i]));
+	out = json_pack("{s:s, s:{s:s, s:i}, s:{s:s, s:i}, s:s, s:o, s:b}", "verdict",
+			trace_verdict_name(trace->verdict), "from", "name",
+			trace->from.name, "identity", (json_int_t)trace->from.identity,
+			"to", "name", trace->to.name, "identity",
+			(json_int_t)trace->to.identity, "dport", trace->dport, "steps",
+			steps, "l7_redirect", trace->l7_redirect);
+	if (trace->has_http)
+		json_object_set_new(out, "http", trace_http_json(&trace->http));
+	return out;
+}
+
+json_t *wire__streaming(void) { return json_pack("{s:b}", "streaming", 1); }
+
+char *wire__reply(int ret, json_t *result, const char *err, size_t *len)
+{
+	json_t *reply;
+	char *line;
+
+	if (ret) {
+		json_decref(result);
+		reply = json_pack("{s:b, s:s}", "ok", 0, "error", err);
+	} else {
+		reply = json_pack("{s:b, s:o}", "ok", 1, "result",
+				  result ? result : json_null());
+	}
+	line = reply ? json_line(reply, len) : NULL;
+	json_decref(reply);
+	return line;
+}
+
+/* ---- monitor events ---- */
+
+static const char *protocol_text(uint8_t proto, char *buf, size_t len)
+{
+	const char *name = proto ? warden_protocol__name(proto) : NULL;
+
+	if (name)
+		return name;
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+static void tcp_flags_text(uint8_t flags, char *buf, size_t len)
+{
+	static const char *const names[] = {"FIN", "SYN", "RST", "PSH",
+					    "ACK", "URG", "ECE", "CWR"};
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 8 && off < len; i++)
+		if (flags & (1u << i))
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+						off ? "," : "", names[i]);
+}
+
+static json_t *peer_json(struct agent *agent, const uint8_t addr[16], uint16_t port_be,
+			 uint32_t identity)
+{
+	const struct identity *ident = identity__lookup(agent->identities, identity);
+	struct endpoint *ep;
+	uint32_t ipv4;
+	char ip[INET_ADDRSTRLEN], ref[256];
+	json_t *obj;
+
+	memcpy(&ipv4, addr, 4);
+	ep = endpoint__find_by_ipv4(agent, ipv4);
+	obj = json_pack("{s:s, s:i, s:i}", "ip", ipv4_text(ipv4, ip, sizeof(ip)), "port",
+			ntohs(port_be), "identity", (json_int_t)identity);
+	if (ep) {
+		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
+		json_object_set_new(obj, "endpoint", json_string(ref));
+	} else {
+		json_object_set_new(obj, "endpoint", json_null());
+	}
+	json_object_set_new(obj, "labels",
+			    ident ? label_json__list(&ident->labels) : json_array());
+	return obj;
+}
+
+static json_t *event_json(struct agent *agent, const struct warden_event *ev,
+			  const struct timespec *ts)
+{
+	struct endpoint *ep = endpoint__find_by_id(agent, ev->endpoint_id);
+	bool dropped = ev->type == WARDEN_EVENT_DROP;
+	bool audit = ev->type == WARDEN_EVENT_AUDIT;
+	/* Hubble's REDIRECTED: allowed, and handed to the L7 proxy. */
+	bool redirected = !dropped && !audit && (ev->flags & WARDEN_EVENT_F_REDIRECTED);
+	char when[64], proto[8], flags[64], policy[600], ref[256];
+	struct tm tm;
+	json_t *obj;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%06ldZ",
+		 ts->tv_nsec / 1000);
+	tcp_flags_text(ev->protocol == 6 ? ev->tcp_flags : 0, flags, sizeof(flags));
+	/* An audit event names the policy that would have dropped the flow. */
+	policy_repo__describe_cookie(agent, ev->rule_cookie, !dropped && !audit, policy,
+				     sizeof(policy));
+	obj = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when, "type",
+	    dropped ? "drop" : "policy-verdict", "reason",
+	    redirected ? "to-proxy" : warden_reason__name(ev->reason), "verdict",
+	    dropped	 ? "DROPPED"
+	    : audit	 ? "AUDIT"
+	    : redirected ? "REDIRECTED"
+			 : "FORWARDED",
+	    "direction", ev->direction == WARDEN_DIR_INGRESS ? "ingress" : "egress",
+	    "protocol", protocol_text(ev->protocol, proto, sizeof(proto)), "tcp_flags",
+	    flags, "length", (json_int_t)ev->length);
+	json_object_set_new(obj, "source",
+			    peer_json(agent, ev->saddr, ev->sport, ev->src_identity));
+	json_object_set_new(obj, "destination",
+			    peer_json(agent, ev->daddr, ev->dport, ev->dst_identity));
+	if (ep) {
+		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
+		json_object_set_new(obj, "endpoint", json_string(ref));
+	} else {
+		json_object_set_new(obj, "endpoint", json_null());
+	}
+	json_object_set_new(obj, "policy", json_string(policy));
+	if (dropped)
+		json_object_set_new(
+		    obj, "response",
+		    json_string(ev->flags & WARDEN_EVENT_F_REJECTED ? "reject" : "drop"));
+	return obj;
+}
+
+char *wire__flow_event_line(struct agent *agent, const struct warden_event *event,
+			    const struct timespec *when, size_t *len)
+{
+	json_t *obj = event_json(agent, event, when);
+	char *line = obj ? json_line(obj, len) : NULL;
+
+	json_decref(obj);
+	return line;
+}
+
+char *wire__proxy_event_line(struct agent *agent, const char *text, size_t text_len,
+			     size_t *len)
+{
+	json_t *event = json_loadb(text, text_len, 0, NULL);
+	const char *verdict = json_string_value(json_object_get(event, "verdict"));
+	json_t *cookie = json_object_get(event, "rule_cookie");
+	char policy[600], *line;
+
+	if (!json_is_object(event)) {
+		json_decref(event);
+		return NULL;
+	}
+	/* Name the deciding policy, as for datapath events. */
+	if (json_is_integer(cookie)) {
+		policy_repo__describe_cookie(agent, (uint32_t)json_integer_value(cookie),
+					     verdict && !strcmp(verdict, "FORWARDED"),
+					     policy, sizeof(policy));
+		json_object_set_new(event, "policy", json_string(policy));
+	}
+	line = json_line(event, len);
+	json_decref(event);
+	return line;
+}
