@@ -6,6 +6,7 @@
 #   make kvstore    the etcd client and cluster backends against a real etcd
 #   make demo       the Star Wars demo (issue 4; until then the L3/L4 story)
 #   make deps       install the Debian packages the project needs
+#   make format     clang-format every C file (make test checks it)
 #   make install    wardend, warden, warden-proxy into $(PREFIX)/bin and the
 #                   CNI plugin warden-cni into $(CNI_BIN_DIR) (DESTDIR honoured)
 #   make cni-test   the CNI suite (tests/cni/run.sh); root, real podman
@@ -81,7 +82,7 @@ DESTDIR ?=
 CNI_BIN_DIR ?= /opt/cni/bin
 
 .PHONY: all clean test unit bpftest kvstore e2e demo deps fuzz bench bench-quick install \
-	cni-test bench-l7-match bench-apply
+	cni-test bench-l7-match bench-apply format format-check
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(KVTEST_BINS) $(BUILD)/tests/cni/cni-timer \
 	$(BUILD)/tests/cni/netdev-cni-probe
@@ -231,6 +232,12 @@ bench: all
 
 bench-quick: all
 	$(Q)bench/run.sh --quick
+
+format:
+	$(Q)git ls-files '*.c' '*.h' | xargs clang-format -i
+
+format-check:
+	$(Q)tests/format-check.sh
 
 deps:
 	$(Q)scripts/install-deps.sh

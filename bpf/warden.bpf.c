@@ -82,14 +82,14 @@ struct {
 static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 {
 	const struct flow_maps maps = {
-		.ct = &warden_ct,
-		.policy = &warden_policy,
-		.local_endpoints = &warden_local_endpoints,
-		.events = &warden_events,
-		.metrics = &warden_metrics,
+	    .ct = &warden_ct,
+	    .policy = &warden_policy,
+	    .local_endpoints = &warden_local_endpoints,
+	    .events = &warden_events,
+	    .metrics = &warden_metrics,
 	};
-	struct warden_endpoint_key ep_key = { .ifindex = skb->ifindex };
-	struct warden_trace trace = { .direction = direction };
+	struct warden_endpoint_key ep_key = {.ifindex = skb->ifindex};
+	struct warden_trace trace = {.direction = direction};
 	struct warden_packet pkt = {};
 	struct warden_endpoint_info ep, *ep_value;
 	bool reject = false, answer;
@@ -163,7 +163,8 @@ drop:
 		event_flags = WARDEN_EVENT_F_REJECTED;
 	/* Keeps clang from making a second copy of the reporting per value. */
 	barrier_var(event_flags);
-	drop_report(&warden_events, &warden_metrics, skb, &trace, &pkt, -ret, length, event_flags);
+	drop_report(&warden_events, &warden_metrics, skb, &trace, &pkt, -ret, length,
+		    event_flags);
 	if (event_flags & WARDEN_EVENT_F_REJECTED)
 		return reject_send(skb, direction);
 	return TC_ACT_SHOT;

@@ -46,6 +46,7 @@ fi
 scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 make -s all || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 make -s SAN=1 all || { echo "sanitizer build failed"; echo "0 passed, 1 failed"; exit 1; }
+run_suite format tests/format-check.sh
 run_suite unit tests/run-unit.sh build unit
 run_suite unit-asan tests/run-unit.sh build-san unit
 run_suite bpf tests/run-unit.sh build bpf

@@ -70,16 +70,16 @@ struct warden_icmphdr {
 struct warden_packet {
 	__be32 saddr;
 	__be32 daddr;
-	__be16 sport;        /* conntrack tuple ports; ICMP echo: the echo id */
-	__be16 dport;        /* in both, so reversing the tuple is symmetric */
+	__be16 sport;	     /* conntrack tuple ports; ICMP echo: the echo id */
+	__be16 dport;	     /* in both, so reversing the tuple is symmetric */
 	__be16 policy_dport; /* what the policy map is keyed on: dport, or
 			      * for ICMP the type in the high byte */
-	__u8 family;         /* WARDEN_FAMILY_IPV4 once L3 parsed, else 0 */
+	__u8 family;	     /* WARDEN_FAMILY_IPV4 once L3 parsed, else 0 */
 	__u8 protocol;
-	__u8 tcp_flags;      /* raw flags byte, 0 unless TCP */
-	__u8 fragment;       /* non-first fragment: no L4 header, ports 0 */
-	__u16 quote_offset;  /* an ICMP error that may be related to a flow:
-			      * where its quote starts in the frame; else 0 */
+	__u8 tcp_flags;	    /* raw flags byte, 0 unless TCP */
+	__u8 fragment;	    /* non-first fragment: no L4 header, ports 0 */
+	__u16 quote_offset; /* an ICMP error that may be related to a flow:
+			     * where its quote starts in the frame; else 0 */
 };
 
 /* The policy-map port of an ICMP message: its type in the high byte. */

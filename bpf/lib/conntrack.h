@@ -55,8 +55,8 @@ static __always_inline void ct_key_reverse(struct warden_ct_key *rev,
 	__builtin_memcpy(rev->daddr, key->saddr, sizeof(rev->daddr));
 	rev->sport = key->dport;
 	rev->dport = key->sport;
-	rev->direction = key->direction == WARDEN_DIR_INGRESS ? WARDEN_DIR_EGRESS
-							     : WARDEN_DIR_INGRESS;
+	rev->direction =
+	    key->direction == WARDEN_DIR_INGRESS ? WARDEN_DIR_EGRESS : WARDEN_DIR_INGRESS;
 }
 
 /*
@@ -115,8 +115,8 @@ static __always_inline int ct_lookup(void *ct, const struct warden_ct_key *key,
 
 /* Account a packet of an existing flow and move its state and deadline. */
 static __always_inline void ct_update(struct warden_ct_value *entry,
-				      const struct warden_packet *pkt,
-				      int status, __u32 bytes, __u64 now)
+				      const struct warden_packet *pkt, int status,
+				      __u32 bytes, __u64 now)
 {
 	__u16 flags = entry->flags;
 
@@ -149,13 +149,13 @@ static __always_inline void ct_create(void *ct, const struct warden_ct_key *key,
 				      __u32 bytes, __u64 now)
 {
 	struct warden_ct_value value = {
-		.proxy_port = proxy_port,
-		.packets = 1,
-		.bytes = bytes,
-		.policy_revision = policy_revision,
-		.remote_identity = remote_identity,
-		.rule_cookie = rule_cookie,
-		.flags = ct_flags_of_packet(pkt),
+	    .proxy_port = proxy_port,
+	    .packets = 1,
+	    .bytes = bytes,
+	    .policy_revision = policy_revision,
+	    .remote_identity = remote_identity,
+	    .rule_cookie = rule_cookie,
+	    .flags = ct_flags_of_packet(pkt),
 	};
 
 	value.expires_ns = now + ct_lifetime(pkt->protocol, pkt->tcp_flags, value.flags);
@@ -217,19 +217,18 @@ static __always_inline bool ct_icmp_error_fits(const struct warden_packet *pkt,
  *
  * *key and *rev are scratch space (the caller's, to spare stack).
  */
-static __always_inline bool ct_icmp_error_related(void *ct, const struct warden_packet *pkt,
-						  const struct warden_packet *quoted,
-						  const struct warden_endpoint_info *ep,
-						  __be32 ep_addr, __u8 direction,
-						  struct warden_ct_key *key,
-						  struct warden_ct_key *rev, __u64 now)
+static __always_inline bool ct_icmp_error_related(
+    void *ct, const struct warden_packet *pkt, const struct warden_packet *quoted,
+    const struct warden_endpoint_info *ep, __be32 ep_addr, __u8 direction,
+    struct warden_ct_key *key, struct warden_ct_key *rev, __u64 now)
 {
 	struct warden_ct_value *entry;
 
 	if (!ct_icmp_error_fits(pkt, quoted, ep_addr, direction))
 		return false;
 	ct_key_init(key, quoted, ep->endpoint_id,
-		    direction == WARDEN_DIR_INGRESS ? WARDEN_DIR_EGRESS : WARDEN_DIR_INGRESS);
+		    direction == WARDEN_DIR_INGRESS ? WARDEN_DIR_EGRESS
+						    : WARDEN_DIR_INGRESS);
 	ct_lookup(ct, key, rev, &entry, now);
 	return entry && !(entry->flags & WARDEN_CT_REVOKED) &&
 	       entry->policy_revision == ep->policy_revision;

@@ -16,7 +16,7 @@ struct warden_trace {
 	__u32 local_identity; /* the endpoint's identity */
 	__u32 peer_identity;  /* the other side's, 0 until looked up */
 	__u32 rule_cookie;    /* deciding policy rule, 0 = default/none */
-	__u8 direction;       /* enum warden_direction, endpoint's view */
+	__u8 direction;	      /* enum warden_direction, endpoint's view */
 };
 
 /*
@@ -29,15 +29,15 @@ static __always_inline void metrics_count(void *metrics, __u32 endpoint_id, __u8
 					  __u8 direction, __u32 bytes)
 {
 	struct warden_metrics_key key = {
-		.endpoint_id = endpoint_id,
-		.reason = reason,
-		.direction = direction,
+	    .endpoint_id = endpoint_id,
+	    .reason = reason,
+	    .direction = direction,
 	};
 	struct warden_metrics_value *value;
 
 	value = bpf_map_lookup_elem(metrics, &key);
 	if (!value) {
-		struct warden_metrics_value first = { .packets = 1, .bytes = bytes };
+		struct warden_metrics_value first = {.packets = 1, .bytes = bytes};
 
 		if (bpf_map_update_elem(metrics, &key, &first, BPF_NOEXIST) == 0)
 			return;
@@ -58,15 +58,15 @@ static __always_inline void metrics_count(void *metrics, __u32 endpoint_id, __u8
 static __always_inline void event_emit_len(void *events, void *metrics,
 					   const struct __sk_buff *skb,
 					   const struct warden_trace *trace,
-					   const struct warden_packet *pkt, __u8 type, __u8 reason,
-					   __u32 length, __u8 flags)
+					   const struct warden_packet *pkt, __u8 type,
+					   __u8 reason, __u32 length, __u8 flags)
 {
 	struct warden_event *e;
 
 	e = bpf_ringbuf_reserve(events, sizeof(*e), 0);
 	if (!e) {
-		metrics_count(metrics, trace->endpoint_id, WARDEN_REASON_MAX, trace->direction,
-			      length);
+		metrics_count(metrics, trace->endpoint_id, WARDEN_REASON_MAX,
+			      trace->direction, length);
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -96,15 +96,16 @@ static __always_inline void event_emit_len(void *events, void *metrics,
 	e->length = length;
 	/* Batched: see WARDEN_EVENTS_WAKEUP_BYTES. */
 	bpf_ringbuf_submit(e, bpf_ringbuf_query(events, BPF_RB_AVAIL_DATA) >=
-				      WARDEN_EVENTS_WAKEUP_BYTES ?
-				      BPF_RB_FORCE_WAKEUP :
-				      BPF_RB_NO_WAKEUP);
+				      WARDEN_EVENTS_WAKEUP_BYTES
+				  ? BPF_RB_FORCE_WAKEUP
+				  : BPF_RB_NO_WAKEUP);
 }
 
 /* An event about the packet as it is now. */
 static __always_inline void event_emit(void *events, void *metrics, struct __sk_buff *skb,
 				       const struct warden_trace *trace,
-				       const struct warden_packet *pkt, __u8 type, __u8 reason)
+				       const struct warden_packet *pkt, __u8 type,
+				       __u8 reason)
 {
 	event_emit_len(events, metrics, skb, trace, pkt, type, reason, skb->len, 0);
 }
@@ -114,22 +115,23 @@ static __always_inline void event_emit(void *events, void *metrics, struct __sk_
  * flags (WARDEN_EVENT_F_REJECTED when bpf/lib/reject.h answered it: the
  * skb is the answer by then, so its own length is not the dropped one's).
  */
-static __always_inline void drop_report(void *events, void *metrics, const struct __sk_buff *skb,
+static __always_inline void drop_report(void *events, void *metrics,
+					const struct __sk_buff *skb,
 					const struct warden_trace *trace,
-					const struct warden_packet *pkt, __u8 reason, __u32 length,
-					__u8 flags)
+					const struct warden_packet *pkt, __u8 reason,
+					__u32 length, __u8 flags)
 {
 	metrics_count(metrics, trace->endpoint_id, reason, trace->direction, length);
-	event_emit_len(events, metrics, skb, trace, pkt, WARDEN_EVENT_DROP, reason, length,
-		       flags);
+	event_emit_len(events, metrics, skb, trace, pkt, WARDEN_EVENT_DROP, reason,
+		       length, flags);
 }
 
 /* Count a forwarded packet; the value to return from the tc program. */
 static __always_inline int forward_report(void *metrics, struct __sk_buff *skb,
 					  const struct warden_trace *trace)
 {
-	metrics_count(metrics, trace->endpoint_id, WARDEN_REASON_FORWARDED, trace->direction,
-		      skb->len);
+	metrics_count(metrics, trace->endpoint_id, WARDEN_REASON_FORWARDED,
+		      trace->direction, skb->len);
 	return TC_ACT_OK;
 }
 

@@ -22,11 +22,11 @@
 
 /* The maps a flow decision reads and writes. */
 struct flow_maps {
-	void *ct;              /* warden_ct */
-	void *policy;          /* warden_policy */
+	void *ct;	       /* warden_ct */
+	void *policy;	       /* warden_policy */
 	void *local_endpoints; /* warden_local_endpoints */
-	void *events;          /* warden_events */
-	void *metrics;         /* warden_metrics */
+	void *events;	       /* warden_events */
+	void *metrics;	       /* warden_metrics */
 };
 
 static __always_inline bool flow_from_proxy(const struct __sk_buff *skb)
@@ -48,12 +48,11 @@ static __always_inline void flow_redirect_to_proxy(struct __sk_buff *skb)
  * L3/L4 verdict itself (audit included) stays with the destination's own
  * hook, so only the enforced proxy port matters here.
  */
-static __always_inline __be16 flow_local_destination_proxy_port(const struct flow_maps *maps,
-								const struct warden_endpoint_info *ep,
-								const struct warden_packet *pkt,
-								__u32 *cookie)
+static __always_inline __be16 flow_local_destination_proxy_port(
+    const struct flow_maps *maps, const struct warden_endpoint_info *ep,
+    const struct warden_packet *pkt, __u32 *cookie)
 {
-	struct warden_endpoint_addr_key addr = { .family = WARDEN_FAMILY_IPV4 };
+	struct warden_endpoint_addr_key addr = {.family = WARDEN_FAMILY_IPV4};
 	struct warden_endpoint_info *dst;
 	struct policy_verdict verdict;
 
@@ -78,10 +77,11 @@ static __always_inline __be16 flow_local_destination_proxy_port(const struct flo
  * wants a drop answered (only a new flow's POLICY / POLICY_DENY drop:
  * never a revoked flow, never PROXY_REQUIRED).
  */
-static __always_inline int flow_handle(struct __sk_buff *skb, const struct flow_maps *maps,
-				       const struct warden_endpoint_info *ep, __be32 ep_addr,
-				       const struct warden_packet *pkt, struct warden_trace *trace,
-				       bool *reject)
+static __always_inline int flow_handle(struct __sk_buff *skb,
+				       const struct flow_maps *maps,
+				       const struct warden_endpoint_info *ep,
+				       __be32 ep_addr, const struct warden_packet *pkt,
+				       struct warden_trace *trace, bool *reject)
 {
 	struct warden_ct_key key, rev;
 	struct warden_ct_value *entry;
@@ -115,7 +115,8 @@ static __always_inline int flow_handle(struct __sk_buff *skb, const struct flow_
 	 */
 	if (status != CT_NEW && entry && pkt->protocol == IPPROTO_TCP &&
 	    (pkt->tcp_flags & (WARDEN_TCP_SYN | WARDEN_TCP_ACK)) == WARDEN_TCP_SYN &&
-	    (entry->flags & (WARDEN_CT_CLOSING | WARDEN_CT_REVOKED | WARDEN_CT_SEEN_REPLY))) {
+	    (entry->flags &
+	     (WARDEN_CT_CLOSING | WARDEN_CT_REVOKED | WARDEN_CT_SEEN_REPLY))) {
 		bpf_map_delete_elem(maps->ct, status == CT_REPLY ? &rev : &key);
 		status = CT_NEW;
 		entry = NULL;
@@ -131,10 +132,10 @@ static __always_inline int flow_handle(struct __sk_buff *skb, const struct flow_
 		 * is the same address either way, so its identity is reused.
 		 */
 		if (entry->policy_revision != ep->policy_revision) {
-			verdict = policy_can_access(maps->policy, ep, trace->peer_identity,
-						    orig->direction, orig->protocol,
-						    ct_original_policy_port(orig, pkt, status),
-						    true);
+			verdict = policy_can_access(
+			    maps->policy, ep, trace->peer_identity, orig->direction,
+			    orig->protocol, ct_original_policy_port(orig, pkt, status),
+			    true);
 			/* Audited counts as allowed: audit never cuts a flow. */
 			ret = -(int)verdict.drop;
 			/*
@@ -180,8 +181,9 @@ static __always_inline int flow_handle(struct __sk_buff *skb, const struct flow_
 	 * the program or its entry was evicted): policy decides, as Cilium
 	 * does, so existing connections survive an agent restart if allowed.
 	 */
-	verdict = policy_can_access(maps->policy, ep, trace->peer_identity, trace->direction,
-				    pkt->protocol, pkt->policy_dport, true);
+	verdict =
+	    policy_can_access(maps->policy, ep, trace->peer_identity, trace->direction,
+			      pkt->protocol, pkt->policy_dport, true);
 	trace->rule_cookie = verdict.cookie;
 	if (verdict.drop) {
 		/*
@@ -204,7 +206,8 @@ static __always_inline int flow_handle(struct __sk_buff *skb, const struct flow_
 	 * their tuple (ports 0) is not the flow's tuple.
 	 */
 	if (pkt->fragment)
-		return proxy_port && !flow_from_proxy(skb) ? -WARDEN_DROP_PROXY_REQUIRED : 0;
+		return proxy_port && !flow_from_proxy(skb) ? -WARDEN_DROP_PROXY_REQUIRED
+							   : 0;
 
 	if (trace->direction == WARDEN_DIR_EGRESS) {
 		/* Also the destination's ingress L7 rules redirect here; the

@@ -211,7 +211,8 @@ static __always_inline int parse_icmp_quote(struct __sk_buff *skb, __u32 quote_o
 
 		if ((void *)(icmp + 1) > c.end || icmp_is_error(icmp->type))
 			return -1;
-		if (icmp->type == WARDEN_ICMP_ECHO || icmp->type == WARDEN_ICMP_ECHOREPLY) {
+		if (icmp->type == WARDEN_ICMP_ECHO ||
+		    icmp->type == WARDEN_ICMP_ECHOREPLY) {
 			quoted->sport = icmp->echo_id;
 			quoted->dport = icmp->echo_id;
 		}

@@ -29,9 +29,9 @@
 struct policy_verdict {
 	__u32 cookie;
 	__be16 proxy_port; /* allowed only through the L7 proxy on this port */
-	__u8 drop;         /* enum warden_reason, 0 = forward */
-	__u8 audit;        /* enum warden_reason policy would have dropped with */
-	bool reject;       /* with drop: answer with a TCP RST / ICMP unreachable */
+	__u8 drop;	   /* enum warden_reason, 0 = forward */
+	__u8 audit;	   /* enum warden_reason policy would have dropped with */
+	bool reject;	   /* with drop: answer with a TCP RST / ICMP unreachable */
 };
 
 static __always_inline __u32 policy_enforce_flag(__u8 direction)
@@ -82,7 +82,8 @@ static __always_inline void policy_decide(const struct warden_policy_value *by_i
 	} else if (by_identity && (by_identity->flags & WARDEN_POLICY_ALLOW)) {
 		verdict->cookie = by_identity->rule_cookie;
 		verdict->proxy_port = by_identity->proxy_port;
-		if (any_peer && (any_peer->flags & WARDEN_POLICY_ALLOW) && !any_peer->proxy_port)
+		if (any_peer && (any_peer->flags & WARDEN_POLICY_ALLOW) &&
+		    !any_peer->proxy_port)
 			verdict->proxy_port = 0;
 	} else if (any_peer && (any_peer->flags & WARDEN_POLICY_ALLOW)) {
 		verdict->cookie = any_peer->rule_cookie;
@@ -99,10 +100,10 @@ static __always_inline void policy_decide(const struct warden_policy_value *by_i
  * the endpoint's AUDIT_ENFORCE flag with audit_default_cookie. Returns 0
  * or the drop reason, *cookie the rule that would drop.
  */
-static __always_inline __u8 policy_decide_audit(const struct warden_policy_value *by_identity,
-						const struct warden_policy_value *any_peer,
-						const struct warden_endpoint_info *ep,
-						__u8 direction, __u32 *cookie)
+static __always_inline __u8
+policy_decide_audit(const struct warden_policy_value *by_identity,
+		    const struct warden_policy_value *any_peer,
+		    const struct warden_endpoint_info *ep, __u8 direction, __u32 *cookie)
 {
 	if (by_identity && (by_identity->audit_flags & WARDEN_POLICY_DENY)) {
 		*cookie = by_identity->audit_cookie;
@@ -118,8 +119,9 @@ static __always_inline __u8 policy_decide_audit(const struct warden_policy_value
 		return 0;
 	if (!(ep->flags & policy_audit_enforce_flag(direction)))
 		return 0;
-	*cookie = direction == WARDEN_DIR_INGRESS ? ep->audit_default_cookie[WARDEN_DIR_INGRESS]
-						  : ep->audit_default_cookie[WARDEN_DIR_EGRESS];
+	*cookie = direction == WARDEN_DIR_INGRESS
+		      ? ep->audit_default_cookie[WARDEN_DIR_INGRESS]
+		      : ep->audit_default_cookie[WARDEN_DIR_EGRESS];
 	return WARDEN_DROP_POLICY;
 }
 
@@ -149,12 +151,12 @@ policy_can_access(void *policy, const struct warden_endpoint_info *ep, __u32 ide
 {
 	struct policy_verdict verdict = {};
 	struct warden_policy_key key = {
-		.prefixlen = WARDEN_POLICY_PREFIX_FULL,
-		.endpoint_id = ep->endpoint_id,
-		.identity = identity,
-		.direction = direction,
-		.protocol = protocol,
-		.dport = dport,
+	    .prefixlen = WARDEN_POLICY_PREFIX_FULL,
+	    .endpoint_id = ep->endpoint_id,
+	    .identity = identity,
+	    .direction = direction,
+	    .protocol = protocol,
+	    .dport = dport,
 	};
 	struct warden_policy_value *by_identity, *any_peer;
 	__u32 ep_flags = ep->flags;
@@ -176,7 +178,8 @@ policy_can_access(void *policy, const struct warden_endpoint_info *ep, __u32 ide
 		return verdict;
 	}
 	if (ep_flags & WARDEN_EP_AUDIT_POLICIES) {
-		verdict.audit = policy_decide_audit(by_identity, any_peer, ep, direction, &cookie);
+		verdict.audit =
+		    policy_decide_audit(by_identity, any_peer, ep, direction, &cookie);
 		if (verdict.audit)
 			verdict.cookie = cookie;
 	}

@@ -79,10 +79,10 @@ struct reject_headers {
 #define REJECT_RST_LEN (REJECT_L3_LEN + sizeof(struct tcphdr))
 #define REJECT_ICMP_LEN (REJECT_L3_LEN + sizeof(struct warden_icmphdr))
 _Static_assert(__builtin_offsetof(struct reject_headers, ip) ==
-		       __builtin_offsetof(struct reject_headers, eth) + ETH_HLEN,
+		   __builtin_offsetof(struct reject_headers, eth) + ETH_HLEN,
 	       "Ethernet and IPv4 headers must be contiguous");
 _Static_assert(__builtin_offsetof(struct reject_headers, tcp) ==
-		       __builtin_offsetof(struct reject_headers, ip) + sizeof(struct iphdr),
+		   __builtin_offsetof(struct reject_headers, ip) + sizeof(struct iphdr),
 	       "IPv4 and L4 headers must be contiguous");
 
 /* The TCP pseudo-header the checksum covers (RFC 793 3.1). */
@@ -121,7 +121,8 @@ static __always_inline bool reject_address_unanswerable(__be32 addr)
  * the TCP header, and a pending partial checksum's start, where they
  * are), then everything after the TCP header.
  */
-static __always_inline int reject_tcp(struct __sk_buff *skb, const struct warden_packet *pkt,
+static __always_inline int reject_tcp(struct __sk_buff *skb,
+				      const struct warden_packet *pkt,
 				      struct reject_headers *h, __u32 ip_header_len)
 {
 	struct reject_pseudo_header pseudo;
@@ -172,8 +173,8 @@ static __always_inline int reject_tcp(struct __sk_buff *skb, const struct warden
 	tcp->check = reject_csum_fold(sum);
 
 	if (ip_header_len > REJECT_IP_LEN &&
-	    bpf_skb_adjust_room(skb, -(__s32)(ip_header_len - REJECT_IP_LEN), BPF_ADJ_ROOM_NET,
-				0) < 0)
+	    bpf_skb_adjust_room(skb, -(__s32)(ip_header_len - REJECT_IP_LEN),
+				BPF_ADJ_ROOM_NET, 0) < 0)
 		return -1;
 	if (bpf_skb_change_tail(skb, REJECT_RST_LEN, 0) < 0)
 		return -1;
@@ -185,7 +186,8 @@ static __always_inline int reject_tcp(struct __sk_buff *skb, const struct warden
  * skb is cut after the quote (original IP header + 8 bytes), and room for
  * the new IPv4 and ICMP headers is made in front of it.
  */
-static __always_inline int reject_icmp(struct __sk_buff *skb, const struct warden_packet *pkt,
+static __always_inline int reject_icmp(struct __sk_buff *skb,
+				       const struct warden_packet *pkt,
 				       struct reject_headers *h, __u32 ip_header_len)
 {
 	/* Zeroed: the checksum runs over all of it, the tail adds nothing. */
@@ -198,8 +200,8 @@ static __always_inline int reject_icmp(struct __sk_buff *skb, const struct warde
 	    icmp_is_error(bpf_ntohs(pkt->policy_dport) >> 8))
 		return -1;
 
-	quote_len = ip_header_len +
-		    (pkt->protocol == IPPROTO_SCTP ? REJECT_QUOTE_L4_SCTP : REJECT_QUOTE_L4);
+	quote_len = ip_header_len + (pkt->protocol == IPPROTO_SCTP ? REJECT_QUOTE_L4_SCTP
+								   : REJECT_QUOTE_L4);
 	/* Less if the datagram is shorter (tot_len, else the frame). */
 	available = skb->len - ETH_HLEN;
 	tot_len = bpf_ntohs(h->ip.tot_len);
@@ -222,7 +224,8 @@ static __always_inline int reject_icmp(struct __sk_buff *skb, const struct warde
 	/* Cut first: a GSO packet stops being one, which growing needs. */
 	if (bpf_skb_change_tail(skb, ETH_HLEN + quote_len, 0) < 0)
 		return -1;
-	if (bpf_skb_adjust_room(skb, REJECT_IP_LEN + sizeof(h->icmp), BPF_ADJ_ROOM_MAC, 0) < 0)
+	if (bpf_skb_adjust_room(skb, REJECT_IP_LEN + sizeof(h->icmp), BPF_ADJ_ROOM_MAC,
+				0) < 0)
 		return -1;
 	return REJECT_ICMP_LEN + quote_len;
 }
@@ -233,7 +236,8 @@ static __always_inline int reject_icmp(struct __sk_buff *skb, const struct warde
  * with reject_send()), or -1 when the packet is not to be answered or the
  * answer could not be built: drop it then.
  */
-static __always_inline int reject_build(struct __sk_buff *skb, const struct warden_packet *pkt)
+static __always_inline int reject_build(struct __sk_buff *skb,
+					const struct warden_packet *pkt)
 {
 	struct reject_headers h;
 	__u8 mac[ETH_ALEN];
@@ -276,11 +280,12 @@ static __always_inline int reject_build(struct __sk_buff *skb, const struct ward
 	h.ip.check = 0;
 	h.ip.saddr = pkt->daddr;
 	h.ip.daddr = pkt->saddr;
-	h.ip.check = reject_csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)&h.ip, sizeof(h.ip), 0));
+	h.ip.check =
+	    reject_csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)&h.ip, sizeof(h.ip), 0));
 
-	if (bpf_skb_store_bytes(skb, 0, &h.eth,
-				pkt->protocol == IPPROTO_TCP ? REJECT_RST_LEN : REJECT_ICMP_LEN,
-				0) < 0)
+	if (bpf_skb_store_bytes(
+		skb, 0, &h.eth,
+		pkt->protocol == IPPROTO_TCP ? REJECT_RST_LEN : REJECT_ICMP_LEN, 0) < 0)
 		return -1;
 	return 0;
 }
@@ -294,7 +299,8 @@ static __always_inline int reject_build(struct __sk_buff *skb, const struct ward
 static __always_inline int reject_send(struct __sk_buff *skb, __u8 direction)
 {
 	skb->mark = (skb->mark & ~WARDEN_MARK_MASK) | WARDEN_MARK_REJECT;
-	return bpf_redirect(skb->ifindex, direction == WARDEN_DIR_EGRESS ? 0 : BPF_F_INGRESS);
+	return bpf_redirect(skb->ifindex,
+			    direction == WARDEN_DIR_EGRESS ? 0 : BPF_F_INGRESS);
 }
 
 /*

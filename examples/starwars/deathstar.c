@@ -57,7 +57,8 @@ static void upload_log(void)
 		char url[256];
 		pid_t pid;
 
-		snprintf(url, sizeof(url), "ftp://%s/upload/deathstar-api.log", storages[i]);
+		snprintf(url, sizeof(url), "ftp://%s/upload/deathstar-api.log",
+			 storages[i]);
 		pid = fork();
 		if (pid == 0) {
 			execlp("curl", "curl", "-s", "-m", "3", "-T", log_path, url,
@@ -80,20 +81,20 @@ static void respond(int fd, int status, const char *type, const char *body)
 }
 
 static const char station[] =
-	"{\n"
-	"  \"name\": \"Death Star\",\n"
-	"  \"model\": \"DS-1 Orbital Battle Station\",\n"
-	"  \"manufacturer\": \"Imperial Department of Military Research, Sienar Fleet "
-	"Systems\",\n"
-	"  \"cost_in_credits\": \"1000000000000\",\n"
-	"  \"crew\": 342953,\n"
-	"  \"passengers\": 843342,\n"
-	"  \"starship_class\": \"Deep Space Mobile Battlestation\",\n"
-	"  \"api\": [\n"
-	"    \"GET   /v1\",\n"
-	"    \"POST  /v1/request-landing\"\n"
-	"  ]\n"
-	"}\n";
+    "{\n"
+    "  \"name\": \"Death Star\",\n"
+    "  \"model\": \"DS-1 Orbital Battle Station\",\n"
+    "  \"manufacturer\": \"Imperial Department of Military Research, Sienar Fleet "
+    "Systems\",\n"
+    "  \"cost_in_credits\": \"1000000000000\",\n"
+    "  \"crew\": 342953,\n"
+    "  \"passengers\": 843342,\n"
+    "  \"starship_class\": \"Deep Space Mobile Battlestation\",\n"
+    "  \"api\": [\n"
+    "    \"GET   /v1\",\n"
+    "    \"POST  /v1/request-landing\"\n"
+    "  ]\n"
+    "}\n";
 
 /* Returns 1 when the station must explode after answering. */
 static int serve(int fd)
@@ -130,7 +131,7 @@ static int serve(int fd)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
+	struct sockaddr_in addr = {.sin_family = AF_INET};
 	int port = 80, one = 1, lfd;
 
 	for (int i = 1; i < argc; i++) {
@@ -142,8 +143,8 @@ int main(int argc, char **argv)
 			 storage_count < MAX_STORAGES)
 			storages[storage_count++] = argv[++i];
 		else {
-			fprintf(stderr,
-				"usage: deathstar [--port N] [--log FILE] [--storage HOST]...\n");
+			fprintf(stderr, "usage: deathstar [--port N] [--log FILE] "
+					"[--storage HOST]...\n");
 			return 2;
 		}
 	}

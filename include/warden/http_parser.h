@@ -30,14 +30,14 @@ struct http_slice {
 };
 
 struct http_header {
-	struct http_slice name;  /* as received (case kept) */
+	struct http_slice name;	 /* as received (case kept) */
 	struct http_slice value; /* leading/trailing OWS trimmed */
 };
 
 enum http_body {
-	HTTP_BODY_NONE,    /* no body (or a response to HEAD, 1xx, 204, 304) */
-	HTTP_BODY_LENGTH,  /* Content-Length bytes follow */
-	HTTP_BODY_CHUNKED, /* Transfer-Encoding: chunked */
+	HTTP_BODY_NONE,	       /* no body (or a response to HEAD, 1xx, 204, 304) */
+	HTTP_BODY_LENGTH,      /* Content-Length bytes follow */
+	HTTP_BODY_CHUNKED,     /* Transfer-Encoding: chunked */
 	HTTP_BODY_UNTIL_CLOSE, /* responses only: read until the server closes */
 };
 
@@ -50,18 +50,18 @@ enum http_error {
 	HTTP_ERR_BAD_VERSION,
 	HTTP_ERR_BAD_HEADER_NAME,
 	HTTP_ERR_BAD_HEADER_VALUE,
-	HTTP_ERR_BARE_CR,          /* CR not followed by LF */
-	HTTP_ERR_BARE_LF,          /* LF without CR as a line end */
-	HTTP_ERR_OBS_FOLD,         /* obsolete line folding */
+	HTTP_ERR_BARE_CR,  /* CR not followed by LF */
+	HTTP_ERR_BARE_LF,  /* LF without CR as a line end */
+	HTTP_ERR_OBS_FOLD, /* obsolete line folding */
 	HTTP_ERR_TOO_MANY_HEADERS,
-	HTTP_ERR_HEAD_TOO_LARGE,   /* head over limits.max_head bytes */
-	HTTP_ERR_CL_AND_TE,        /* both Content-Length and Transfer-Encoding */
-	HTTP_ERR_DUPLICATE_CL,     /* two Content-Length headers (even equal) */
-	HTTP_ERR_BAD_CL,           /* not a plain decimal, or too large */
-	HTTP_ERR_BAD_TE,           /* a coding other than a final "chunked" */
-	HTTP_ERR_MISSING_HOST,     /* HTTP/1.1 without exactly one Host */
-	HTTP_ERR_BAD_CHUNK,        /* invalid chunk size line or framing */
-	HTTP_ERR_BAD_STATUS,       /* responses */
+	HTTP_ERR_HEAD_TOO_LARGE, /* head over limits.max_head bytes */
+	HTTP_ERR_CL_AND_TE,	 /* both Content-Length and Transfer-Encoding */
+	HTTP_ERR_DUPLICATE_CL,	 /* two Content-Length headers (even equal) */
+	HTTP_ERR_BAD_CL,	 /* not a plain decimal, or too large */
+	HTTP_ERR_BAD_TE,	 /* a coding other than a final "chunked" */
+	HTTP_ERR_MISSING_HOST,	 /* HTTP/1.1 without exactly one Host */
+	HTTP_ERR_BAD_CHUNK,	 /* invalid chunk size line or framing */
+	HTTP_ERR_BAD_STATUS,	 /* responses */
 };
 
 const char *http_error__name(enum http_error err);
@@ -72,17 +72,17 @@ struct http_limits {
 
 struct http_request {
 	struct http_slice method;
-	struct http_slice target;  /* as received */
-	int minor_version;         /* 0 or 1 (HTTP/1.0, HTTP/1.1) */
+	struct http_slice target; /* as received */
+	int minor_version;	  /* 0 or 1 (HTTP/1.0, HTTP/1.1) */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t header_count;
-	struct http_slice host;    /* the Host header, or the authority of an
-				    * absolute-form target (which then wins) */
+	struct http_slice host; /* the Host header, or the authority of an
+				 * absolute-form target (which then wins) */
 	enum http_body body;
-	uint64_t content_length;   /* when body == HTTP_BODY_LENGTH */
-	bool keep_alive;           /* after this request (version + Connection) */
-	bool expect_continue;      /* Expect: 100-continue */
-	bool upgrade;              /* Connection: upgrade + Upgrade: present */
+	uint64_t content_length; /* when body == HTTP_BODY_LENGTH */
+	bool keep_alive;	 /* after this request (version + Connection) */
+	bool expect_continue;	 /* Expect: 100-continue */
+	bool upgrade;		 /* Connection: upgrade + Upgrade: present */
 };
 
 struct http_response {
@@ -119,7 +119,7 @@ int http_response__parse(const char *buf, size_t len, const struct http_limits *
  * struct before the first feed of each body.
  */
 struct http_chunked {
-	int state;          /* private */
+	int state;	    /* private */
 	uint64_t remaining; /* private: bytes left in the current chunk */
 	size_t line_len;    /* private: length of the current size/trailer line */
 };

@@ -38,7 +38,8 @@ struct identity_allocator_ops {
 	const struct identity *(*lookup)(struct identity_allocator *alloc, uint32_t id);
 	/* Every identity, in id order; the array is owned by the allocator and
 	 * valid until the next acquire/release. */
-	size_t (*list)(struct identity_allocator *alloc, const struct identity *const **out);
+	size_t (*list)(struct identity_allocator *alloc,
+		       const struct identity *const **out);
 	void (*destroy)(struct identity_allocator *alloc);
 };
 

@@ -38,22 +38,23 @@ struct l7_endpoint {
  * The snapshot starts with one reference.
  */
 int l7_policy__load(const json_t *doc, struct l7_policy **out, char *err, size_t err_len);
-struct l7_policy *l7_policy__get(struct l7_policy *p);  /* +1 reference */
-void l7_policy__put(struct l7_policy *p);               /* -1, frees at 0 */
+struct l7_policy *l7_policy__get(struct l7_policy *p); /* +1 reference */
+void l7_policy__put(struct l7_policy *p);	       /* -1, frees at 0 */
 uint64_t l7_policy__revision(const struct l7_policy *p);
 
 /* The identity of an address (longest prefix in the snapshot's ipcache;
  * WARDEN_IDENTITY_WORLD on a miss). */
 uint32_t l7_policy__identity_of(const struct l7_policy *p, uint32_t ipv4);
 /* The local endpoint with this address, or NULL. */
-const struct l7_endpoint *l7_policy__endpoint_of(const struct l7_policy *p, uint32_t ipv4);
+const struct l7_endpoint *l7_policy__endpoint_of(const struct l7_policy *p,
+						 uint32_t ipv4);
 /* Labels of an identity as "k8s:a=b,..." for the access log ("" if unknown). */
 const char *l7_policy__identity_labels(const struct l7_policy *p, uint32_t identity);
 
 /* What the proxy needs to judge one request. */
 struct l7_request {
 	struct http_slice method;
-	struct http_slice path;  /* normalised, query included */
+	struct http_slice path; /* normalised, query included */
 	struct http_slice host;
 	const struct http_header *headers;
 	size_t header_count;

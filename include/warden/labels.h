@@ -25,7 +25,7 @@
 struct label {
 	char *source; /* never NULL: "k8s", "reserved", "cidr", ... */
 	char *key;
-	char *value;  /* "" when the label has no value */
+	char *value; /* "" when the label has no value */
 };
 
 struct label_set {
@@ -54,7 +54,7 @@ void label__free(struct label *label);
 
 /* Empty set: zero-initialise. All functions keep the set sorted. */
 int label_set__add(struct label_set *set, const char *source, const char *key,
-		   const char *value);      /* replaces an equal source+key */
+		   const char *value); /* replaces an equal source+key */
 int label_set__remove(struct label_set *set, const char *source, const char *key);
 /* Find by source+key; source NULL or "any" matches any source. */
 const struct label *label_set__find(const struct label_set *set, const char *source,

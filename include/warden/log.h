@@ -14,7 +14,7 @@ enum log_level log_get_level(void);
 /* Route libbpf's messages into pr_*(), by verbosity. */
 void log_route_libbpf(void);
 void log_print(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define pr_warn(...) log_print(LOG_LEVEL_WARN, __VA_ARGS__)
 #define pr_info(...) log_print(LOG_LEVEL_INFO, __VA_ARGS__)

@@ -22,8 +22,8 @@
 
 struct netdev_endpoint {
 	uint32_t id;
-	uint32_t ipv4;      /* network order */
-	char netns[32];     /* "warden-N" */
+	uint32_t ipv4;	/* network order */
+	char netns[32]; /* "warden-N" */
 	char host_ifname[16];
 	int host_ifindex;
 };
@@ -33,8 +33,8 @@ struct netdev_endpoint {
  * unreachable route for the whole pod CIDR (so a packet to an unassigned
  * pod address never follows the default route), IPv4 forwarding.
  */
-int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway,
-		       char *err, size_t err_len);
+int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway, char *err,
+		       size_t err_len);
 void netdev_host__teardown(uint32_t pod_net, int pod_prefix_len, uint32_t gateway);
 
 /* Create the netns + veth + addresses + routes for ep (fills ifindex). */

@@ -32,15 +32,15 @@
 #include "warden/selector.h"
 
 enum policy_kind {
-	POLICY_KIND_CILIUM,             /* CiliumNetworkPolicy */
+	POLICY_KIND_CILIUM,		/* CiliumNetworkPolicy */
 	POLICY_KIND_CILIUM_CLUSTERWIDE, /* CiliumClusterwideNetworkPolicy */
-	POLICY_KIND_K8S,                /* networking.k8s.io/v1 NetworkPolicy */
+	POLICY_KIND_K8S,		/* networking.k8s.io/v1 NetworkPolicy */
 };
 
 /* Cilium entities, as a bit set. */
 enum policy_entity {
 	POLICY_ENTITY_HOST = 1u << 0,
-	POLICY_ENTITY_WORLD = 1u << 1,  /* also world-ipv4 */
+	POLICY_ENTITY_WORLD = 1u << 1, /* also world-ipv4 */
 	POLICY_ENTITY_WORLD_IPV6 = 1u << 2,
 	POLICY_ENTITY_CLUSTER = 1u << 3,
 	POLICY_ENTITY_ALL = 1u << 4,
@@ -70,14 +70,14 @@ struct policy_port {
 	uint16_t port;
 	uint16_t end_port; /* 0 = single port */
 	uint8_t protocol;  /* IPPROTO_TCP/UDP/SCTP/ICMP/..., 0 = any */
-	char *name;        /* named port, or NULL */
+	char *name;	   /* named port, or NULL */
 };
 
 /* One `rules.http[]` entry (enforced by the L7 proxy, a later issue). */
 struct policy_http_header_match {
 	char *name;
-	char *value;     /* NULL = presence only */
-	char *mismatch;  /* headerMatches.mismatch: LOG/ADD/DELETE/REPLACE, or NULL */
+	char *value;	/* NULL = presence only */
+	char *mismatch; /* headerMatches.mismatch: LOG/ADD/DELETE/REPLACE, or NULL */
 };
 
 struct policy_http_rule {
@@ -111,15 +111,15 @@ struct policy_rule {
 	bool has_peers;
 	struct selector *endpoints; /* fromEndpoints / toEndpoints, ORed */
 	size_t endpoint_count;
-	uint32_t entities;          /* enum policy_entity bits */
-	struct policy_cidr *cidrs;  /* ORed with the above */
+	uint32_t entities;	   /* enum policy_entity bits */
+	struct policy_cidr *cidrs; /* ORed with the above */
 	size_t cidr_count;
-	struct selector *requires;  /* fromRequires / toRequires */
+	struct selector *requires; /* fromRequires / toRequires */
 	size_t require_count;
 	struct policy_port_rule *port_rules; /* toPorts (+ icmps as ports) */
-	size_t port_rule_count;             /* 0 = every port and protocol */
-	int line;                           /* 1-based source line */
-	uint32_t index;                     /* position in its list */
+	size_t port_rule_count;		     /* 0 = every port and protocol */
+	int line;			     /* 1-based source line */
+	uint32_t index;			     /* position in its list */
 };
 
 /* enableDefaultDeny: unset, false or true per direction. */
@@ -149,7 +149,7 @@ struct policy_spec {
 enum policy_deny_response {
 	POLICY_DENY_RESPONSE_DEFAULT = 0, /* the agent's --deny-response */
 	POLICY_DENY_RESPONSE_DROP,
-	POLICY_DENY_RESPONSE_REJECT,      /* TCP RST, ICMP unreachable */
+	POLICY_DENY_RESPONSE_REJECT, /* TCP RST, ICMP unreachable */
 };
 
 /* Warden's own annotations (metadata.annotations), see docs/policy-modes.md. */
@@ -171,10 +171,10 @@ struct policy {
 	enum policy_deny_response deny_response;
 	struct policy_spec *specs;
 	size_t spec_count;
-	char *file;      /* where it came from, for errors and `policy get` */
-	int document;    /* 0-based YAML document index in the file */
-	int line;        /* line of the document's start */
-	char *source;    /* the document's YAML text (for `policy get`) */
+	char *file;   /* where it came from, for errors and `policy get` */
+	int document; /* 0-based YAML document index in the file */
+	int line;     /* line of the document's start */
+	char *source; /* the document's YAML text (for `policy get`) */
 };
 
 struct policy_set {
@@ -215,8 +215,7 @@ struct policy_diag {
  */
 int policy_parse_buffer(const char *file, const char *buf, size_t len,
 			struct policy_set *out, struct policy_diag *diag);
-int policy_parse_file(const char *path, struct policy_set *out,
-		      struct policy_diag *diag);
+int policy_parse_file(const char *path, struct policy_set *out, struct policy_diag *diag);
 
 /* "file:line: document N: field: message" into buf. */
 size_t policy_diag_entry__format(const struct policy_diag_entry *e, char *buf,

@@ -23,7 +23,7 @@
 struct compile_identity {
 	uint32_t id;
 	const struct label_set *labels;
-	bool is_cidr;                /* a CIDR identity (node-local range) */
+	bool is_cidr;		     /* a CIDR identity (node-local range) */
 	struct policy_prefix prefix; /* its prefix when is_cidr */
 };
 
@@ -44,11 +44,11 @@ struct compile_endpoint {
 
 /* Everything the compiler may look at besides the policies. */
 struct compile_world {
-	uint16_t proxy_port; /* L7 proxy port for redirect entries; 0 = default */
+	uint16_t proxy_port;	/* L7 proxy port for redirect entries; 0 = default */
 	bool reject_by_default; /* agent's --deny-response=reject */
 	const struct compile_identity *identities; /* reserved ones included */
 	size_t identity_count;
-	const struct compile_endpoint *endpoints;  /* for egress named ports */
+	const struct compile_endpoint *endpoints; /* for egress named ports */
 	size_t endpoint_count;
 };
 
@@ -80,7 +80,7 @@ struct policy_entries {
 	struct policy_entry *items;
 	size_t count;
 	size_t capacity;
-	uint32_t endpoint_flags; /* WARDEN_EP_ENFORCE_*, _REJECT_*, _AUDIT_* */
+	uint32_t endpoint_flags;	  /* WARDEN_EP_ENFORCE_*, _REJECT_*, _AUDIT_* */
 	uint32_t audit_default_cookie[2]; /* see struct warden_endpoint_info */
 	struct policy_l7_entry *l7;
 	size_t l7_count;
@@ -95,12 +95,12 @@ struct policy_entries {
  * position + 1; the ordinal counts the rules of all its specs in order. 0
  * means "no rule" (default deny, or the implicit host allow).
  */
-#define POLICY_COOKIE_ID(policy_id, rule_ordinal) \
-	(((uint32_t)(policy_id) << 16) | ((uint32_t)(rule_ordinal) & 0xffff))
-#define POLICY_COOKIE(policy_index, rule_ordinal) \
+#define POLICY_COOKIE_ID(policy_id, rule_ordinal)                                        \
+	(((uint32_t)(policy_id) << 16) | ((uint32_t)(rule_ordinal)&0xffff))
+#define POLICY_COOKIE(policy_index, rule_ordinal)                                        \
 	POLICY_COOKIE_ID((uint32_t)(policy_index) + 1, rule_ordinal)
 #define POLICY_COOKIE_POLICY_ID(c) ((c) >> 16)
-#define POLICY_COOKIE_RULE(c) ((c) & 0xffff)
+#define POLICY_COOKIE_RULE(c) ((c)&0xffff)
 /* Rule ordinal of a cookie that names a policy's default deny. */
 #define POLICY_COOKIE_DEFAULT_DENY 0xffff
 
@@ -120,8 +120,8 @@ struct policy_entries {
  */
 int policy_compile_endpoint(const struct policy_set *policies,
 			    const struct compile_world *world,
-			    const struct compile_endpoint *ep,
-			    struct policy_entries *out, char *err, size_t err_len);
+			    const struct compile_endpoint *ep, struct policy_entries *out,
+			    char *err, size_t err_len);
 
 void policy_entries__free(struct policy_entries *entries);
 

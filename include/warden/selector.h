@@ -21,7 +21,7 @@ enum selector_op {
 };
 
 struct selector_requirement {
-	char *source;  /* "k8s", "reserved", ...; "any" matches every source */
+	char *source; /* "k8s", "reserved", ...; "any" matches every source */
 	char *key;
 	enum selector_op op;
 	char **values; /* In/NotIn only */

@@ -22,7 +22,7 @@ enum log_level log_get_level(void)
 
 static void log_vprint(enum log_level level, const char *fmt, va_list ap)
 {
-	static const char *const names[] = { "warn", "info", "debug" };
+	static const char *const names[] = {"warn", "info", "debug"};
 	struct timespec ts;
 	struct tm tm;
 
@@ -46,9 +46,9 @@ void log_print(enum log_level level, const char *fmt, ...)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	enum log_level ours = level == LIBBPF_WARN   ? LOG_LEVEL_WARN :
-			      level == LIBBPF_INFO   ? LOG_LEVEL_DEBUG :
-						       LOG_LEVEL_DEBUG + 1;
+	enum log_level ours = level == LIBBPF_WARN   ? LOG_LEVEL_WARN
+			      : level == LIBBPF_INFO ? LOG_LEVEL_DEBUG
+						     : LOG_LEVEL_DEBUG + 1;
 
 	if ((int)ours > (int)current_level)
 		return 0;

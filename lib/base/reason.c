@@ -9,17 +9,16 @@ static const struct {
 	const char *name;
 	const char *metric;
 } reasons[WARDEN_REASON_MAX] = {
-	[WARDEN_REASON_FORWARDED] = { "Forwarded", "forwarded" },
-	[WARDEN_DROP_POLICY] = { "Policy denied", "policy_denied" },
-	[WARDEN_DROP_POLICY_DENY] = { "Policy denied by denylist", "policy_denylist" },
-	[WARDEN_DROP_INVALID_PACKET] = { "Invalid packet", "invalid_packet" },
-	[WARDEN_DROP_UNSUPPORTED_L3] = { "Unsupported L3 protocol", "unsupported_l3" },
-	[WARDEN_DROP_UNKNOWN_ENDPOINT] = { "Unknown endpoint", "unknown_endpoint" },
-	[WARDEN_DROP_FRAGMENT] = { "Fragment without L4 header", "fragment" },
-	[WARDEN_DROP_POLICY_REVOKED] = { "Policy revoked established flow",
-					 "policy_revoked" },
-	[WARDEN_DROP_SPOOFED_SOURCE] = { "Spoofed source address", "spoofed_source" },
-	[WARDEN_DROP_PROXY_REQUIRED] = { "L7 policy requires the proxy", "proxy_required" },
+    [WARDEN_REASON_FORWARDED] = {"Forwarded", "forwarded"},
+    [WARDEN_DROP_POLICY] = {"Policy denied", "policy_denied"},
+    [WARDEN_DROP_POLICY_DENY] = {"Policy denied by denylist", "policy_denylist"},
+    [WARDEN_DROP_INVALID_PACKET] = {"Invalid packet", "invalid_packet"},
+    [WARDEN_DROP_UNSUPPORTED_L3] = {"Unsupported L3 protocol", "unsupported_l3"},
+    [WARDEN_DROP_UNKNOWN_ENDPOINT] = {"Unknown endpoint", "unknown_endpoint"},
+    [WARDEN_DROP_FRAGMENT] = {"Fragment without L4 header", "fragment"},
+    [WARDEN_DROP_POLICY_REVOKED] = {"Policy revoked established flow", "policy_revoked"},
+    [WARDEN_DROP_SPOOFED_SOURCE] = {"Spoofed source address", "spoofed_source"},
+    [WARDEN_DROP_PROXY_REQUIRED] = {"L7 policy requires the proxy", "proxy_required"},
 };
 
 const char *warden_reason__name(unsigned int reason)

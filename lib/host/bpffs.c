@@ -42,7 +42,8 @@ int bpffs__ensure(const char *root, bool *mounted)
 		return err;
 	}
 	if (!bpffs__is_mounted(root)) {
-		pr_warn("mounted a BPF filesystem at %s, but it does not show there\n", root);
+		pr_warn("mounted a BPF filesystem at %s, but it does not show there\n",
+			root);
 		return -ENODEV;
 	}
 	pr_info("the BPF filesystem was not mounted at %s: mounted it\n", root);

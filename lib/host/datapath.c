@@ -120,7 +120,7 @@ void datapath__detach(struct datapath *dp, int ifindex)
 
 static struct warden_endpoint_addr_key endpoint_addr_key(const __u8 ipv4[4])
 {
-	struct warden_endpoint_addr_key key = { .family = WARDEN_FAMILY_IPV4 };
+	struct warden_endpoint_addr_key key = {.family = WARDEN_FAMILY_IPV4};
 
 	memcpy(key.addr, ipv4, 4);
 	return key;
@@ -131,7 +131,7 @@ static struct warden_endpoint_addr_key endpoint_addr_key(const __u8 ipv4[4])
 int datapath__endpoint_set(struct datapath *dp, int ifindex,
 			   const struct warden_endpoint_info *info)
 {
-	struct warden_endpoint_key key = { .ifindex = (__u32)ifindex };
+	struct warden_endpoint_key key = {.ifindex = (__u32)ifindex};
 	struct warden_endpoint_addr_key addr = endpoint_addr_key(info->ipv4);
 
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_local_endpoints), &addr,
@@ -145,14 +145,15 @@ int datapath__endpoint_set(struct datapath *dp, int ifindex,
 
 int datapath__endpoint_delete(struct datapath *dp, int ifindex)
 {
-	struct warden_endpoint_key key = { .ifindex = (__u32)ifindex };
+	struct warden_endpoint_key key = {.ifindex = (__u32)ifindex};
 	struct warden_endpoint_info info;
 	int fd = bpf_map__fd(dp->skel->maps.warden_endpoints);
 
 	if (!bpf_map_lookup_elem(fd, &key, &info)) {
 		struct warden_endpoint_addr_key addr = endpoint_addr_key(info.ipv4);
 
-		bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_local_endpoints), &addr);
+		bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_local_endpoints),
+				    &addr);
 	}
 	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
 		return -errno;
@@ -172,7 +173,7 @@ int datapath__ipcache_set(struct datapath *dp, const struct policy_prefix *prefi
 			  uint32_t identity)
 {
 	struct warden_ipcache_key key;
-	struct warden_ipcache_value value = { .identity = identity };
+	struct warden_ipcache_value value = {.identity = identity};
 
 	ipcache_key_from_prefix(prefix, &key);
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_ipcache), &key, &value,
@@ -299,7 +300,8 @@ int datapath__metrics_sum(struct datapath *dp, uint32_t endpoint_id,
  * Collect the keys that belong to the endpoint, then delete them: deleting
  * while walking would restart the walk each time (quadratic in the map).
  */
-static void delete_matching(int fd, size_t key_size, size_t id_offset, uint32_t endpoint_id)
+static void delete_matching(int fd, size_t key_size, size_t id_offset,
+			    uint32_t endpoint_id)
 {
 	size_t cap = 256, n = 0;
 	char *keys = malloc(cap * key_size), cur[64], next[64];
@@ -338,7 +340,8 @@ void datapath__forget_endpoint(struct datapath *dp, uint32_t endpoint_id)
 	delete_matching(bpf_map__fd(dp->skel->maps.warden_metrics),
 			sizeof(struct warden_metrics_key),
 			offsetof(struct warden_metrics_key, endpoint_id), endpoint_id);
-	delete_matching(bpf_map__fd(dp->skel->maps.warden_ct), sizeof(struct warden_ct_key),
+	delete_matching(bpf_map__fd(dp->skel->maps.warden_ct),
+			sizeof(struct warden_ct_key),
 			offsetof(struct warden_ct_key, endpoint_id), endpoint_id);
 }
 
@@ -371,16 +374,17 @@ static uint32_t count_entries(int fd, size_t key_size)
 size_t datapath__map_usage(struct datapath *dp, struct datapath_map_usage *out,
 			   size_t max)
 {
-	struct bpf_map *maps[] = { dp->skel->maps.warden_ipcache,
-				   dp->skel->maps.warden_endpoints,
-				   dp->skel->maps.warden_policy, dp->skel->maps.warden_ct,
-				   dp->skel->maps.warden_metrics };
+	struct bpf_map *maps[] = {dp->skel->maps.warden_ipcache,
+				  dp->skel->maps.warden_endpoints,
+				  dp->skel->maps.warden_policy, dp->skel->maps.warden_ct,
+				  dp->skel->maps.warden_metrics};
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && n < max; i++, n++) {
 		out[n].name = bpf_map__name(maps[i]);
 		out[n].capacity = bpf_map__max_entries(maps[i]);
-		out[n].used = count_entries(bpf_map__fd(maps[i]), bpf_map__key_size(maps[i]));
+		out[n].used =
+		    count_entries(bpf_map__fd(maps[i]), bpf_map__key_size(maps[i]));
 	}
 	return n;
 }

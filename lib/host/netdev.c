@@ -52,7 +52,8 @@ int netdev__run(const char *const argv[], char *err, size_t err_len)
 		if (n <= 0)
 			break;
 		if (err && used + 1 < err_len) {
-			size_t take = (size_t)n < err_len - used - 1 ? (size_t)n : err_len - used - 1;
+			size_t take = (size_t)n < err_len - used - 1 ? (size_t)n
+								     : err_len - used - 1;
 
 			memcpy(err + used, buf, take);
 			used += take;
@@ -116,8 +117,8 @@ static void format_prefix(uint32_t net, int len, char *buf, size_t size)
 	snprintf(buf, size, "%s/%d", addr, len);
 }
 
-int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway,
-		       char *err, size_t err_len)
+int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway, char *err,
+		       size_t err_len)
 {
 	char cidr[32], gw[40];
 	int ret;
@@ -127,10 +128,9 @@ int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway,
 
 	/* On lo rather than a dummy device: not every kernel has the dummy
 	 * driver, and a local address answers ARP on every interface. */
-	const char *add_addr[] = { "ip", "addr", "replace", gw, "dev", "lo", NULL };
+	const char *add_addr[] = {"ip", "addr", "replace", gw, "dev", "lo", NULL};
 	/* A packet to an unassigned pod address must never leave the host. */
-	const char *unreachable[] = { "ip", "route", "replace", "unreachable", cidr,
-				      NULL };
+	const char *unreachable[] = {"ip", "route", "replace", "unreachable", cidr, NULL};
 
 	ret = run_checked(add_addr, err, err_len);
 	if (!ret)
@@ -152,8 +152,8 @@ void netdev_host__teardown(uint32_t pod_net, int pod_prefix_len, uint32_t gatewa
 
 	format_prefix(pod_net, pod_prefix_len, cidr, sizeof(cidr));
 	format_prefix(gateway, 32, gw, sizeof(gw));
-	const char *del_route[] = { "ip", "route", "del", "unreachable", cidr, NULL };
-	const char *del_addr[] = { "ip", "addr", "del", gw, "dev", "lo", NULL };
+	const char *del_route[] = {"ip", "route", "del", "unreachable", cidr, NULL};
+	const char *del_addr[] = {"ip", "addr", "del", gw, "dev", "lo", NULL};
 
 	run_quiet(del_route);
 	run_quiet(del_addr);
@@ -173,25 +173,26 @@ int netdev_endpoint__create(struct netdev_endpoint *ep, uint32_t gateway, char *
 	snprintf(addr32, sizeof(addr32), "%s/32", addr);
 	inet_ntop(AF_INET, &gateway, gw, sizeof(gw));
 
-	const char *add_ns[] = { "ip", "netns", "add", ep->netns, NULL };
-	const char *add_veth[] = { "ip", "link", "add", ep->host_ifname, "type", "veth",
-				   "peer", "name", peer, "netns", ep->netns, NULL };
-	const char *rename[] = { "ip", "-n", ep->netns, "link", "set", peer, "name",
-				 "eth0", NULL };
-	const char *ns_addr[] = { "ip", "-n", ep->netns, "addr", "add", addr32, "dev",
-				  "eth0", NULL };
-	const char *ns_lo[] = { "ip", "-n", ep->netns, "link", "set", "lo", "up", NULL };
-	const char *ns_up[] = { "ip", "-n", ep->netns, "link", "set", "eth0", "up",
-				NULL };
-	const char *ns_gw[] = { "ip", "-n", ep->netns, "route", "add", gw, "dev", "eth0",
-				"scope", "link", NULL };
-	const char *ns_default[] = { "ip", "-n", ep->netns, "route", "add", "default",
-				     "via", gw, "dev", "eth0", "src", addr, NULL };
-	const char *host_up[] = { "ip", "link", "set", ep->host_ifname, "up", NULL };
-	const char *host_route[] = { "ip", "route", "replace", addr32, "dev",
-				     ep->host_ifname, "src", gw, NULL };
-	const char *const *steps[] = { add_ns, add_veth, rename, ns_addr, ns_lo, ns_up,
-				       host_up, ns_gw, ns_default, host_route };
+	const char *add_ns[] = {"ip", "netns", "add", ep->netns, NULL};
+	const char *add_veth[] = {"ip",	  "link",  "add",     ep->host_ifname,
+				  "type", "veth",  "peer",    "name",
+				  peer,	  "netns", ep->netns, NULL};
+	const char *rename[] = {"ip", "-n",   ep->netns, "link", "set",
+				peer, "name", "eth0",	 NULL};
+	const char *ns_addr[] = {"ip",	 "-n",	ep->netns, "addr", "add",
+				 addr32, "dev", "eth0",	   NULL};
+	const char *ns_lo[] = {"ip", "-n", ep->netns, "link", "set", "lo", "up", NULL};
+	const char *ns_up[] = {"ip", "-n", ep->netns, "link", "set", "eth0", "up", NULL};
+	const char *ns_gw[] = {"ip",  "-n",   ep->netns, "route", "add", gw,
+			       "dev", "eth0", "scope",	 "link",  NULL};
+	const char *ns_default[] = {"ip",      "-n",  ep->netns, "route", "add",
+				    "default", "via", gw,	 "dev",	  "eth0",
+				    "src",     addr,  NULL};
+	const char *host_up[] = {"ip", "link", "set", ep->host_ifname, "up", NULL};
+	const char *host_route[] = {
+	    "ip", "route", "replace", addr32, "dev", ep->host_ifname, "src", gw, NULL};
+	const char *const *steps[] = {add_ns, add_veth, rename, ns_addr,    ns_lo,
+				      ns_up,  host_up,	ns_gw,	ns_default, host_route};
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		ret = run_checked(steps[i], err, err_len);
@@ -206,14 +207,21 @@ int netdev_endpoint__create(struct netdev_endpoint *ep, uint32_t gateway, char *
 		}
 	}
 	{
-		const char *ns_v6[] = { "ip", "netns", "exec", ep->netns, "sysctl", "-qw",
-					"net.ipv6.conf.all.disable_ipv6=1", NULL };
+		const char *ns_v6[] = {"ip",
+				       "netns",
+				       "exec",
+				       ep->netns,
+				       "sysctl",
+				       "-qw",
+				       "net.ipv6.conf.all.disable_ipv6=1",
+				       NULL};
 		run_quiet(ns_v6);
 	}
 	ep->host_ifindex = (int)if_nametoindex(ep->host_ifname);
 	if (!ep->host_ifindex) {
 		ret = -errno;
-		snprintf(err, err_len, "%s vanished: %s", ep->host_ifname, strerror(errno));
+		snprintf(err, err_len, "%s vanished: %s", ep->host_ifname,
+			 strerror(errno));
 		goto fail;
 	}
 	return 0;
@@ -260,10 +268,10 @@ void netdev_endpoint__destroy(const struct netdev_endpoint *ep)
 
 	inet_ntop(AF_INET, &ep->ipv4, addr, sizeof(addr));
 	snprintf(addr32, sizeof(addr32), "%s/32", addr);
-	const char *del_route[] = { "ip", "route", "del", addr32, "dev", ep->host_ifname,
-				    NULL };
-	const char *del_link[] = { "ip", "link", "del", ep->host_ifname, NULL };
-	const char *del_ns[] = { "ip", "netns", "del", ep->netns, NULL };
+	const char *del_route[] = {"ip",  "route",	   "del", addr32,
+				   "dev", ep->host_ifname, NULL};
+	const char *del_link[] = {"ip", "link", "del", ep->host_ifname, NULL};
+	const char *del_ns[] = {"ip", "netns", "del", ep->netns, NULL};
 
 	kill_netns_processes(ep->netns);
 	run_quiet(del_route);
@@ -283,7 +291,7 @@ void netdev__sweep_stale(void)
 			if (strncmp(de->d_name, NETDEV_NETNS_PREFIX,
 				    strlen(NETDEV_NETNS_PREFIX)))
 				continue;
-			const char *del_ns[] = { "ip", "netns", "del", de->d_name, NULL };
+			const char *del_ns[] = {"ip", "netns", "del", de->d_name, NULL};
 
 			kill_netns_processes(de->d_name);
 			pr_info("removing stale namespace %s\n", de->d_name);
@@ -295,7 +303,7 @@ void netdev__sweep_stale(void)
 	for (it = ifs; it && it->if_index; it++) {
 		if (strncmp(it->if_name, NETDEV_VETH_PREFIX, strlen(NETDEV_VETH_PREFIX)))
 			continue;
-		const char *del_link[] = { "ip", "link", "del", it->if_name, NULL };
+		const char *del_link[] = {"ip", "link", "del", it->if_name, NULL};
 
 		pr_info("removing stale device %s\n", it->if_name);
 		run_quiet(del_link);

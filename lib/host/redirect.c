@@ -27,29 +27,33 @@ int redirect__setup(uint16_t proxy_port, const char *work_dir, char *err, size_t
 		snprintf(err, err_len, "write %s: %s", path, strerror(errno));
 		return ret;
 	}
-	fprintf(f,
-		"table ip " REDIRECT_NFT_TABLE " {\n"
-		"  chain prerouting {\n"
-		"    type filter hook prerouting priority mangle; policy accept;\n"
-		/* Not for a bare SYN: it may hit a TIME_WAIT socket of the
-		 * proxy and must go to the listener instead. */
-		"    meta l4proto tcp tcp flags & (syn | ack) != syn socket transparent 1 "
-		"meta mark set %#x accept\n"
-		"    meta l4proto tcp meta mark & %#x == %#x tproxy to 127.0.0.1:%u accept\n"
-		"    meta mark & %#x == %#x drop\n"
-		"  }\n"
-		"}\n",
-		WARDEN_MARK_TO_PROXY, WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY, proxy_port,
-		WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY);
+	fprintf(
+	    f,
+	    "table ip " REDIRECT_NFT_TABLE " {\n"
+	    "  chain prerouting {\n"
+	    "    type filter hook prerouting priority mangle; policy accept;\n"
+	    /* Not for a bare SYN: it may hit a TIME_WAIT socket of the
+	     * proxy and must go to the listener instead. */
+	    "    meta l4proto tcp tcp flags & (syn | ack) != syn socket transparent 1 "
+	    "meta mark set %#x accept\n"
+	    "    meta l4proto tcp meta mark & %#x == %#x tproxy to 127.0.0.1:%u accept\n"
+	    "    meta mark & %#x == %#x drop\n"
+	    "  }\n"
+	    "}\n",
+	    WARDEN_MARK_TO_PROXY, WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY, proxy_port,
+	    WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY);
 	fclose(f);
 
 	snprintf(mark, sizeof(mark), "%#x/%#x", WARDEN_MARK_TO_PROXY, WARDEN_MARK_MASK);
-	const char *nft[] = { "nft", "-f", path, NULL };
-	const char *rule[] = { "ip", "rule", "add", "fwmark", mark, "lookup",
-			       REDIRECT_ROUTE_TABLE, "pref", "9000", NULL };
-	const char *route[] = { "ip", "route", "replace", "local", "0.0.0.0/0", "dev", "lo",
-				"table", REDIRECT_ROUTE_TABLE, NULL };
-	const char *const *steps[] = { nft, rule, route };
+	const char *nft[] = {"nft", "-f", path, NULL};
+	const char *rule[] = {
+	    "ip",   "rule", "add", "fwmark", mark, "lookup", REDIRECT_ROUTE_TABLE,
+	    "pref", "9000", NULL};
+	const char *route[] = {"ip",	"route",     "replace",
+			       "local", "0.0.0.0/0", "dev",
+			       "lo",	"table",     REDIRECT_ROUTE_TABLE,
+			       NULL};
+	const char *const *steps[] = {nft, rule, route};
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		char out[512];
@@ -68,9 +72,10 @@ int redirect__setup(uint16_t proxy_port, const char *work_dir, char *err, size_t
 
 void redirect__teardown(void)
 {
-	const char *nft[] = { "nft", "delete", "table", "ip", REDIRECT_NFT_TABLE, NULL };
-	const char *rule[] = { "ip", "rule", "del", "pref", "9000", NULL };
-	const char *route[] = { "ip", "route", "flush", "table", REDIRECT_ROUTE_TABLE, NULL };
+	const char *nft[] = {"nft", "delete", "table", "ip", REDIRECT_NFT_TABLE, NULL};
+	const char *rule[] = {"ip", "rule", "del", "pref", "9000", NULL};
+	const char *route[] = {"ip", "route", "flush", "table", REDIRECT_ROUTE_TABLE,
+			       NULL};
 
 	netdev__run(nft, NULL, 0);
 	/* Several copies can exist after a crash; remove them all. */

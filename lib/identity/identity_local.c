@@ -79,22 +79,22 @@ static const struct {
 	uint32_t id;
 	const char *name;
 } reserved_identities[] = {
-	{ WARDEN_IDENTITY_HOST, "host" },
-	{ WARDEN_IDENTITY_WORLD, "world" },
-	{ WARDEN_IDENTITY_UNMANAGED, "unmanaged" },
-	{ WARDEN_IDENTITY_HEALTH, "health" },
-	{ WARDEN_IDENTITY_INIT, "init" },
-	{ WARDEN_IDENTITY_REMOTE_NODE, "remote-node" },
-	{ WARDEN_IDENTITY_KUBE_APISERVER, "kube-apiserver" },
-	{ WARDEN_IDENTITY_INGRESS, "ingress" },
-	{ WARDEN_IDENTITY_WORLD_IPV4, "world-ipv4" },
-	{ WARDEN_IDENTITY_WORLD_IPV6, "world-ipv6" },
+    {WARDEN_IDENTITY_HOST, "host"},
+    {WARDEN_IDENTITY_WORLD, "world"},
+    {WARDEN_IDENTITY_UNMANAGED, "unmanaged"},
+    {WARDEN_IDENTITY_HEALTH, "health"},
+    {WARDEN_IDENTITY_INIT, "init"},
+    {WARDEN_IDENTITY_REMOTE_NODE, "remote-node"},
+    {WARDEN_IDENTITY_KUBE_APISERVER, "kube-apiserver"},
+    {WARDEN_IDENTITY_INGRESS, "ingress"},
+    {WARDEN_IDENTITY_WORLD_IPV4, "world-ipv4"},
+    {WARDEN_IDENTITY_WORLD_IPV6, "world-ipv6"},
 };
 
 const char *identity__reserved_name(uint32_t id)
 {
-	for (size_t i = 0; i < sizeof(reserved_identities) / sizeof(reserved_identities[0]);
-	     i++)
+	for (size_t i = 0;
+	     i < sizeof(reserved_identities) / sizeof(reserved_identities[0]); i++)
 		if (reserved_identities[i].id == id)
 			return reserved_identities[i].name;
 	return NULL;
@@ -154,7 +154,8 @@ static int insert_identity(struct local_allocator *la, struct identity *ident)
 		la->items = items;
 		la->capacity = cap;
 	}
-	memmove(&la->items[at + 1], &la->items[at], (la->count - at) * sizeof(*la->items));
+	memmove(&la->items[at + 1], &la->items[at],
+		(la->count - at) * sizeof(*la->items));
 	la->items[at] = ident;
 	la->count++;
 	return 0;
@@ -251,10 +252,11 @@ static void local_release(struct identity_allocator *a, uint32_t id)
 		return;
 	{
 		struct identity *gone = la->items[at];
-		uint64_t hash = content_hash(&gone->labels, gone->is_cidr ? &gone->prefix : NULL);
+		uint64_t hash =
+		    content_hash(&gone->labels, gone->is_cidr ? &gone->prefix : NULL);
 
-		for (struct content_node **pp = &la->by_content[hash % CONTENT_BUCKETS]; *pp;
-		     pp = &(*pp)->next) {
+		for (struct content_node **pp = &la->by_content[hash % CONTENT_BUCKETS];
+		     *pp; pp = &(*pp)->next) {
 			if ((*pp)->ident != gone)
 				continue;
 			struct content_node *node = *pp;
@@ -265,7 +267,8 @@ static void local_release(struct identity_allocator *a, uint32_t id)
 		}
 	}
 	identity_free(la->items[at]);
-	memmove(&la->items[at], &la->items[at + 1], (la->count - at - 1) * sizeof(*la->items));
+	memmove(&la->items[at], &la->items[at + 1],
+		(la->count - at - 1) * sizeof(*la->items));
 	la->count--;
 }
 
@@ -305,11 +308,11 @@ static void local_destroy(struct identity_allocator *a)
 }
 
 static const struct identity_allocator_ops local_ops = {
-	.acquire = local_acquire,
-	.release = local_release,
-	.lookup = local_lookup,
-	.list = local_list,
-	.destroy = local_destroy,
+    .acquire = local_acquire,
+    .release = local_release,
+    .lookup = local_lookup,
+    .list = local_list,
+    .destroy = local_destroy,
 };
 
 int identity_allocator__new_local(struct identity_allocator **out)
@@ -327,8 +330,8 @@ int identity_allocator__new_local(struct identity_allocator **out)
 	}
 	la->next_user = WARDEN_IDENTITY_USER_MIN;
 	la->next_local = WARDEN_IDENTITY_LOCAL_MIN;
-	for (size_t i = 0; i < sizeof(reserved_identities) / sizeof(reserved_identities[0]);
-	     i++) {
+	for (size_t i = 0;
+	     i < sizeof(reserved_identities) / sizeof(reserved_identities[0]); i++) {
 		struct identity *ident = calloc(1, sizeof(*ident));
 
 		if (!ident) {

@@ -310,7 +310,7 @@ static int etcd_foreach(struct ipcache *c,
 {
 	struct ipcache *inner = to_etcd(c)->inner;
 
-	return inner->ops->foreach (inner, fn, ctx);
+	return inner->ops->foreach(inner, fn, ctx);
 }
 
 /* Leaves the published keys: they end with the node's lease, or a
@@ -552,7 +552,10 @@ const char *ipcache_etcd__error(const struct ipcache *c)
 	return ipcache__is_etcd(c) ? to_etcd(c)->error : "not an etcd ipcache";
 }
 
-bool ipcache__is_etcd(const struct ipcache *c) { return c && c->ops == &etcd_ops; }
+bool ipcache__is_etcd(const struct ipcache *c)
+{
+	return c && c->ops == &etcd_ops;
+}
 
 int ipcache_etcd__fd(const struct ipcache *c)
 {

@@ -55,8 +55,8 @@ static bool prefix_equal(const struct policy_prefix *a, const struct policy_pref
 
 /* Find prefix: returns its slot position; *found tells whether it is there
  * (else the position is the empty slot to use). */
-static size_t slot_find(const struct local_ipcache *lc, const struct policy_prefix *prefix,
-			bool *found)
+static size_t slot_find(const struct local_ipcache *lc,
+			const struct policy_prefix *prefix, bool *found)
 {
 	size_t mask = lc->slot_count - 1, pos = prefix_hash(prefix) & mask;
 
@@ -217,12 +217,12 @@ static void local_destroy(struct ipcache *c)
 }
 
 static const struct ipcache_ops local_ops = {
-	.upsert = local_upsert,
-	.remove = local_remove,
-	.lookup = local_lookup,
-	.count = local_count,
-	.foreach = local_foreach,
-	.destroy = local_destroy,
+    .upsert = local_upsert,
+    .remove = local_remove,
+    .lookup = local_lookup,
+    .count = local_count,
+    .foreach = local_foreach,
+    .destroy = local_destroy,
 };
 
 int ipcache__new_local(struct ipcache **out, const struct ipcache_sink *sink)

@@ -7,7 +7,10 @@
 
 #include "warden/prefix.h"
 
-static size_t family_bits(uint8_t family) { return family == 4 ? 32 : 128; }
+static size_t family_bits(uint8_t family)
+{
+	return family == 4 ? 32 : 128;
+}
 
 /* Are the bits of addr after the first len bits all zero? */
 static bool host_bits_clear(const uint8_t *addr, size_t bits, size_t len)

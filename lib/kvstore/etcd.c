@@ -122,7 +122,10 @@ static void set_error(struct kvstore *kv, const char *fmt, ...)
 	va_end(ap);
 }
 
-const char *kvstore__error(const struct kvstore *kv) { return kv->error; }
+const char *kvstore__error(const struct kvstore *kv)
+{
+	return kv->error;
+}
 
 const char *kvstore__endpoint(const struct kvstore *kv)
 {

@@ -463,9 +463,15 @@ fail:
 	return err;
 }
 
-int kvstore_watch__fd(const struct kvstore_watch *w) { return w->epfd; }
+int kvstore_watch__fd(const struct kvstore_watch *w)
+{
+	return w->epfd;
+}
 
-bool kvstore_watch__connected(const struct kvstore_watch *w) { return w->connected; }
+bool kvstore_watch__connected(const struct kvstore_watch *w)
+{
+	return w->connected;
+}
 
 int64_t kvstore_watch__next_revision(const struct kvstore_watch *w)
 {
@@ -477,7 +483,10 @@ int64_t kvstore_watch__compact_revision(const struct kvstore_watch *w)
 	return w->compact_revision;
 }
 
-const char *kvstore_watch__error(const struct kvstore_watch *w) { return w->error; }
+const char *kvstore_watch__error(const struct kvstore_watch *w)
+{
+	return w->error;
+}
 
 unsigned int kvstore_watch__connects(const struct kvstore_watch *w)
 {

@@ -56,7 +56,10 @@ static inline bool is_class(char c, unsigned char cls)
 	return char_class[(unsigned char)c] & cls;
 }
 
-static inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+static inline bool is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
 
 static inline unsigned char lower(char c)
 {

@@ -31,7 +31,10 @@ void l7_policy__put(struct l7_policy *p)
 		l7_policy_free(p);
 }
 
-uint64_t l7_policy__revision(const struct l7_policy *p) { return p->revision; }
+uint64_t l7_policy__revision(const struct l7_policy *p)
+{
+	return p->revision;
+}
 
 /* ---- lookups ----------------------------------------------------------- */
 

@@ -43,8 +43,8 @@ struct work_entry {
 	struct l4_block block;
 	uint8_t direction;
 	bool deny;
-	bool reject;  /* deny answered with RST/ICMP (the deny's policy says so) */
-	bool l7;      /* allow only through the proxy */
+	bool reject; /* deny answered with RST/ICMP (the deny's policy says so) */
+	bool l7;     /* allow only through the proxy */
 	const struct policy_port_rule *l7_rules; /* its HTTP rules, when l7 */
 };
 
@@ -93,7 +93,7 @@ struct compile_ctx {
 	size_t entry_count;
 	size_t entry_capacity;
 	const struct policy_port_rule *cur_l7; /* set while pushing an L7 rule */
-	bool cur_reject;                       /* set while pushing a rule */
+	bool cur_reject;		       /* set while pushing a rule */
 
 	bool include_audit; /* compile audit-mode policies too */
 	/* Default deny per direction: how many selecting specs enable it, how
@@ -218,7 +218,7 @@ static bool rule_names_cidr_labels(const struct policy_rule *rule)
 	for (size_t i = 0; i < rule->endpoint_count; i++)
 		for (size_t r = 0; r < rule->endpoints[i].count; r++) {
 			const struct selector_requirement *req =
-				&rule->endpoints[i].requirements[r];
+			    &rule->endpoints[i].requirements[r];
 
 			if (!strcmp(req->source, LABEL_SOURCE_CIDR) ||
 			    (!strcmp(req->source, LABEL_SOURCE_ANY) &&
@@ -282,7 +282,7 @@ bool policy_rule__selects_peer(const struct policy_rule *rule,
 	if (!rule->has_peers)
 		return true;
 	for (i = 0; i < rule->require_count; i++)
-		if (!selector__matches(&rule->requires[i], peer->labels))
+		if (!selector__matches(&rule->requires[i], peer -> labels))
 			return false;
 	if (rule->entities & POLICY_ENTITY_ALL)
 		return true;
@@ -398,7 +398,7 @@ static void ctx__mark_cidr_peers(struct compile_ctx *ctx, const struct policy_ru
 	memset(ctx->cidr_marked, 0, ctx->identity_count * sizeof(*ctx->cidr_marked));
 	for (ci = 0; ci < rule->cidr_count; ci++) {
 		const struct policy_cidr *c = &rule->cidrs[ci];
-		struct compile_identity probe = { .prefix = c->prefix };
+		struct compile_identity probe = {.prefix = c->prefix};
 		size_t lo = 0, hi = ctx->cidr_order_count;
 
 		probe.prefix.len = 0;
@@ -464,11 +464,13 @@ static void ctx__resolve_peers(struct compile_ctx *ctx, const struct policy_rule
 			bool selected;
 
 			if (peer->is_cidr) {
-				selected = (rule->cidr_count && ctx->cidr_marked[i]) ||
-					   (rule->entities &&
-					    entities_select(rule->entities, peer)) ||
-					   (generic >= 0 ? generic == 1 :
-							   rule_selectors_match(rule, peer->labels));
+				selected =
+				    (rule->cidr_count && ctx->cidr_marked[i]) ||
+				    (rule->entities &&
+				     entities_select(rule->entities, peer)) ||
+				    (generic >= 0
+					 ? generic == 1
+					 : rule_selectors_match(rule, peer->labels));
 			} else {
 				selected = peer_part_selects(rule, peer);
 			}
@@ -871,7 +873,8 @@ static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *p
 			continue;
 		for (si = 0; si < p->spec_count; si++) {
 			const struct policy_spec *spec = &p->specs[si];
-			bool dd[2] = { spec->default_deny_ingress, spec->default_deny_egress };
+			bool dd[2] = {spec->default_deny_ingress,
+				      spec->default_deny_egress};
 
 			if (!selector__matches(&spec->subject, ctx->ep->labels)) {
 				ordinal += (uint32_t)spec->rule_count;
@@ -880,14 +883,15 @@ static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *p
 			for (int dir = 0; dir < 2; dir++) {
 				if (!dd[dir])
 					continue;
-				*flags |= dir == WARDEN_DIR_INGRESS ? WARDEN_EP_ENFORCE_INGRESS :
-								      WARDEN_EP_ENFORCE_EGRESS;
+				*flags |= dir == WARDEN_DIR_INGRESS
+					      ? WARDEN_EP_ENFORCE_INGRESS
+					      : WARDEN_EP_ENFORCE_EGRESS;
 				ctx->default_deny_specs[dir]++;
 				if (policy__rejects(p, ctx->world))
 					ctx->default_deny_reject[dir]++;
 				if (p->audit && !ctx->audit_default_cookie[dir])
-					ctx->audit_default_cookie[dir] =
-						POLICY_COOKIE_ID(id, POLICY_COOKIE_DEFAULT_DENY);
+					ctx->audit_default_cookie[dir] = POLICY_COOKIE_ID(
+					    id, POLICY_COOKIE_DEFAULT_DENY);
 			}
 
 			for (ri = 0; ri < spec->rule_count; ri++, ordinal++) {
@@ -910,7 +914,7 @@ static int ctx__select_rules(struct compile_ctx *ctx, const struct policy_set *p
 				sr->cookie = POLICY_COOKIE_ID(id, ordinal);
 				ret = selector_list__append(
 				    &ctx->requires[rule->direction][rule->deny],
-				    rule->requires, rule->require_count);
+				    rule -> requires, rule->require_count);
 				if (ret)
 					return ret;
 			}
@@ -1004,7 +1008,7 @@ static int l7_sources__add(struct l7_sources *s, size_t kept,
 		s->items = items;
 		s->capacity = cap;
 	}
-	s->items[s->count++] = (struct l7_source){ kept, rules, cookie };
+	s->items[s->count++] = (struct l7_source){kept, rules, cookie};
 	return 0;
 }
 
@@ -1039,9 +1043,8 @@ static int ctx__build_l7(struct compile_ctx *ctx, struct work_entry *e, size_t k
 			rules += srcs->items[end++].rules->http_count;
 		if (!w->l7)
 			goto next;
-		if (w->identity &&
-		    plain_allow_covers(e, kept, WARDEN_IDENTITY_UNKNOWN, w->direction,
-				       &w->block)) {
+		if (w->identity && plain_allow_covers(e, kept, WARDEN_IDENTITY_UNKNOWN,
+						      w->direction, &w->block)) {
 			w->l7 = false;
 			goto next;
 		}
@@ -1064,8 +1067,8 @@ static int ctx__build_l7(struct compile_ctx *ctx, struct work_entry *e, size_t k
 		for (size_t k = i; k < end; k++)
 			for (size_t h = 0; h < srcs->items[k].rules->http_count; h++)
 				le->rules[le->rule_count++] = (struct policy_l7_rule_ref){
-					&srcs->items[k].rules->http[h], srcs->items[k].cookie
-				};
+				    &srcs->items[k].rules->http[h],
+				    srcs->items[k].cookie};
 		if (!w->identity) {
 			le->exempt = calloc(kept + 1, sizeof(*le->exempt));
 			if (!le->exempt)
@@ -1076,11 +1079,12 @@ static int ctx__build_l7(struct compile_ctx *ctx, struct work_entry *e, size_t k
 				if (!id || (le->exempt_count &&
 					    le->exempt[le->exempt_count - 1] == id))
 					continue;
-				if (plain_allow_covers(e, kept, id, w->direction, &w->block))
+				if (plain_allow_covers(e, kept, id, w->direction,
+						       &w->block))
 					le->exempt[le->exempt_count++] = id;
 			}
 		}
-next:
+	next:
 		i = end;
 	}
 	return 0;
@@ -1097,9 +1101,9 @@ static int ctx__finish(struct compile_ctx *ctx, struct policy_entries *out)
 	struct work_entry *e = ctx->entries;
 	size_t n = ctx->entry_count, i, kept = 0;
 	size_t *stack = NULL, depth = 0, *plain = NULL, plain_depth = 0;
-	struct l7_sources srcs = { 0 };
-	uint16_t proxy_port = ctx->world->proxy_port ? ctx->world->proxy_port :
-						       WARDEN_PROXY_PORT_DEFAULT;
+	struct l7_sources srcs = {0};
+	uint16_t proxy_port =
+	    ctx->world->proxy_port ? ctx->world->proxy_port : WARDEN_PROXY_PORT_DEFAULT;
 	int ret = 0;
 
 	if (n) {
@@ -1157,7 +1161,8 @@ static int ctx__finish(struct compile_ctx *ctx, struct policy_entries *out)
 		}
 		e[kept] = *cur;
 		if (e[kept].l7) {
-			ret = l7_sources__add(&srcs, kept, e[kept].l7_rules, e[kept].cookie);
+			ret = l7_sources__add(&srcs, kept, e[kept].l7_rules,
+					      e[kept].cookie);
 			if (ret)
 				goto out;
 		}
@@ -1216,14 +1221,17 @@ static void ctx__free(struct compile_ctx *ctx)
 }
 
 /* One compile of ep's entries, with or without the audit-mode policies. */
-static int compile_pass(const struct policy_set *policies, const struct compile_world *world,
+static int compile_pass(const struct policy_set *policies,
+			const struct compile_world *world,
 			const struct compile_endpoint *ep, bool include_audit,
 			struct policy_entries *out, char *err, size_t err_len)
 {
 	static const struct l4_block any_block = {0, 0};
-	struct compile_ctx ctx = {
-	    .world = world, .ep = ep, .err = err, .err_len = err_len,
-	    .include_audit = include_audit};
+	struct compile_ctx ctx = {.world = world,
+				  .ep = ep,
+				  .err = err,
+				  .err_len = err_len,
+				  .include_audit = include_audit};
 	uint32_t flags = 0;
 	size_t i;
 	int ret;
@@ -1275,8 +1283,8 @@ static int compile_pass(const struct policy_set *policies, const struct compile_
 	for (int dir = 0; dir < 2; dir++)
 		if (ctx.default_deny_specs[dir] &&
 		    ctx.default_deny_reject[dir] == ctx.default_deny_specs[dir])
-			flags |= dir == WARDEN_DIR_INGRESS ? WARDEN_EP_REJECT_INGRESS :
-							     WARDEN_EP_REJECT_EGRESS;
+			flags |= dir == WARDEN_DIR_INGRESS ? WARDEN_EP_REJECT_INGRESS
+							   : WARDEN_EP_REJECT_EGRESS;
 	out->endpoint_flags = flags;
 	memcpy(out->audit_default_cookie, ctx.audit_default_cookie,
 	       sizeof(out->audit_default_cookie));
@@ -1308,8 +1316,8 @@ static bool audit_policy_selects(const struct policy_set *policies,
 static struct l4_block entry__block(const struct policy_entry *e)
 {
 	return (struct l4_block){
-		.value = (uint32_t)e->key.protocol << 16 | ntohs(e->key.dport),
-		.bits = (uint8_t)(e->key.prefixlen - WARDEN_POLICY_PREFIX_ANY_PROTO),
+	    .value = (uint32_t)e->key.protocol << 16 | ntohs(e->key.dport),
+	    .bits = (uint8_t)(e->key.prefixlen - WARDEN_POLICY_PREFIX_ANY_PROTO),
 	};
 }
 
@@ -1329,7 +1337,8 @@ static int entry__cmp(const struct policy_entry *x, const struct policy_entry *y
 	return 0;
 }
 
-static bool entry__contains(const struct policy_entry *outer, const struct policy_entry *inner)
+static bool entry__contains(const struct policy_entry *outer,
+			    const struct policy_entry *inner)
 {
 	struct l4_block bo = entry__block(outer), bi = entry__block(inner);
 
@@ -1355,7 +1364,8 @@ static int entries__merge_audit(struct policy_entries *enforced,
 	if (!items)
 		return -ENOMEM;
 	while (i < enforced->count || j < full->count) {
-		const struct policy_entry *a = i < enforced->count ? &enforced->items[i] : NULL;
+		const struct policy_entry *a =
+		    i < enforced->count ? &enforced->items[i] : NULL;
 		const struct policy_entry *b = j < full->count ? &full->items[j] : NULL;
 		int c = !a ? 1 : !b ? -1 : entry__cmp(a, b);
 		const struct policy_entry *cur = c <= 0 ? a : b, *ev, *fv;
@@ -1372,7 +1382,7 @@ static int entries__merge_audit(struct policy_entries *enforced,
 			o->value = ev->value;
 		if (fv) {
 			o->value.audit_flags =
-				fv->value.flags & (WARDEN_POLICY_ALLOW | WARDEN_POLICY_DENY);
+			    fv->value.flags & (WARDEN_POLICY_ALLOW | WARDEN_POLICY_DENY);
 			o->value.audit_cookie = fv->value.rule_cookie;
 		}
 		if (c <= 0) {
@@ -1398,7 +1408,7 @@ int policy_compile_endpoint(const struct policy_set *policies,
 			    const struct compile_endpoint *ep, struct policy_entries *out,
 			    char *err, size_t err_len)
 {
-	struct policy_entries full = { 0 };
+	struct policy_entries full = {0};
 	int ret;
 
 	ret = compile_pass(policies, world, ep, false, out, err, err_len);

@@ -202,7 +202,8 @@ static int parse_kind(struct parse_ctx *ctx, const yaml_node_t *root,
  * policy.warden.io/ are ours and a misspelt one is an error, since silently
  * enforcing a policy meant to be audited would be the worse surprise.
  */
-static int parse_annotations(struct parse_ctx *ctx, const yaml_node_t *md, struct policy *p)
+static int parse_annotations(struct parse_ctx *ctx, const yaml_node_t *md,
+			     struct policy *p)
 {
 	const yaml_node_t *ann = parse_map__field(ctx, md, "annotations");
 	size_t saved = parse_ctx__push_key(ctx, "annotations");
@@ -223,7 +224,8 @@ static int parse_annotations(struct parse_ctx *ctx, const yaml_node_t *md, struc
 		const char *v;
 		size_t saved_key;
 
-		if (strncmp(k, POLICY_ANNOTATION_PREFIX, strlen(POLICY_ANNOTATION_PREFIX)))
+		if (strncmp(k, POLICY_ANNOTATION_PREFIX,
+			    strlen(POLICY_ANNOTATION_PREFIX)))
 			continue;
 		saved_key = parse_ctx__push_key(ctx, k);
 		ret = parse_node__string(ctx, value, &v);
@@ -235,23 +237,27 @@ static int parse_annotations(struct parse_ctx *ctx, const yaml_node_t *md, struc
 			else if (!strcmp(v, "false") || !strcmp(v, "disabled"))
 				p->audit = false;
 			else
-				return parse_ctx__error(ctx, value,
-							"invalid value `%s`: use \"true\" or "
-							"\"false\"", v);
+				return parse_ctx__error(
+				    ctx, value,
+				    "invalid value `%s`: use \"true\" or "
+				    "\"false\"",
+				    v);
 		} else if (!strcmp(k, POLICY_ANNOTATION_DENY_RESPONSE)) {
 			if (!strcmp(v, "drop"))
 				p->deny_response = POLICY_DENY_RESPONSE_DROP;
 			else if (!strcmp(v, "reject"))
 				p->deny_response = POLICY_DENY_RESPONSE_REJECT;
 			else
-				return parse_ctx__error(ctx, value,
-							"invalid value `%s`: use \"drop\" or "
-							"\"reject\"", v);
+				return parse_ctx__error(
+				    ctx, value,
+				    "invalid value `%s`: use \"drop\" or "
+				    "\"reject\"",
+				    v);
 		} else {
-			return parse_ctx__error(ctx, key,
-						"unknown Warden annotation (known: "
-						POLICY_ANNOTATION_AUDIT ", "
-						POLICY_ANNOTATION_DENY_RESPONSE ")");
+			return parse_ctx__error(
+			    ctx, key,
+			    "unknown Warden annotation (known: " POLICY_ANNOTATION_AUDIT
+			    ", " POLICY_ANNOTATION_DENY_RESPONSE ")");
 		}
 		parse_ctx__restore(ctx, saved_key);
 	}

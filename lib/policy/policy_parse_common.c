@@ -54,7 +54,10 @@ static bool dns_label_ok(const char *s, size_t len)
 	return true;
 }
 
-bool parse_is_dns1123_label(const char *s) { return dns_label_ok(s, strlen(s)); }
+bool parse_is_dns1123_label(const char *s)
+{
+	return dns_label_ok(s, strlen(s));
+}
 
 bool parse_is_dns1123_subdomain(const char *s)
 {

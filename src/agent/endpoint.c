@@ -341,8 +341,8 @@ static void endpoint_teardown(struct agent *agent, struct endpoint *ep)
 	datapath__detach(agent->datapath, ep->net.host_ifindex);
 	netdev_endpoint__destroy(&ep->net);
 	datapath__endpoint_delete(agent->datapath, ep->net.host_ifindex);
-	datapath__policy_sync(agent->datapath, ep->entries.items, ep->entries.count,
-			      NULL, 0);
+	datapath__policy_sync(agent->datapath, ep->entries.items, ep->entries.count, NULL,
+			      0);
 	datapath__forget_endpoint(agent->datapath, ep->id);
 	ipcache__remove(agent->ipcache, &prefix);
 	identity__release(agent->identities, ep->identity);

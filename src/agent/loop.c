@@ -136,4 +136,7 @@ int loop__run(struct loop *loop, int tick_ms, void (*tick)(void *ctx), void *ctx
 	return 0;
 }
 
-void loop__stop(struct loop *loop) { loop->running = false; }
+void loop__stop(struct loop *loop)
+{
+	loop->running = false;
+}

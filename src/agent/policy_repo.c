@@ -58,7 +58,10 @@ int policy_repo__parse(const struct policy_document *docs, size_t count,
 	return 0;
 }
 
-void policy_change__free(struct policy_change *change) { str_list__free(&change->names); }
+void policy_change__free(struct policy_change *change)
+{
+	str_list__free(&change->names);
+}
 
 static bool same_object(const struct policy *a, const struct policy *b)
 {

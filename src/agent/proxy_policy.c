@@ -93,7 +93,7 @@ static json_t *document(struct agent *agent)
 	json_t *endpoints = json_array(), *l7 = json_array();
 	char ip[INET_ADDRSTRLEN], ref[256];
 
-	agent->ipcache->ops->foreach (agent->ipcache, json_ipcache_entry, ipcache);
+	agent->ipcache->ops->foreach(agent->ipcache, json_ipcache_entry, ipcache);
 	for (size_t i = 0; i < id_count; i++)
 		json_array_append_new(
 		    identities, json_pack("{s:i, s:o}", "id", (json_int_t)ids[i]->id,

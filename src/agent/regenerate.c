@@ -186,8 +186,7 @@ int regenerate__apply(struct agent *agent, const struct policy_set *candidate, c
 		struct warden_endpoint_info info =
 		    endpoint_info(ep, &next[applied], ep->policy_revision + 1);
 
-		ret =
-		    datapath__policy_sync(agent->datapath, ep->entries.items,
+		ret = datapath__policy_sync(agent->datapath, ep->entries.items,
 					    ep->entries.count, next[applied].items,
 					    next[applied].count);
 		if (!ret && ep->net.host_ifindex)
@@ -235,8 +234,9 @@ out:
 			struct warden_endpoint_info info =
 			    endpoint_info(ep, &ep->entries, ep->policy_revision);
 
-			datapath__policy_sync(agent->datapath, next[i].items, next[i].count,
-					      ep->entries.items, ep->entries.count);
+			datapath__policy_sync(agent->datapath, next[i].items,
+					      next[i].count, ep->entries.items,
+					      ep->entries.count);
 			if (ep->net.host_ifindex)
 				datapath__endpoint_set(agent->datapath,
 						       ep->net.host_ifindex, &info);

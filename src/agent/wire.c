@@ -113,8 +113,7 @@ static int parse_label_list(json_t *list, struct label_set *out, char *err,
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach (list, i, v) {
 		const char *text = json_string_value(v);
 		struct label_set parsed = {0};
 		int ret;
@@ -172,8 +171,7 @@ static int parse_ports(json_t *list, struct endpoint_spec *out, char *err, size_
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach (list, i, v) {
 		const char *text = json_string_value(v);
 		struct compile_named_port *grown;
 		int ret;
@@ -220,8 +218,7 @@ int wire__parse_label_changes(json_t *args, struct label_changes *out, char *err
 	json_t *v;
 
 	memset(out, 0, sizeof(*out));
-	json_array_foreach(json_object_get(args, "remove"), i, v)
-	{
+	json_array_foreach (json_object_get(args, "remove"), i, v) {
 		const char *key = json_string_value(v);
 		int ret;
 
@@ -252,8 +249,7 @@ int wire__parse_documents(json_t *args, struct policy_document **out, size_t *co
 	docs = calloc(json_array_size(documents), sizeof(*docs));
 	if (!docs)
 		return -ENOMEM;
-	json_array_foreach(documents, i, doc)
-	{
+	json_array_foreach (documents, i, doc) {
 		const char *file = json_string_value(json_object_get(doc, "file"));
 		json_t *content = json_object_get(doc, "content");
 
@@ -405,7 +401,10 @@ json_t *wire__endpoint_list(struct agent *agent, const char *ns)
 	return list;
 }
 
-json_t *wire__deleted(const char *ref) { return json_pack("{s:s}", "deleted", ref); }
+json_t *wire__deleted(const char *ref)
+{
+	return json_pack("{s:s}", "deleted", ref);
+}
 
 json_t *wire__namespace(const char *ns, const struct label_set *labels)
 {
@@ -675,7 +674,10 @@ json_t *wire__trace(const struct trace_result *trace)
 	return out;
 }
 
-json_t *wire__streaming(void) { return json_pack("{s:b}", "streaming", 1); }
+json_t *wire__streaming(void)
+{
+	return json_pack("{s:b}", "streaming", 1);
+}
 
 char *wire__reply(int ret, json_t *result, const char *err, size_t *len)
 {

@@ -159,8 +159,7 @@ int args__check_labels(const json_t *labels, help_fn help)
 	const json_t *label;
 	size_t i;
 
-	json_array_foreach(labels, i, label)
-	{
+	json_array_foreach (labels, i, label) {
 		const char *text = json_string_value(label);
 
 		if (!is_label(text))

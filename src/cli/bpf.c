@@ -47,8 +47,7 @@ static void print_policy_map(const json_t *map)
 	free(id);
 	free(enforcement);
 
-	json_array_foreach(json_object_get(map, "entries"), i, entry)
-	{
+	json_array_foreach (json_object_get(map, "entries"), i, entry) {
 		char *cells[] = {
 		    output__value(json_object_get(entry, "direction"), ","),
 		    format_wildcard(json_object_get(entry, "identity")),

@@ -195,7 +195,10 @@ static void set_error(struct client *client, const char *fmt, ...)
 	va_end(ap);
 }
 
-int client__fd(const struct client *client) { return client->fd; }
+int client__fd(const struct client *client)
+{
+	return client->fd;
+}
 
 const char *client__error(const struct client *client)
 {

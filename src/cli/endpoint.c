@@ -14,22 +14,24 @@
 
 static void do_help(FILE *out)
 {
-	fprintf(out, "Usage: warden endpoint create NAME [--namespace NS] --labels "
-		     "LABELS [--port PORT]...\n"
-		     "       warden endpoint list [--namespace NS]\n"
-		     "       warden endpoint get NAME [--namespace NS]\n"
-		     "       warden endpoint delete NAME [--namespace NS]\n"
-		     "       warden endpoint label NAME [--namespace NS] CHANGE...\n"
-		     "       warden endpoint config NAME [--namespace NS] [OPTION=VALUE]...\n"
-		     "       warden endpoint exec NAME [--namespace NS] -- CMD [ARG]...\n"
-		     "       warden endpoint help\n"
-		     "\n"
-		     "LABELS := KEY=VALUE[,KEY=VALUE]...   (--labels may be repeated)\n"
-		     "PORT   := NAME=PORT/PROTO            (e.g. http=80/TCP)\n"
-		     "CHANGE := { KEY=VALUE | KEY- }       (KEY- removes the label KEY)\n"
-		     "OPTION := audit=on|off               (also PolicyAuditMode=Enabled|Disabled)\n"
-		     "NS defaults to \"" WARDEN_DEFAULT_NAMESPACE
-		     "\"; every command takes --json.\n");
+	fprintf(out,
+		"Usage: warden endpoint create NAME [--namespace NS] --labels "
+		"LABELS [--port PORT]...\n"
+		"       warden endpoint list [--namespace NS]\n"
+		"       warden endpoint get NAME [--namespace NS]\n"
+		"       warden endpoint delete NAME [--namespace NS]\n"
+		"       warden endpoint label NAME [--namespace NS] CHANGE...\n"
+		"       warden endpoint config NAME [--namespace NS] [OPTION=VALUE]...\n"
+		"       warden endpoint exec NAME [--namespace NS] -- CMD [ARG]...\n"
+		"       warden endpoint help\n"
+		"\n"
+		"LABELS := KEY=VALUE[,KEY=VALUE]...   (--labels may be repeated)\n"
+		"PORT   := NAME=PORT/PROTO            (e.g. http=80/TCP)\n"
+		"CHANGE := { KEY=VALUE | KEY- }       (KEY- removes the label KEY)\n"
+		"OPTION := audit=on|off               (also "
+		"PolicyAuditMode=Enabled|Disabled)\n"
+		"NS defaults to \"" WARDEN_DEFAULT_NAMESPACE
+		"\"; every command takes --json.\n");
 }
 
 /* "namespace/name" of an endpoint object, newly allocated. */
@@ -78,8 +80,7 @@ static int check_ports(const json_t *ports)
 	const json_t *port;
 	size_t i;
 
-	json_array_foreach(ports, i, port)
-	{
+	json_array_foreach (ports, i, port) {
 		const char *text = json_string_value(port);
 		const char *eq = strchr(text, '='), *slash = eq ? strchr(eq, '/') : NULL;
 		char *end;
@@ -228,8 +229,7 @@ static char *format_ports(const json_t *ports)
 	char *text;
 	size_t i;
 
-	json_array_foreach(ports, i, port)
-	{
+	json_array_foreach (ports, i, port) {
 		char *number = output__value(json_object_get(port, "port"), ",");
 
 		json_array_append_new(
@@ -330,8 +330,8 @@ static int do_delete(int argc, char **argv)
 /* "audit=on" and Cilium's "PolicyAuditMode=Enabled": 1 on, 0 off, -1 bad. */
 static int parse_audit_option(const char *word)
 {
-	static const char *const on[] = { "on", "true", "enabled", NULL };
-	static const char *const off[] = { "off", "false", "disabled", NULL };
+	static const char *const on[] = {"on", "true", "enabled", NULL};
+	static const char *const off[] = {"off", "false", "disabled", NULL};
 	const char *value = strchr(word, '=');
 	size_t key_len = value ? (size_t)(value - word) : 0;
 
@@ -358,7 +358,8 @@ static int do_config(int argc, char **argv)
 	if (!parse_named(argc, argv, "config", NULL, 0, 0, true, &namespace, &args,
 			 &status))
 		return status;
-	params = json_pack("{s:s, s:s}", "name", args.positional[0], "namespace", namespace);
+	params =
+	    json_pack("{s:s, s:s}", "name", args.positional[0], "namespace", namespace);
 	for (int i = 1; i < args.npositional; i++) {
 		int audit = parse_audit_option(args.positional[i]);
 
@@ -381,7 +382,8 @@ static int do_config(int argc, char **argv)
 			char *ref = endpoint_ref(result, args.positional[0], namespace);
 
 			printf("endpoint %s: audit %s\n", ref,
-			       json_is_true(json_object_get(result, "audit")) ? "on" : "off");
+			       json_is_true(json_object_get(result, "audit")) ? "on"
+									      : "off");
 			free(ref);
 		}
 		json_decref(result);
@@ -515,8 +517,9 @@ out:
 }
 
 static const struct cmd cmds[] = {
-    {"create", do_create}, {"list", do_list}, {"get", do_get}, {"delete", do_delete},
-    {"label", do_label},   {"config", do_config},   {"exec", do_exec}, {NULL, NULL},
+    {"create", do_create}, {"list", do_list},	{"get", do_get},
+    {"delete", do_delete}, {"label", do_label}, {"config", do_config},
+    {"exec", do_exec},	   {NULL, NULL},
 };
 
 int do_endpoint(int argc, char **argv)

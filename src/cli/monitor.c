@@ -17,17 +17,18 @@
 
 static void do_help(FILE *out)
 {
-	fprintf(out,
-		"Usage: warden monitor [--type l3l4|l7|drop] [--verdict VERDICT]\n"
-		"                      [--from SEL] [--to SEL] [--namespace NS]\n"
-		"                      [--last N] [--follow] [-o compact|json] [--json]\n"
-		"       warden monitor help\n"
-		"\n"
-		"SEL     := an endpoint (NAME or NS/NAME) or a label k=v (all must match)\n"
-		"VERDICT := FORWARDED | REDIRECTED | DROPPED | DENIED | AUDIT | ERROR\n"
-		"--last N prints the last N events of the agent's history (then stops,\n"
-		"unless --follow). With --json (or -o json) every event is printed as the\n"
-		"JSON line the agent sent.\n");
+	fprintf(
+	    out,
+	    "Usage: warden monitor [--type l3l4|l7|drop] [--verdict VERDICT]\n"
+	    "                      [--from SEL] [--to SEL] [--namespace NS]\n"
+	    "                      [--last N] [--follow] [-o compact|json] [--json]\n"
+	    "       warden monitor help\n"
+	    "\n"
+	    "SEL     := an endpoint (NAME or NS/NAME) or a label k=v (all must match)\n"
+	    "VERDICT := FORWARDED | REDIRECTED | DROPPED | DENIED | AUDIT | ERROR\n"
+	    "--last N prints the last N events of the agent's history (then stops,\n"
+	    "unless --follow). With --json (or -o json) every event is printed as the\n"
+	    "JSON line the agent sent.\n");
 }
 
 struct filter {
@@ -49,20 +50,23 @@ static bool peer_matches(const json_t *peer, const char *sel)
 	if (!strchr(sel, '=')) {
 		const char *slash = endpoint ? strchr(endpoint, '/') : NULL;
 
-		return endpoint && (!strcmp(endpoint, sel) || (slash && !strcmp(slash + 1, sel)));
+		return endpoint &&
+		       (!strcmp(endpoint, sel) || (slash && !strcmp(slash + 1, sel)));
 	}
 	copy = strdup(sel);
-	for (tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = strtok_r(copy, ",", &save); ok && tok;
+	     tok = strtok_r(NULL, ",", &save)) {
 		const json_t *label;
 		size_t i;
 		bool found = false;
 
-		json_array_foreach(json_object_get(peer, "labels"), i, label) {
+		json_array_foreach (json_object_get(peer, "labels"), i, label) {
 			const char *text = json_string_value(label);
 			const char *colon = text ? strchr(text, ':') : NULL;
 
 			/* Labels carry a source ("k8s:org=empire"); SEL may omit it. */
-			if (text && (!strcmp(text, tok) || (colon && !strcmp(colon + 1, tok))))
+			if (text &&
+			    (!strcmp(text, tok) || (colon && !strcmp(colon + 1, tok))))
 				found = true;
 		}
 		ok = found;
@@ -93,10 +97,13 @@ static bool event_matches(const json_t *event, const struct filter *f)
 		return false;
 	if (f->ns) {
 		size_t n = strlen(f->ns);
-		const char *a = output__str(json_object_get(event, "source"), "endpoint", "");
-		const char *b = output__str(json_object_get(event, "destination"), "endpoint", "");
+		const char *a =
+		    output__str(json_object_get(event, "source"), "endpoint", "");
+		const char *b =
+		    output__str(json_object_get(event, "destination"), "endpoint", "");
 
-		if (!((!strncmp(a, f->ns, n) && a[n] == '/') || (!strncmp(b, f->ns, n) && b[n] == '/')))
+		if (!((!strncmp(a, f->ns, n) && a[n] == '/') ||
+		      (!strncmp(b, f->ns, n) && b[n] == '/')))
 			return false;
 	}
 	return true;
@@ -221,7 +228,8 @@ static void print_event(const char *line, size_t len, const struct filter *f)
 		print_word(event, "direction");
 		policy = output__str(event, "policy", NULL);
 		if (policy)
-			printf(strchr(policy, ' ') ? " policy=\"%s\"" : " policy=%s", policy);
+			printf(strchr(policy, ' ') ? " policy=\"%s\"" : " policy=%s",
+			       policy);
 		putchar('\n');
 		json_decref(event);
 		return;
@@ -254,10 +262,14 @@ int do_monitor(int argc, char **argv)
 	const char *last = NULL, *format = NULL;
 	bool follow = false;
 	const struct arg_option options[] = {
-	    {"--type", ARG_STRING, &f.type},	   {"--verdict", ARG_STRING, &f.verdict},
-	    {"--from", ARG_STRING, &f.from},	   {"--to", ARG_STRING, &f.to},
-	    {"--namespace", ARG_STRING, &f.ns},  {"--last", ARG_STRING, &last},
-	    {"--follow", ARG_FLAG, &follow},	   {"-o", ARG_STRING, &format},
+	    {"--type", ARG_STRING, &f.type},
+	    {"--verdict", ARG_STRING, &f.verdict},
+	    {"--from", ARG_STRING, &f.from},
+	    {"--to", ARG_STRING, &f.to},
+	    {"--namespace", ARG_STRING, &f.ns},
+	    {"--last", ARG_STRING, &last},
+	    {"--follow", ARG_FLAG, &follow},
+	    {"-o", ARG_STRING, &format},
 	    {NULL},
 	};
 	struct sigaction action = {.sa_handler = on_interrupt, .sa_flags = SA_RESTART};
@@ -277,11 +289,13 @@ int do_monitor(int argc, char **argv)
 					   args.positional[0]);
 	else if (f.type && strcmp(f.type, "drop") && strcmp(f.type, "l3l4") &&
 		 strcmp(f.type, "l7"))
-		status = args__usage_error(do_help, "monitor: unknown --type '%s'", f.type);
+		status =
+		    args__usage_error(do_help, "monitor: unknown --type '%s'", f.type);
 	else if (format && strcmp(format, "compact") && strcmp(format, "json"))
 		status = args__usage_error(do_help, "monitor: -o takes compact or json");
 	else if (last && (atoi(last) <= 0 || strspn(last, "0123456789") != strlen(last)))
-		status = args__usage_error(do_help, "monitor: --last takes a positive number");
+		status =
+		    args__usage_error(do_help, "monitor: --last takes a positive number");
 	args__free(&args);
 	if (status)
 		return status;

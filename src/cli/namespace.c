@@ -85,8 +85,7 @@ static int do_list(int argc, char **argv)
 		return status;
 	}
 	table = table__new(headers, 2);
-	json_array_foreach(result, i, namespace)
-	{
+	json_array_foreach (result, i, namespace) {
 		char *cells[] = {
 		    output__value(json_object_get(namespace, "namespace"), ","),
 		    output__value(json_object_get(namespace, "labels"), "\n"),

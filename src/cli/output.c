@@ -89,8 +89,7 @@ void output__warnings(const json_t *warnings)
 	const json_t *warning;
 	size_t i;
 
-	json_array_foreach(warnings, i, warning)
-	{
+	json_array_foreach (warnings, i, warning) {
 		char *text = output__value(warning, ", ");
 
 		fprintf(stderr, "warning: %s\n", text);
@@ -123,8 +122,7 @@ char *output__value(const json_t *value, const char *sep)
 		if (json_array_size(value) == 0)
 			return xstrdup("-");
 		parts = xmalloc(json_array_size(value) * sizeof(*parts));
-		json_array_foreach(value, i, item)
-		{
+		json_array_foreach (value, i, item) {
 			parts[i] = output__value(item, sep);
 			len += strlen(parts[i]) + seplen;
 		}

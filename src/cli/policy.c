@@ -228,8 +228,7 @@ static void print_policies(const json_t *policies, bool with_source)
 	const json_t *policy;
 	size_t i;
 
-	json_array_foreach(policies, i, policy)
-	{
+	json_array_foreach (policies, i, policy) {
 		char *cells[] = {
 		    /* A clusterwide policy has namespace null, shown as "-". */
 		    output__value(json_object_get(policy, "namespace"), ","),
@@ -246,8 +245,7 @@ static void print_policies(const json_t *policies, bool with_source)
 
 	if (!with_source)
 		return;
-	json_array_foreach(policies, i, policy)
-	{
+	json_array_foreach (policies, i, policy) {
 		const char *source = output__str(policy, "source", "");
 		size_t len = strlen(source);
 		char *file = format_file(policy);
@@ -325,8 +323,9 @@ static int resolve_namespace(const char *name, json_t **namespace)
 		char *list;
 
 		namespaces = json_array();
-		json_array_foreach(policies, i, policy)
-		    json_array_append(namespaces, json_object_get(policy, "namespace"));
+		json_array_foreach (policies, i, policy)
+			json_array_append(namespaces,
+					  json_object_get(policy, "namespace"));
 		list = output__value(namespaces, ", ");
 		status = output__error("policy %s exists in several namespaces (%s): "
 				       "give --namespace",
@@ -348,9 +347,12 @@ static int do_trace(int argc, char **argv)
 	const char *from = NULL, *to = NULL, *dport = NULL, *ns = NULL, *method = NULL,
 		   *path = NULL;
 	const struct arg_option options[] = {
-	    {"--from", ARG_STRING, &from},	   {"--to", ARG_STRING, &to},
-	    {"--dport", ARG_STRING, &dport},	   {"--namespace", ARG_STRING, &ns},
-	    {"--http-method", ARG_STRING, &method}, {"--http-path", ARG_STRING, &path},
+	    {"--from", ARG_STRING, &from},
+	    {"--to", ARG_STRING, &to},
+	    {"--dport", ARG_STRING, &dport},
+	    {"--namespace", ARG_STRING, &ns},
+	    {"--http-method", ARG_STRING, &method},
+	    {"--http-path", ARG_STRING, &path},
 	    {NULL},
 	};
 	json_t *result, *step, *http;
@@ -362,11 +364,12 @@ static int do_trace(int argc, char **argv)
 		return status;
 	args__free(&args);
 	if (!from || !to || !dport)
-		return args__usage_error(do_help, "policy trace: --from, --to and --dport needed");
+		return args__usage_error(do_help,
+					 "policy trace: --from, --to and --dport needed");
 	status = cli__call("policy.trace",
-			   json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:s*}", "from", from, "to", to,
-				     "dport", dport, "namespace", ns, "http_method", method,
-				     "http_path", path),
+			   json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:s*}", "from", from,
+				     "to", to, "dport", dport, "namespace", ns,
+				     "http_method", method, "http_path", path),
 			   &result);
 	if (status)
 		return status;
@@ -375,21 +378,26 @@ static int do_trace(int argc, char **argv)
 		json_decref(result);
 		return status;
 	}
-	printf("Flow: %s (%" JSON_INTEGER_FORMAT ") -> %s (%" JSON_INTEGER_FORMAT ") %s\n",
+	printf("Flow: %s (%" JSON_INTEGER_FORMAT ") -> %s (%" JSON_INTEGER_FORMAT
+	       ") %s\n",
 	       output__str(json_object_get(result, "from"), "name", "?"),
-	       json_integer_value(json_object_get(json_object_get(result, "from"), "identity")),
+	       json_integer_value(
+		   json_object_get(json_object_get(result, "from"), "identity")),
 	       output__str(json_object_get(result, "to"), "name", "?"),
-	       json_integer_value(json_object_get(json_object_get(result, "to"), "identity")),
+	       json_integer_value(
+		   json_object_get(json_object_get(result, "to"), "identity")),
 	       dport);
-	json_array_foreach(json_object_get(result, "steps"), i, step) {
+	json_array_foreach (json_object_get(result, "steps"), i, step) {
 		json_int_t rule = json_integer_value(json_object_get(step, "rule"));
 
 		printf("  %-7s at %s: %s (%s", output__str(step, "direction", "?"),
-		       output__str(step, "endpoint", "?"), output__str(step, "verdict", "?"),
+		       output__str(step, "endpoint", "?"),
+		       output__str(step, "verdict", "?"),
 		       output__str(step, "policy", "?"));
 		if (rule >= 0)
 			printf(", rule %" JSON_INTEGER_FORMAT, rule);
-		printf(")%s\n", json_is_true(json_object_get(step, "l7")) ? " -> L7 proxy" : "");
+		printf(")%s\n",
+		       json_is_true(json_object_get(step, "l7")) ? " -> L7 proxy" : "");
 	}
 	http = json_object_get(result, "http");
 	if (http)
@@ -472,9 +480,8 @@ out:
 }
 
 static const struct cmd cmds[] = {
-    {"import", do_import}, {"validate", do_validate},
-    {"get", do_get},	   {"delete", do_delete},	{"trace", do_trace},
-    {NULL, NULL},
+    {"import", do_import}, {"validate", do_validate}, {"get", do_get},
+    {"delete", do_delete}, {"trace", do_trace},	      {NULL, NULL},
 };
 
 int do_policy(int argc, char **argv)

@@ -25,14 +25,14 @@ static void print_maps(const json_t *maps)
 	}
 	output__field("Maps", "");
 	table = table__new(headers, 4);
-	json_array_foreach(maps, i, map)
-	{
+	json_array_foreach (maps, i, map) {
 		char *cells[] = {
 		    output__value(json_object_get(map, "name"), ","),
 		    output__value(json_object_get(map, "used"), ","),
 		    output__value(json_object_get(map, "capacity"), ","),
-		    strdup(json_is_true(json_object_get(map, "near_capacity")) ? "WARNING: near capacity"
-									       : ""),
+		    strdup(json_is_true(json_object_get(map, "near_capacity"))
+			       ? "WARNING: near capacity"
+			       : ""),
 		};
 
 		table__add_row_owned(table, cells);
@@ -47,18 +47,12 @@ static void print_status(const json_t *status)
 	static const struct {
 		const char *key, *name;
 	} fields[] = {
-	    {"version", "Version"},
-	    {"socket", "Socket"},
-	    {"state_dir", "State directory"},
-	    {"pod_cidr", "Pod CIDR"},
-	    {"host_ipv4", "Host IPv4"},
-	    {"policy_revision", "Policy revision"},
-	    {"endpoints", "Endpoints"},
-	    {"identities", "Identities"},
-	    {"policies", "Policies"},
-	    {"deny_response", "Deny response"},
-	    {"forwards", "Forwarded"},
-	    {"drops", "Dropped"},
+	    {"version", "Version"},	      {"socket", "Socket"},
+	    {"state_dir", "State directory"}, {"pod_cidr", "Pod CIDR"},
+	    {"host_ipv4", "Host IPv4"},	      {"policy_revision", "Policy revision"},
+	    {"endpoints", "Endpoints"},	      {"identities", "Identities"},
+	    {"policies", "Policies"},	      {"deny_response", "Deny response"},
+	    {"forwards", "Forwarded"},	      {"drops", "Dropped"},
 	};
 	size_t i;
 

@@ -55,7 +55,14 @@ struct cni_env {
 	const char *path;
 };
 
-enum cni_command { CNI_ADD, CNI_DEL, CNI_CHECK, CNI_GC, CNI_STATUS, CNI_VERSION };
+enum cni_command {
+	CNI_ADD,
+	CNI_DEL,
+	CNI_CHECK,
+	CNI_GC,
+	CNI_STATUS,
+	CNI_VERSION
+};
 
 /* version.c */
 /* The versions we speak, oldest first (result formats 0.3.x/0.4.0 and 1.x). */

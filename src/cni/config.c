@@ -88,8 +88,7 @@ static int parse_labels(json_t *labels, struct cni_error *e)
 		    "\"labels\" must be an object of \"key\": \"value\" strings");
 		return -EINVAL;
 	}
-	json_object_foreach(labels, key, v)
-	{
+	json_object_foreach (labels, key, v) {
 		if (!json_is_string(v)) {
 			cni_error__set(e, CNI_ERR_INVALID_CONFIG,
 				       "Invalid network config",
@@ -144,8 +143,7 @@ static int parse_valid_attachments(json_t *list, struct cni_error *e)
 			       "{\"containerID\", \"ifname\"}");
 		return -EINVAL;
 	}
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach (list, i, v) {
 		if (!json_is_string(json_object_get(v, "containerID")) ||
 		    !json_is_string(json_object_get(v, "ifname"))) {
 			cni_error__set(e, CNI_ERR_INVALID_CONFIG,
@@ -279,8 +277,7 @@ int cni_config__parse(const char *text, size_t len, enum cni_command cmd,
 				       "\"ports\" must be a list of \"NAME=PORT/PROTO\"");
 			goto fail;
 		}
-		json_array_foreach(v, i, p)
-		{
+		json_array_foreach (v, i, p) {
 			if (!json_is_string(p)) {
 				cni_error__set(
 				    e, CNI_ERR_INVALID_CONFIG, "Invalid network config",

@@ -99,8 +99,7 @@ static int add_args_labels(json_t *labels, json_t *root, struct cni_error *e)
 			       "args.cni.labels must be a list of {\"key\", \"value\"}");
 		return -EINVAL;
 	}
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach (list, i, v) {
 		const char *key = json_string_value(json_object_get(v, "key"));
 		const char *value = json_string_value(json_object_get(v, "value"));
 		char where[64];
@@ -129,8 +128,7 @@ static int add_annotation_labels(json_t *labels, const struct cni_config *config
 
 	if (!json_is_object(ann) || !plen)
 		return 0;
-	json_object_foreach(ann, key, v)
-	{
+	json_object_foreach (ann, key, v) {
 		if (strncmp(key, config->annotation_prefix, plen) || !json_is_string(v))
 			continue;
 		if (add_label(labels, key + plen, json_string_value(v),
@@ -183,9 +181,9 @@ int cni_identity__build(const struct cni_env *env, const struct cni_config *conf
 	}
 
 	if (config->labels)
-		json_object_foreach(config->labels, key,
-				    v) if (add_label(labels, key, json_string_value(v),
-						     "labels", e)) goto fail;
+		json_object_foreach (config->labels, key, v)
+			if (add_label(labels, key, json_string_value(v), "labels", e))
+				goto fail;
 	if (add_args_labels(labels, config->root, e) ||
 	    add_annotation_labels(labels, config, e))
 		goto fail;
@@ -193,8 +191,7 @@ int cni_identity__build(const struct cni_env *env, const struct cni_config *conf
 	out->labels = json_array();
 	if (!out->labels)
 		goto nomem;
-	json_object_foreach(labels, key, v)
-	{
+	json_object_foreach (labels, key, v) {
 		snprintf(buf, sizeof(buf), "%s=%s", key, json_string_value(v));
 		if (json_array_append_new(out->labels, json_string(buf)))
 			goto nomem;

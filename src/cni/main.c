@@ -387,8 +387,7 @@ static int find_interface(const struct request *req, size_t *index)
 	json_t *list = json_object_get(req->config.prev_result, "interfaces"), *v;
 	size_t i;
 
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach (list, i, v) {
 		const char *name = json_string_value(json_object_get(v, "name"));
 		const char *sandbox = json_string_value(json_object_get(v, "sandbox"));
 
@@ -421,8 +420,7 @@ static int cmd_check(struct request *req, struct cni_error *e)
 		ret = -ENOMEM;
 		goto out;
 	}
-	json_array_foreach(json_object_get(req->config.prev_result, "ips"), i, v)
-	{
+	json_array_foreach (json_object_get(req->config.prev_result, "ips"), i, v) {
 		json_t *iface = json_object_get(v, "interface");
 
 		if (json_is_integer(iface) &&
@@ -450,10 +448,11 @@ static int cmd_gc(struct request *req, struct cni_error *e)
 	size_t i;
 	int ret;
 
-	json_array_foreach(req->config.valid_attachments, i, v) json_array_append_new(
-	    valid,
-	    json_pack("{s:O, s:O}", "container_id", json_object_get(v, "containerID"),
-		      "ifname", json_object_get(v, "ifname")));
+	json_array_foreach (req->config.valid_attachments, i, v)
+		json_array_append_new(valid,
+				      json_pack("{s:O, s:O}", "container_id",
+						json_object_get(v, "containerID"),
+						"ifname", json_object_get(v, "ifname")));
 	args = json_pack("{s:s, s:o}", "network", req->config.network, "valid", valid);
 	ret = agent_connect(req, &client, e);
 	if (!ret)

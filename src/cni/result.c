@@ -44,8 +44,7 @@ static int append_list(json_t *to, json_t *from, const char *key, const char *ve
 
 	if (!json_is_array(src))
 		return 0;
-	json_array_foreach(src, i, v)
-	{
+	json_array_foreach (src, i, v) {
 		json_t *item = !strcmp(key, "ips") ? convert_ip(v, version, offset)
 						   : json_deep_copy(v);
 

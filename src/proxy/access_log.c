@@ -107,7 +107,10 @@ static void out_raw(struct json_out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-static void out_str(struct json_out *o, const char *s) { out_raw(o, s, strlen(s)); }
+static void out_str(struct json_out *o, const char *s)
+{
+	out_raw(o, s, strlen(s));
+}
 
 static void out_fmt(struct json_out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -243,7 +246,7 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		log->batch_since_us =
-			(uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	}
 	memcpy(log->batch + log->batch_len, o.buf, o.len);
 	log->batch_len += o.len;

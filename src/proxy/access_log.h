@@ -61,7 +61,7 @@ struct access_log {
 	int fd; /* -1: disabled */
 	struct sockaddr_un addr;
 	unsigned int addr_len;
-	uint64_t sent;    /* records */
+	uint64_t sent;	  /* records */
 	uint64_t dropped; /* records */
 	char buf[16384];  /* one record being formatted */
 	char batch[32768];

@@ -59,7 +59,10 @@ static inline uint32_t channel__room(const struct channel *ch)
 	return ch->size - ch->tail;
 }
 
-static inline void channel__approve(struct channel *ch, uint32_t n) { ch->fwd += n; }
+static inline void channel__approve(struct channel *ch, uint32_t n)
+{
+	ch->fwd += n;
+}
 
 /* Drop n pending bytes at the analysis point (a denied request's bytes). */
 static inline void channel__discard(struct channel *ch, uint32_t n)

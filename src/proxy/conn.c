@@ -42,7 +42,11 @@ enum conn_mode {
 	MODE_DEAD,
 };
 
-enum upstream_state { UPSTREAM_NONE, UPSTREAM_CONNECTING, UPSTREAM_READY };
+enum upstream_state {
+	UPSTREAM_NONE,
+	UPSTREAM_CONNECTING,
+	UPSTREAM_READY
+};
 
 struct side {
 	int fd;
@@ -101,7 +105,10 @@ static void close_upstream(struct conn *c)
 	}
 }
 
-static void conn_free(struct task *t) { free(container_of(t, struct conn, reap_task)); }
+static void conn_free(struct task *t)
+{
+	free(container_of(t, struct conn, reap_task));
+}
 
 void conn__abort(struct conn *c)
 {
@@ -480,7 +487,10 @@ static void conn_run(struct conn *c)
 	update_timer(c);
 }
 
-static void run_task(struct task *t) { conn_run(container_of(t, struct conn, run_task)); }
+static void run_task(struct task *t)
+{
+	conn_run(container_of(t, struct conn, run_task));
+}
 
 static void note_events(struct side *side, uint32_t events)
 {

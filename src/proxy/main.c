@@ -104,7 +104,13 @@ static int parse_endpoint(const char *text, struct sockaddr_in *out)
 
 static int parse_options(int argc, char **argv, struct proxy_config *config)
 {
-	enum { OPT_BIND = 256, OPT_MAX_CONNS, OPT_HEADER, OPT_IDLE, OPT_CONNECT };
+	enum {
+		OPT_BIND = 256,
+		OPT_MAX_CONNS,
+		OPT_HEADER,
+		OPT_IDLE,
+		OPT_CONNECT
+	};
 	static const struct option options[] = {
 	    {"policy", required_argument, NULL, 'p'},
 	    {"port", required_argument, NULL, 'P'},

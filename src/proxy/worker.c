@@ -423,7 +423,10 @@ void worker__stop(struct worker *w)
 		pr_warn("worker %u: stop: %s\n", w->index, strerror(errno));
 }
 
-void worker__join(struct worker *w) { pthread_join(w->thread, NULL); }
+void worker__join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
 
 void worker__free(struct worker *w)
 {

@@ -30,7 +30,10 @@ struct list_node {
 	struct list_node *prev, *next;
 };
 
-static inline void list__init(struct list_node *head) { head->prev = head->next = head; }
+static inline void list__init(struct list_node *head)
+{
+	head->prev = head->next = head;
+}
 
 static inline bool list__empty(const struct list_node *head)
 {
@@ -133,6 +136,9 @@ void worker__reap(struct worker *w, struct task *t);
 void worker__conn_attach(struct worker *w, struct list_node *link);
 void worker__conn_detach(struct worker *w, struct list_node *link);
 
-static inline uint64_t worker__now(const struct worker *w) { return w->now; }
+static inline uint64_t worker__now(const struct worker *w)
+{
+	return w->now;
+}
 
 #endif /* WARDEN_PROXY_WORKER_H */

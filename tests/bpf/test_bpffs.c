@@ -146,9 +146,9 @@ static void test_plain_directory_is_not_bpffs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mounts_missing_bpffs_and_pins),
-		cmocka_unit_test(test_creates_missing_directory),
-		cmocka_unit_test(test_plain_directory_is_not_bpffs),
+	    cmocka_unit_test(test_mounts_missing_bpffs_and_pins),
+	    cmocka_unit_test(test_creates_missing_directory),
+	    cmocka_unit_test(test_plain_directory_is_not_bpffs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

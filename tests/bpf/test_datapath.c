@@ -40,9 +40,9 @@
 #define EP_ID 7
 #define EP_IDENTITY 1001
 #define EP_IP "10.0.1.7"
-#define PEER_IP "10.0.2.5"     /* in 10.0.2.0/24 -> PEER_IDENTITY */
+#define PEER_IP "10.0.2.5" /* in 10.0.2.0/24 -> PEER_IDENTITY */
 #define PEER_IDENTITY 2002
-#define OTHER_IP "10.0.3.9"    /* not in the ipcache: world */
+#define OTHER_IP "10.0.3.9" /* not in the ipcache: world */
 #define WORLD_IP "8.8.8.8"
 
 #define TCP_FIN 0x01
@@ -82,7 +82,7 @@ struct flow {
 	uint8_t icmp_type;
 	uint16_t icmp_id;      /* host order */
 	uint16_t frag_off;     /* host order, flags and offset as on the wire */
-	uint8_t ihl;           /* 0 means 5 */
+	uint8_t ihl;	       /* 0 means 5 */
 	uint32_t seq, ack_seq; /* TCP, host order */
 	uint16_t payload;      /* bytes of payload after the L4 header */
 };
@@ -111,9 +111,9 @@ static uint32_t ip4(const char *s)
 static void put_eth(struct packet *p, uint16_t proto)
 {
 	struct ethhdr eth = {
-		.h_dest = { 0x02, 0, 0, 0, 0, 0x01 },
-		.h_source = { 0x02, 0, 0, 0, 0, 0x02 },
-		.h_proto = htons(proto),
+	    .h_dest = {0x02, 0, 0, 0, 0, 0x01},
+	    .h_source = {0x02, 0, 0, 0, 0, 0x02},
+	    .h_proto = htons(proto),
 	};
 
 	memcpy(p->data, &eth, sizeof(eth));
@@ -123,8 +123,8 @@ static void put_eth(struct packet *p, uint16_t proto)
 /* Ethernet + IPv4 (+ NOP options up to ihl) + the L4 header of f. */
 static struct packet build(const struct flow *f)
 {
-	struct packet p = { 0 };
-	struct iphdr ip = { 0 };
+	struct packet p = {0};
+	struct iphdr ip = {0};
 	uint8_t ihl = f->ihl ? f->ihl : 5;
 	size_t l4_len = 0;
 	uint8_t *l4;
@@ -133,7 +133,7 @@ static struct packet build(const struct flow *f)
 	l4 = p.data + p.len + ihl * 4;
 	switch (f->protocol) {
 	case IPPROTO_TCP: {
-		struct tcphdr tcp = { .source = htons(f->sport), .dest = htons(f->dport) };
+		struct tcphdr tcp = {.source = htons(f->sport), .dest = htons(f->dport)};
 
 		tcp.doff = 5;
 		tcp.seq = htonl(f->seq);
@@ -145,9 +145,9 @@ static struct packet build(const struct flow *f)
 	}
 	case IPPROTO_UDP: {
 		struct udphdr udp = {
-			.source = htons(f->sport),
-			.dest = htons(f->dport),
-			.len = htons(sizeof(udp)),
+		    .source = htons(f->sport),
+		    .dest = htons(f->dport),
+		    .len = htons(sizeof(udp)),
 		};
 
 		memcpy(l4, &udp, sizeof(udp));
@@ -155,7 +155,8 @@ static struct packet build(const struct flow *f)
 		break;
 	}
 	case IPPROTO_ICMP: {
-		struct test_icmphdr icmp = { .type = f->icmp_type, .id = htons(f->icmp_id) };
+		struct test_icmphdr icmp = {.type = f->icmp_type,
+					    .id = htons(f->icmp_id)};
 
 		memcpy(l4, &icmp, sizeof(icmp));
 		l4_len = sizeof(icmp);
@@ -163,7 +164,7 @@ static struct packet build(const struct flow *f)
 	}
 	case IPPROTO_SCTP: {
 		/* The SCTP common header: ports, verification tag, checksum. */
-		uint16_t ports[2] = { htons(f->sport), htons(f->dport) };
+		uint16_t ports[2] = {htons(f->sport), htons(f->dport)};
 
 		memset(l4, 0, 12);
 		memcpy(l4, ports, sizeof(ports));
@@ -203,21 +204,32 @@ static struct packet build(const struct flow *f)
 static struct flow tcp_flow(const char *saddr, uint16_t sport, const char *daddr,
 			    uint16_t dport, uint8_t flags)
 {
-	return (struct flow){ .protocol = IPPROTO_TCP, .saddr = saddr, .daddr = daddr,
-			      .sport = sport, .dport = dport, .tcp_flags = flags };
+	return (struct flow){.protocol = IPPROTO_TCP,
+			     .saddr = saddr,
+			     .daddr = daddr,
+			     .sport = sport,
+			     .dport = dport,
+			     .tcp_flags = flags};
 }
 
 static struct flow udp_flow(const char *saddr, uint16_t sport, const char *daddr,
 			    uint16_t dport)
 {
-	return (struct flow){ .protocol = IPPROTO_UDP, .saddr = saddr, .daddr = daddr,
-			      .sport = sport, .dport = dport };
+	return (struct flow){.protocol = IPPROTO_UDP,
+			     .saddr = saddr,
+			     .daddr = daddr,
+			     .sport = sport,
+			     .dport = dport};
 }
 
-static struct flow icmp_flow(const char *saddr, const char *daddr, uint8_t type, uint16_t id)
+static struct flow icmp_flow(const char *saddr, const char *daddr, uint8_t type,
+			     uint16_t id)
 {
-	return (struct flow){ .protocol = IPPROTO_ICMP, .saddr = saddr, .daddr = daddr,
-			      .icmp_type = type, .icmp_id = id };
+	return (struct flow){.protocol = IPPROTO_ICMP,
+			     .saddr = saddr,
+			     .daddr = daddr,
+			     .icmp_type = type,
+			     .icmp_id = id};
 }
 
 /*
@@ -225,8 +237,8 @@ static struct flow icmp_flow(const char *saddr, const char *daddr, uint8_t type,
  * orig: quoting orig's IPv4 header (options included) and the first
  * quote_l4 bytes after it, as RFC 792 has hosts and routers do.
  */
-static struct packet icmp_error(struct flow outer, uint8_t code, const struct packet *orig,
-				size_t quote_l4)
+static struct packet icmp_error(struct flow outer, uint8_t code,
+				const struct packet *orig, size_t quote_l4)
 {
 	size_t quote_len = (orig->data[ETH_HLEN] & 0xf) * 4 + quote_l4;
 	struct packet p;
@@ -245,14 +257,15 @@ static struct packet icmp_error(struct flow outer, uint8_t code, const struct pa
 static struct packet port_unreachable(const char *from, const char *to,
 				      const struct packet *orig)
 {
-	return icmp_error(icmp_flow(from, to, ICMP_DEST_UNREACH, 0), ICMP_PORT_UNREACH, orig, 8);
+	return icmp_error(icmp_flow(from, to, ICMP_DEST_UNREACH, 0), ICMP_PORT_UNREACH,
+			  orig, 8);
 }
 
 /* ---- running the programs --------------------------------------------- */
 
 static int run_repeat(struct bpf_program *prog, const void *data, size_t len, int repeat)
 {
-	struct __sk_buff ctx = { .ifindex = TEST_IFINDEX };
+	struct __sk_buff ctx = {.ifindex = TEST_IFINDEX};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = len,
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
 	int err;
@@ -304,8 +317,8 @@ struct run_result {
 static struct run_result run_marked(struct bpf_program *prog, const struct packet *p,
 				    uint32_t mark)
 {
-	struct __sk_buff ctx = { .ifindex = TEST_IFINDEX, .mark = mark }, ctx_out = { 0 };
-	struct run_result r = { 0 };
+	struct __sk_buff ctx = {.ifindex = TEST_IFINDEX, .mark = mark}, ctx_out = {0};
+	struct run_result r = {0};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
 		    .data_out = r.out.data, .data_size_out = sizeof(r.out.data),
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out,
@@ -347,22 +360,23 @@ static size_t map_count(struct bpf_map *map)
 
 /* The endpoint, with the audit-mode policies' default-deny cookies. */
 static void endpoint_set_audit(uint32_t flags, uint32_t revision,
-			       uint32_t audit_default_ingress, uint32_t audit_default_egress)
+			       uint32_t audit_default_ingress,
+			       uint32_t audit_default_egress)
 {
-	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
+	struct warden_endpoint_key key = {.ifindex = TEST_IFINDEX};
 	struct warden_endpoint_info info = {
-		.endpoint_id = EP_ID,
-		.identity = EP_IDENTITY,
-		.flags = flags,
-		.policy_revision = revision,
-		.audit_default_cookie = { [WARDEN_DIR_INGRESS] = audit_default_ingress,
-					  [WARDEN_DIR_EGRESS] = audit_default_egress },
+	    .endpoint_id = EP_ID,
+	    .identity = EP_IDENTITY,
+	    .flags = flags,
+	    .policy_revision = revision,
+	    .audit_default_cookie = {[WARDEN_DIR_INGRESS] = audit_default_ingress,
+				     [WARDEN_DIR_EGRESS] = audit_default_egress},
 	};
 	uint32_t addr = ip4(EP_IP);
 
 	memcpy(info.ipv4, &addr, sizeof(addr));
-	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key, sizeof(key),
-					      &info, sizeof(info), BPF_ANY),
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key,
+					      sizeof(key), &info, sizeof(info), BPF_ANY),
 			 0);
 }
 
@@ -375,33 +389,34 @@ static void endpoint_set(uint32_t flags, uint32_t revision)
 static void endpoint_set_as(uint32_t endpoint_id, uint32_t identity, const char *addr,
 			    uint32_t flags)
 {
-	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
+	struct warden_endpoint_key key = {.ifindex = TEST_IFINDEX};
 	struct warden_endpoint_info info = {
-		.endpoint_id = endpoint_id,
-		.identity = identity,
-		.flags = flags,
-		.policy_revision = 1,
+	    .endpoint_id = endpoint_id,
+	    .identity = identity,
+	    .flags = flags,
+	    .policy_revision = 1,
 	};
 	uint32_t a = ip4(addr);
 
 	memcpy(info.ipv4, &a, sizeof(a));
-	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key, sizeof(key),
-					      &info, sizeof(info), BPF_ANY),
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key,
+					      sizeof(key), &info, sizeof(info), BPF_ANY),
 			 0);
 }
 
 static void ipcache_set(const char *addr, uint32_t prefix_len, uint32_t identity)
 {
 	struct warden_ipcache_key key = {
-		.prefixlen = WARDEN_IPCACHE_PREFIX_BASE + prefix_len,
-		.family = WARDEN_FAMILY_IPV4,
+	    .prefixlen = WARDEN_IPCACHE_PREFIX_BASE + prefix_len,
+	    .family = WARDEN_FAMILY_IPV4,
 	};
-	struct warden_ipcache_value value = { .identity = identity };
+	struct warden_ipcache_value value = {.identity = identity};
 	uint32_t a = ip4(addr);
 
 	memcpy(key.addr, &a, sizeof(a));
-	assert_int_equal(bpf_map__update_elem(skel->maps.warden_ipcache, &key, sizeof(key),
-					      &value, sizeof(value), BPF_ANY),
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_ipcache, &key,
+					      sizeof(key), &value, sizeof(value),
+					      BPF_ANY),
 			 0);
 }
 
@@ -410,21 +425,22 @@ static struct warden_policy_key policy_key(uint32_t identity, uint8_t direction,
 					   uint32_t prefixlen)
 {
 	return (struct warden_policy_key){
-		.prefixlen = prefixlen,
-		.endpoint_id = EP_ID,
-		.identity = identity,
-		.direction = direction,
-		.protocol = protocol,
-		.dport = htons(dport_host),
+	    .prefixlen = prefixlen,
+	    .endpoint_id = EP_ID,
+	    .identity = identity,
+	    .direction = direction,
+	    .protocol = protocol,
+	    .dport = htons(dport_host),
 	};
 }
 
 static void policy_set(uint32_t identity, uint8_t direction, uint8_t protocol,
-		       uint16_t dport_host, uint32_t prefixlen, uint16_t flags, uint32_t cookie)
+		       uint16_t dport_host, uint32_t prefixlen, uint16_t flags,
+		       uint32_t cookie)
 {
 	struct warden_policy_key key =
-		policy_key(identity, direction, protocol, dport_host, prefixlen);
-	struct warden_policy_value value = { .flags = flags, .rule_cookie = cookie };
+	    policy_key(identity, direction, protocol, dport_host, prefixlen);
+	struct warden_policy_value value = {.flags = flags, .rule_cookie = cookie};
 
 	assert_int_equal(bpf_map__update_elem(skel->maps.warden_policy, &key, sizeof(key),
 					      &value, sizeof(value), BPF_ANY),
@@ -437,12 +453,12 @@ static void policy_set_audit(uint32_t identity, uint8_t direction, uint8_t proto
 			     uint32_t cookie, uint16_t audit_flags, uint32_t audit_cookie)
 {
 	struct warden_policy_key key =
-		policy_key(identity, direction, protocol, dport_host, prefixlen);
+	    policy_key(identity, direction, protocol, dport_host, prefixlen);
 	struct warden_policy_value value = {
-		.flags = flags,
-		.rule_cookie = cookie,
-		.audit_flags = audit_flags,
-		.audit_cookie = audit_cookie,
+	    .flags = flags,
+	    .rule_cookie = cookie,
+	    .audit_flags = audit_flags,
+	    .audit_cookie = audit_cookie,
 	};
 
 	assert_int_equal(bpf_map__update_elem(skel->maps.warden_policy, &key, sizeof(key),
@@ -454,10 +470,10 @@ static void policy_del(uint32_t identity, uint8_t direction, uint8_t protocol,
 		       uint16_t dport_host, uint32_t prefixlen)
 {
 	struct warden_policy_key key =
-		policy_key(identity, direction, protocol, dport_host, prefixlen);
+	    policy_key(identity, direction, protocol, dport_host, prefixlen);
 
-	assert_int_equal(bpf_map__delete_elem(skel->maps.warden_policy, &key, sizeof(key), 0),
-			 0);
+	assert_int_equal(
+	    bpf_map__delete_elem(skel->maps.warden_policy, &key, sizeof(key), 0), 0);
 }
 
 /* Sum over CPUs of one metrics counter; 0 if the key does not exist. */
@@ -465,9 +481,9 @@ static uint64_t metrics_packets(uint32_t endpoint_id, uint8_t reason, uint8_t di
 				uint64_t *bytes)
 {
 	struct warden_metrics_key key = {
-		.endpoint_id = endpoint_id,
-		.reason = reason,
-		.direction = direction,
+	    .endpoint_id = endpoint_id,
+	    .reason = reason,
+	    .direction = direction,
 	};
 	struct warden_metrics_value values[nr_cpus];
 	uint64_t packets = 0, sum_bytes = 0;
@@ -492,10 +508,10 @@ static uint64_t metrics(uint8_t reason, uint8_t direction)
 static struct warden_ct_key ct_key(const struct flow *f, uint8_t direction)
 {
 	struct warden_ct_key key = {
-		.protocol = f->protocol,
-		.direction = direction,
-		.family = WARDEN_FAMILY_IPV4,
-		.endpoint_id = EP_ID,
+	    .protocol = f->protocol,
+	    .direction = direction,
+	    .family = WARDEN_FAMILY_IPV4,
+	    .endpoint_id = EP_ID,
 	};
 	uint32_t s = ip4(f->saddr), d = ip4(f->daddr);
 
@@ -532,14 +548,14 @@ static void ct_put(const struct flow *f, uint8_t direction)
 {
 	struct warden_ct_key key = ct_key(f, direction);
 	struct warden_ct_value value = {
-		.expires_ns = now_ns() + 60 * NSEC,
-		.packets = 1,
-		.policy_revision = 1,
-		.remote_identity = PEER_IDENTITY,
+	    .expires_ns = now_ns() + 60 * NSEC,
+	    .packets = 1,
+	    .policy_revision = 1,
+	    .remote_identity = PEER_IDENTITY,
 	};
 
-	assert_int_equal(bpf_map__update_elem(skel->maps.warden_ct, &key, sizeof(key), &value,
-					      sizeof(value), BPF_ANY),
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_ct, &key, sizeof(key),
+					      &value, sizeof(value), BPF_ANY),
 			 0);
 }
 
@@ -572,7 +588,8 @@ static int events_consume(void)
 	return events_seen;
 }
 
-static void assert_drop_event(const struct warden_event *e, uint8_t reason, uint8_t direction)
+static void assert_drop_event(const struct warden_event *e, uint8_t reason,
+			      uint8_t direction)
 {
 	assert_int_equal(e->type, WARDEN_EVENT_DROP);
 	assert_int_equal(e->reason, reason);
@@ -598,8 +615,8 @@ static int group_setup(void **state)
 			strerror(errno));
 		return -1;
 	}
-	events_rb = ring_buffer__new(bpf_map__fd(skel->maps.warden_events), on_event, NULL,
-				     NULL);
+	events_rb =
+	    ring_buffer__new(bpf_map__fd(skel->maps.warden_events), on_event, NULL, NULL);
 	if (!events_rb) {
 		warden_bpf__destroy(skel);
 		return -1;
@@ -636,16 +653,17 @@ static int test_setup(void **state)
 
 static void test_unknown_endpoint_dropped(void **state)
 {
-	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
+	struct warden_endpoint_key key = {.ifindex = TEST_IFINDEX};
 	struct packet p;
 
 	(void)state;
-	assert_int_equal(bpf_map__delete_elem(skel->maps.warden_endpoints, &key,
-					      sizeof(key), 0),
-			 0);
+	assert_int_equal(
+	    bpf_map__delete_elem(skel->maps.warden_endpoints, &key, sizeof(key), 0), 0);
 
-	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN)), TC_ACT_SHOT);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN)),
+			 TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)),
+			 TC_ACT_SHOT);
 	/* Fail closed means ARP too: nothing passes a veth we do not know. */
 	put_eth(&p, ETH_P_ARP);
 	memset(p.data + p.len, 0, 28);
@@ -653,12 +671,11 @@ static void test_unknown_endpoint_dropped(void **state)
 	assert_int_equal(run_raw(skel->progs.warden_to_container, p.data, p.len),
 			 TC_ACT_SHOT);
 
-	assert_int_equal(metrics_packets(0, WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_EGRESS,
-					 NULL),
-			 1);
-	assert_int_equal(metrics_packets(0, WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_INGRESS,
-					 NULL),
-			 2);
+	assert_int_equal(
+	    metrics_packets(0, WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_EGRESS, NULL), 1);
+	assert_int_equal(
+	    metrics_packets(0, WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_INGRESS, NULL),
+	    2);
 	assert_int_equal(events_consume(), 3);
 	assert_drop_event(&events[0], WARDEN_DROP_UNKNOWN_ENDPOINT, WARDEN_DIR_EGRESS);
 	assert_int_equal(events[0].endpoint_id, 0);
@@ -677,7 +694,8 @@ static void test_arp_passes(void **state)
 
 	assert_int_equal(run_raw(skel->progs.warden_from_container, p.data, p.len),
 			 TC_ACT_OK);
-	assert_int_equal(run_raw(skel->progs.warden_to_container, p.data, p.len), TC_ACT_OK);
+	assert_int_equal(run_raw(skel->progs.warden_to_container, p.data, p.len),
+			 TC_ACT_OK);
 	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 1);
 	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 1);
 	assert_int_equal(events_consume(), 0);
@@ -760,8 +778,8 @@ static void test_ip_options_skipped(void **state)
 
 	(void)state;
 	endpoint_set(WARDEN_EP_ENFORCE_EGRESS, 1);
-	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
-		   1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_ALLOW, 1);
 
 	/* The ports are read after 8 bytes of options, or port 80 would not match. */
 	f.ihl = 7;
@@ -781,9 +799,9 @@ static void test_no_policy_not_enforced_passes(void **state)
 	assert_int_equal(egress(out), TC_ACT_OK);
 	assert_int_equal(ingress(in), TC_ACT_OK);
 
-	assert_int_equal(metrics_packets(EP_ID, WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS,
-					 &bytes),
-			 1);
+	assert_int_equal(
+	    metrics_packets(EP_ID, WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS, &bytes),
+	    1);
 	assert_int_equal(bytes, build(&out).len);
 	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 1);
 
@@ -820,8 +838,8 @@ static void test_enforced_no_entry_dropped(void **state)
 	endpoint_set(WARDEN_EP_ENFORCE_EGRESS, 1);
 
 	assert_int_equal(egress(f), TC_ACT_SHOT);
-	assert_int_equal(metrics_packets(EP_ID, WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, &bytes),
-			 1);
+	assert_int_equal(
+	    metrics_packets(EP_ID, WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, &bytes), 1);
 	assert_int_equal(bytes, p.len);
 	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 0);
 	assert_false(ct_get(&f, WARDEN_DIR_EGRESS, &v));
@@ -840,13 +858,14 @@ static void test_enforced_no_entry_dropped(void **state)
 	assert_int_equal(e->sport, htons(40000));
 	assert_int_equal(e->dport, htons(80));
 	assert_int_equal(e->length, p.len);
-	assert_memory_equal(e->saddr, ((uint8_t[16]){ 10, 0, 1, 7 }), 16);
-	assert_memory_equal(e->daddr, ((uint8_t[16]){ 10, 0, 2, 5 }), 16);
+	assert_memory_equal(e->saddr, ((uint8_t[16]){10, 0, 1, 7}), 16);
+	assert_memory_equal(e->daddr, ((uint8_t[16]){10, 0, 2, 5}), 16);
 	assert_int_equal(e->pad, 0);
 	assert_int_equal(e->pad2, 0);
 
 	/* Ingress is not enforced: still open. */
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)),
+			 TC_ACT_OK);
 }
 
 /* ---- tests: policy ----------------------------------------------------- */
@@ -869,11 +888,13 @@ static void test_l3_allow_by_identity(void **state)
 	assert_int_equal(egress(icmp_flow(EP_IP, PEER_IP, ICMP_ECHO, 1)), TC_ACT_OK);
 
 	/* Outside the /24: world, which has no allow. */
-	assert_int_equal(egress(tcp_flow(EP_IP, 40000, OTHER_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, OTHER_IP, 80, TCP_SYN)),
+			 TC_ACT_SHOT);
 	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS), 1);
 	/* The allow is egress only. */
 	endpoint_set(WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_ENFORCE_INGRESS, 1);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)),
+			 TC_ACT_SHOT);
 }
 
 static void test_l4_port_allow(void **state)
@@ -884,9 +905,12 @@ static void test_l4_port_allow(void **state)
 	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, WARDEN_POLICY_PREFIX_FULL,
 		   WARDEN_POLICY_ALLOW, 0x20001);
 
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
-	assert_int_equal(ingress(tcp_flow(WORLD_IP, 40000, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 81, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 80, TCP_SYN)),
+			 TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(WORLD_IP, 40000, EP_IP, 80, TCP_SYN)),
+			 TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40000, EP_IP, 81, TCP_SYN)),
+			 TC_ACT_SHOT);
 	assert_int_equal(ingress(udp_flow(PEER_IP, 40000, EP_IP, 80)), TC_ACT_SHOT);
 	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 2);
 	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 2);
@@ -906,8 +930,10 @@ static void test_port_range_via_prefixes(void **state)
 	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8080, TCP_SYN)), TC_ACT_OK);
 	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8083, TCP_SYN)), TC_ACT_OK);
 	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8087, TCP_SYN)), TC_ACT_OK);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8079, TCP_SYN)), TC_ACT_SHOT);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8088, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8079, TCP_SYN)),
+			 TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 8088, TCP_SYN)),
+			 TC_ACT_SHOT);
 	assert_int_equal(ingress(udp_flow(PEER_IP, 1, EP_IP, 9)), TC_ACT_OK);
 	assert_int_equal(ingress(udp_flow(PEER_IP, 1, EP_IP, 65535)), TC_ACT_OK);
 	assert_int_equal(ingress(udp_flow(WORLD_IP, 1, EP_IP, 9)), TC_ACT_SHOT);
@@ -919,9 +945,10 @@ static void test_deny_beats_allow(void **state)
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
 
 	/* Identity-specific deny vs any-peer allow. */
-	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW, 0x10001);
-	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_DENY,
-		   0x20001);
+	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   0x10001);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_DENY, 0x20001);
 	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
 	assert_int_equal(ingress(tcp_flow(WORLD_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_OK);
 	assert_int_equal(metrics(WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS), 1);
@@ -935,8 +962,8 @@ static void test_deny_beats_allow(void **state)
 	/* Any-peer deny (all TCP) vs identity-specific allow (TCP 80). */
 	map_clear(skel->maps.warden_policy);
 	map_clear(skel->maps.warden_ct);
-	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
-		   0x10002);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_ALLOW, 0x10002);
 	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 0, WARDEN_POLICY_PREFIX_ANY_PORT,
 		   WARDEN_POLICY_DENY, 0x20002);
 	assert_int_equal(ingress(tcp_flow(PEER_IP, 1, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
@@ -957,9 +984,10 @@ static void test_identity_allow_cookie_preferred(void **state)
 
 	(void)state;
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
-	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW, 0x10001);
-	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
-		   0x30003);
+	policy_set(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
+		   0x10001);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_ALLOW, 0x30003);
 	assert_int_equal(ingress(f), TC_ACT_OK);
 	assert_true(ct_get(&f, WARDEN_DIR_INGRESS, &v));
 	assert_int_equal(v.rule_cookie, 0x30003);
@@ -979,7 +1007,8 @@ static void test_world_identity_on_ipcache_miss(void **state)
 	assert_true(ct_get(&out, WARDEN_DIR_EGRESS, &v));
 	assert_int_equal(v.remote_identity, WARDEN_IDENTITY_WORLD);
 	/* The cluster peer is not world. */
-	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 443, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 443, TCP_SYN)),
+			 TC_ACT_SHOT);
 
 	/* From the world, ingress enforced: dropped, event names WORLD. */
 	events_consume();
@@ -1008,9 +1037,12 @@ static void test_spoofed_source_dropped(void **state)
 
 static void test_sctp_ports_and_portless_protocols(void **state)
 {
-	struct flow sctp = { .protocol = IPPROTO_SCTP, .saddr = PEER_IP, .daddr = EP_IP,
-			     .sport = 9, .dport = 3868 };
-	struct flow gre = { .protocol = IPPROTO_GRE, .saddr = PEER_IP, .daddr = EP_IP };
+	struct flow sctp = {.protocol = IPPROTO_SCTP,
+			    .saddr = PEER_IP,
+			    .daddr = EP_IP,
+			    .sport = 9,
+			    .dport = 3868};
+	struct flow gre = {.protocol = IPPROTO_GRE, .saddr = PEER_IP, .daddr = EP_IP};
 	struct warden_ct_value v;
 
 	(void)state;
@@ -1039,8 +1071,8 @@ static void test_fragments_need_any_port_allow(void **state)
 	(void)state;
 	frag.frag_off = 185; /* offset 1480 bytes, no flags: the last fragment */
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
-	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 53, 96, WARDEN_POLICY_ALLOW,
-		   1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 53, 96,
+		   WARDEN_POLICY_ALLOW, 1);
 
 	/* The first fragment has the header and matches the port. */
 	struct flow first = frag;
@@ -1066,8 +1098,8 @@ static void test_fragments_need_any_port_allow(void **state)
 static void setup_egress_http(void)
 {
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
-	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
-		   0x10001);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_ALLOW, 0x10001);
 }
 
 static void test_ct_tcp_reply_passes(void **state)
@@ -1103,7 +1135,8 @@ static void test_ct_tcp_reply_passes(void **state)
 	assert_int_equal(map_count(skel->maps.warden_ct), 1);
 
 	/* The same peer opening its own connection is policy's business. */
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 40001, EP_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40001, EP_IP, 80, TCP_SYN)),
+			 TC_ACT_SHOT);
 
 	assert_int_equal(ingress(fin), TC_ACT_OK);
 	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
@@ -1132,16 +1165,18 @@ static void test_ct_tcp_midstream_judged_by_policy(void **state)
 	assert_true(ct_get(&ack, WARDEN_DIR_EGRESS, &v));
 	assert_lifetime(&v, WARDEN_CT_TCP_ESTABLISHED_NS);
 	/* And the peer's answer is a reply. */
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)),
+			 TC_ACT_OK);
 	/* Not allowed mid-stream: dropped. */
-	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 8080, TCP_ACK)), TC_ACT_SHOT);
+	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 8080, TCP_ACK)),
+			 TC_ACT_SHOT);
 }
 
 static void test_ct_expired_entry_is_absent(void **state)
 {
 	struct flow syn = tcp_flow(EP_IP, 40000, PEER_IP, 443, TCP_SYN);
 	struct warden_ct_key key = ct_key(&syn, WARDEN_DIR_EGRESS);
-	struct warden_ct_value v = { .expires_ns = 1, .policy_revision = 1 };
+	struct warden_ct_value v = {.expires_ns = 1, .policy_revision = 1};
 
 	(void)state;
 	setup_egress_http();
@@ -1150,7 +1185,8 @@ static void test_ct_expired_entry_is_absent(void **state)
 			 0);
 	assert_int_equal(egress(syn), TC_ACT_SHOT);
 	/* Nor does it make a reply of the other direction. */
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 443, EP_IP, 40000, TCP_ACK)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 443, EP_IP, 40000, TCP_ACK)),
+			 TC_ACT_SHOT);
 
 	/* Still valid: both pass. */
 	v.expires_ns = now_ns() + 60 * NSEC;
@@ -1158,7 +1194,8 @@ static void test_ct_expired_entry_is_absent(void **state)
 					      sizeof(v), BPF_ANY),
 			 0);
 	assert_int_equal(egress(syn), TC_ACT_OK);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 443, EP_IP, 40000, TCP_ACK)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 443, EP_IP, 40000, TCP_ACK)),
+			 TC_ACT_OK);
 }
 
 static void test_ct_udp(void **state)
@@ -1213,7 +1250,8 @@ static void test_ct_icmp_echo(void **state)
 	/* Another id is another flow; another type another rule. */
 	assert_int_equal(ingress(icmp_flow(PEER_IP, EP_IP, ICMP_ECHOREPLY, 0x9999)),
 			 TC_ACT_SHOT);
-	assert_int_equal(egress(icmp_flow(EP_IP, PEER_IP, ICMP_TIMESTAMP, 0)), TC_ACT_SHOT);
+	assert_int_equal(egress(icmp_flow(EP_IP, PEER_IP, ICMP_TIMESTAMP, 0)),
+			 TC_ACT_SHOT);
 	assert_int_equal(egress(icmp_flow(EP_IP, PEER_IP, ICMP_ECHO, 0x4321)), TC_ACT_OK);
 }
 
@@ -1260,13 +1298,14 @@ static void test_revocation_cuts_established_flow(void **state)
 	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 40000, 96,
 		   WARDEN_POLICY_ALLOW, 0x90009);
 	assert_int_equal(egress(ack), TC_ACT_SHOT);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)),
+			 TC_ACT_SHOT);
 	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS), 2);
 	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
 
 	/* A later revision that allows it again revives the flow. */
-	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
-		   0x30003);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_ALLOW, 0x30003);
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 3);
 	assert_int_equal(egress(ack), TC_ACT_OK);
 	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
@@ -1279,12 +1318,13 @@ static void test_revocation_seen_on_reply(void **state)
 	struct warden_ct_value v;
 
 	(void)state;
-	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_DENY,
-		   0x50005);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_DENY, 0x50005);
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 2);
 
 	/* The peer's next segment is where we notice. */
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)),
+			 TC_ACT_SHOT);
 	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
 	assert_true(v.flags & WARDEN_CT_REVOKED);
 	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
@@ -1310,8 +1350,8 @@ static void test_syn_reusing_revoked_tuple_is_judged_new(void **state)
 	assert_int_equal(egress(ack), TC_ACT_SHOT); /* revoked */
 	/* Allowed again by a later revision that this flow has not seen yet,
 	 * and a fresh SYN on the same ports: a new flow, allowed. */
-	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
-		   0x40004);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_ALLOW, 0x40004);
 	assert_int_equal(egress(syn), TC_ACT_OK);
 	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
 	assert_false(v.flags & WARDEN_CT_REVOKED);
@@ -1330,11 +1370,12 @@ static void test_revocation_keeps_allowed_flow(void **state)
 
 	(void)state;
 	/* A new revision whose policy still allows the flow (another rule). */
-	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_ALLOW,
-		   0x70007);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_ALLOW, 0x70007);
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 2);
 
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_OK);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)),
+			 TC_ACT_OK);
 	assert_true(ct_get(&syn, WARDEN_DIR_EGRESS, &v));
 	assert_int_equal(v.policy_revision, 2);
 	assert_int_equal(v.rule_cookie, 0x70007);
@@ -1539,12 +1580,16 @@ static void test_icmp_error_without_flow_judged_by_policy(void **state)
 	err = icmp_error(unreach, ICMP_PORT_UNREACH, &q, 2);
 	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
 	err = icmp_error(unreach, ICMP_PORT_UNREACH, &q, 8);
-	assert_int_equal(run_raw(skel->progs.warden_to_container, err.data, err.len - 8 - 10),
-			 TC_ACT_SHOT);
+	assert_int_equal(
+	    run_raw(skel->progs.warden_to_container, err.data, err.len - 8 - 10),
+	    TC_ACT_SHOT);
 	fragment.frag_off = 185;
 	p = build(&fragment);
-	ct_put(&(struct flow){ .protocol = IPPROTO_UDP, .saddr = EP_IP, .daddr = PEER_IP,
-			       .sport = 0xabab, .dport = 0xabab },
+	ct_put(&(struct flow){.protocol = IPPROTO_UDP,
+			      .saddr = EP_IP,
+			      .daddr = PEER_IP,
+			      .sport = 0xabab,
+			      .dport = 0xabab},
 	       WARDEN_DIR_EGRESS);
 	err = port_unreachable(PEER_IP, EP_IP, &p);
 	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
@@ -1560,7 +1605,7 @@ static void test_icmp_error_without_flow_judged_by_policy(void **state)
 		   WARDEN_POLICY_ALLOW, 8);
 	p = build(&own_error);
 	assert_int_equal(egress_packet(&p), TC_ACT_OK);
-	assert_true(ct_get(&own_error, WARDEN_DIR_EGRESS, &(struct warden_ct_value){ 0 }));
+	assert_true(ct_get(&own_error, WARDEN_DIR_EGRESS, &(struct warden_ct_value){0}));
 	err = icmp_error(icmp_flow(WORLD_IP, EP_IP, ICMP_DEST_UNREACH, 0), 1, &p, 8);
 	assert_int_equal(ingress_packet(&err), TC_ACT_SHOT);
 
@@ -1569,8 +1614,8 @@ static void test_icmp_error_without_flow_judged_by_policy(void **state)
 	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 0);
 
 	/* Policy still decides them: allowed ICMP unreachables come in. */
-	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_ICMP, ICMP_DEST_UNREACH << 8, 96,
-		   WARDEN_POLICY_ALLOW, 9);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_ICMP,
+		   ICMP_DEST_UNREACH << 8, 96, WARDEN_POLICY_ALLOW, 9);
 	p = build(&other);
 	err = port_unreachable(PEER_IP, EP_IP, &p);
 	assert_int_equal(ingress_packet(&err), TC_ACT_OK);
@@ -1662,8 +1707,8 @@ static void test_icmp_error_addresses_must_fit(void **state)
 
 /* ---- tests: audit ------------------------------------------------------ */
 
-static void assert_audit_event(const struct warden_event *e, uint8_t reason, uint8_t direction,
-			       uint32_t cookie)
+static void assert_audit_event(const struct warden_event *e, uint8_t reason,
+			       uint8_t direction, uint32_t cookie)
 {
 	assert_int_equal(e->type, WARDEN_EVENT_AUDIT);
 	assert_int_equal(e->reason, reason);
@@ -1681,7 +1726,8 @@ static void test_audit_mode_forwards_policy_drops(void **state)
 
 	(void)state;
 	/* Reject asked for too: audit mode never answers, it forwards. */
-	endpoint_set(WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_AUDIT_MODE | WARDEN_EP_REJECT_EGRESS, 1);
+	endpoint_set(
+	    WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_AUDIT_MODE | WARDEN_EP_REJECT_EGRESS, 1);
 	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 443, 96,
 		   WARDEN_POLICY_DENY | WARDEN_POLICY_REJECT, 0x50005);
 
@@ -1701,14 +1747,16 @@ static void test_audit_mode_forwards_policy_drops(void **state)
 	assert_audit_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, 0);
 	assert_int_equal(events[0].dst_identity, PEER_IDENTITY);
 	assert_int_equal(events[0].dport, htons(80));
-	assert_audit_event(&events[1], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_EGRESS, 0x50005);
+	assert_audit_event(&events[1], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_EGRESS,
+			   0x50005);
 
 	/* Later packets of the flow are established: no more events. */
 	assert_int_equal(egress(tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_ACK)), TC_ACT_OK);
 	assert_int_equal(events_consume(), 0);
 
 	/* Audit mode covers policy only: a spoofed source is still dropped. */
-	assert_int_equal(egress(tcp_flow("10.0.1.99", 1, PEER_IP, 80, TCP_SYN)), TC_ACT_SHOT);
+	assert_int_equal(egress(tcp_flow("10.0.1.99", 1, PEER_IP, 80, TCP_SYN)),
+			 TC_ACT_SHOT);
 	assert_int_equal(metrics(WARDEN_DROP_SPOOFED_SOURCE, WARDEN_DIR_EGRESS), 1);
 }
 
@@ -1723,8 +1771,8 @@ static void test_audit_policies_deny_reported(void **state)
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_AUDIT_POLICIES, 1);
 	policy_set_audit(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
 			 WARDEN_POLICY_ALLOW, 0x10001, WARDEN_POLICY_DENY, 0x20002);
-	policy_set_audit(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 8080, 96, WARDEN_POLICY_ALLOW,
-			 0x30003, WARDEN_POLICY_ALLOW, 0x30003);
+	policy_set_audit(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 8080, 96,
+			 WARDEN_POLICY_ALLOW, 0x30003, WARDEN_POLICY_ALLOW, 0x30003);
 
 	assert_int_equal(ingress(audited), TC_ACT_OK);
 	assert_true(ct_get(&audited, WARDEN_DIR_INGRESS, &v));
@@ -1733,17 +1781,20 @@ static void test_audit_policies_deny_reported(void **state)
 
 	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 2);
 	assert_int_equal(events_consume(), 2);
-	assert_audit_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS, 0x20002);
+	assert_audit_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS,
+			   0x20002);
 	assert_int_equal(events[0].src_identity, PEER_IDENTITY);
 	assert_int_equal(events[1].type, WARDEN_EVENT_POLICY_VERDICT);
 	assert_int_equal(events[1].rule_cookie, 0x30003);
 
 	/* An audit deny in the any-peer entry counts as well. */
-	policy_set_audit(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 8080, 96, WARDEN_POLICY_ALLOW,
-			 0x30003, WARDEN_POLICY_DENY, 0x40004);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 40001, EP_IP, 8080, TCP_SYN)), TC_ACT_OK);
+	policy_set_audit(0, WARDEN_DIR_INGRESS, IPPROTO_TCP, 8080, 96,
+			 WARDEN_POLICY_ALLOW, 0x30003, WARDEN_POLICY_DENY, 0x40004);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 40001, EP_IP, 8080, TCP_SYN)),
+			 TC_ACT_OK);
 	assert_int_equal(events_consume(), 1);
-	assert_audit_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS, 0x40004);
+	assert_audit_event(&events[0], WARDEN_DROP_POLICY_DENY, WARDEN_DIR_INGRESS,
+			   0x40004);
 
 	/* An enforced deny stays a drop: audit policies cannot allow. */
 	policy_set_audit(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 22, 96,
@@ -1792,7 +1843,7 @@ static void test_audit_fields_ignored_without_flag(void **state)
 {
 	(void)state;
 	endpoint_set_audit(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_AUDIT_ENFORCE_INGRESS |
-				   WARDEN_EP_AUDIT_ENFORCE_EGRESS,
+			       WARDEN_EP_AUDIT_ENFORCE_EGRESS,
 			   1, 0x1ffff, 0x2ffff);
 	policy_set_audit(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
 			 WARDEN_POLICY_ALLOW, 0x10001, WARDEN_POLICY_DENY, 0x20002);
@@ -1848,7 +1899,8 @@ static void test_audit_flow_tracked(void **state)
 
 	/* Audit mode off: the flow is judged for real and cut. */
 	endpoint_set(enforced, 3);
-	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)), TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_ACK)),
+			 TC_ACT_SHOT);
 	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
 }
 
@@ -1876,8 +1928,8 @@ static uint16_t inet_csum(const void *data, size_t len, uint32_t sum)
 static const uint8_t *assert_answer(const struct run_result *r, const char *from,
 				    const char *to, uint8_t protocol, size_t ip_len)
 {
-	static const uint8_t pod_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
-	static const uint8_t other_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t pod_mac[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x02};
+	static const uint8_t other_mac[ETH_ALEN] = {0x02, 0, 0, 0, 0, 0x01};
 	const struct ethhdr *eth = (const void *)r->out.data;
 	struct iphdr ip;
 
@@ -1902,7 +1954,8 @@ static const uint8_t *assert_answer(const struct run_result *r, const char *from
 }
 
 /* A RST from `from` to `to` in r: checks it, returns its TCP header. */
-static struct tcphdr assert_rst(const struct run_result *r, const char *from, const char *to)
+static struct tcphdr assert_rst(const struct run_result *r, const char *from,
+				const char *to)
 {
 	const uint8_t *l4 = assert_answer(r, from, to, IPPROTO_TCP, 40);
 	uint32_t pseudo = 0;
@@ -1920,13 +1973,14 @@ static struct tcphdr assert_rst(const struct run_result *r, const char *from, co
 
 /* An ICMP unreachable from `from` to `to` quoting the start of orig. */
 static void assert_icmp_unreachable(const struct run_result *r, const char *from,
-				    const char *to, const struct packet *orig, size_t quote_len)
+				    const char *to, const struct packet *orig,
+				    size_t quote_len)
 {
 	const uint8_t *l4 = assert_answer(r, from, to, IPPROTO_ICMP, 20 + 8 + quote_len);
 
 	assert_int_equal(l4[0], 3);  /* destination unreachable */
 	assert_int_equal(l4[1], 13); /* communication administratively prohibited */
-	assert_memory_equal(l4 + 4, ((uint8_t[4]){ 0 }), 4);
+	assert_memory_equal(l4 + 4, ((uint8_t[4]){0}), 4);
 	assert_int_equal(inet_csum(l4, 8 + quote_len, 0), 0);
 	/* RFC 792: the original IP header and the first 8 bytes after it. */
 	assert_memory_equal(l4 + 8, orig->data + ETH_HLEN, quote_len);
@@ -1957,11 +2011,11 @@ static void test_reject_tcp_syn_gets_rst_ack(void **state)
 	assert_int_equal(ntohl(tcp.ack_seq), 1001);
 
 	/* Reported as the drop it is, with the flag. */
-	assert_int_equal(metrics_packets(EP_ID, WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, &bytes),
-			 1);
+	assert_int_equal(
+	    metrics_packets(EP_ID, WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS, &bytes), 1);
 	assert_int_equal(bytes, p.len);
 	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 0);
-	assert_false(ct_get(&syn, WARDEN_DIR_EGRESS, &(struct warden_ct_value){ 0 }));
+	assert_false(ct_get(&syn, WARDEN_DIR_EGRESS, &(struct warden_ct_value){0}));
 	assert_int_equal(events_consume(), 1);
 	assert_drop_event(&events[0], WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS);
 	assert_int_equal(events[0].flags, WARDEN_EVENT_F_REJECTED);
@@ -2013,8 +2067,8 @@ static void test_reject_tcp_ack_gets_rst(void **state)
 
 	/* A deny entry without REJECT is a plain drop, endpoint flag or not. */
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_REJECT_INGRESS, 1);
-	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96, WARDEN_POLICY_DENY,
-		   0x50005);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_DENY, 0x50005);
 	r = run_marked(skel->progs.warden_to_container, &p, 0);
 	assert_int_equal(r.retval, TC_ACT_SHOT);
 	assert_int_equal(events_consume(), 1);
@@ -2031,15 +2085,19 @@ static void test_reject_udp_and_icmp_get_unreachable(void **state)
 	struct flow udp = udp_flow(EP_IP, 33333, PEER_IP, 53);
 	struct flow echo = icmp_flow(PEER_IP, EP_IP, ICMP_ECHO, 0x1234);
 	struct flow timestamp = icmp_flow(EP_IP, PEER_IP, ICMP_TIMESTAMP, 0);
-	struct flow sctp = { .protocol = IPPROTO_SCTP, .saddr = EP_IP, .daddr = PEER_IP,
-			     .sport = 9, .dport = 3868, .payload = 16 };
-	struct flow gre = { .protocol = IPPROTO_GRE, .saddr = EP_IP, .daddr = PEER_IP };
+	struct flow sctp = {.protocol = IPPROTO_SCTP,
+			    .saddr = EP_IP,
+			    .daddr = PEER_IP,
+			    .sport = 9,
+			    .dport = 3868,
+			    .payload = 16};
+	struct flow gre = {.protocol = IPPROTO_GRE, .saddr = EP_IP, .daddr = PEER_IP};
 	struct packet p;
 	struct run_result r;
 
 	(void)state;
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS |
-			     WARDEN_EP_REJECT_INGRESS | WARDEN_EP_REJECT_EGRESS,
+			 WARDEN_EP_REJECT_INGRESS | WARDEN_EP_REJECT_EGRESS,
 		     1);
 
 	/* UDP from the pod: the header + 8 bytes quoted, payload cut. */
@@ -2086,18 +2144,19 @@ static void test_reject_never_answers_errors_resets_fragments(void **state)
 	struct flow multicast = udp_flow(EP_IP, 5353, "224.0.0.251", 5353);
 	struct flow broadcast = udp_flow(EP_IP, 68, "255.255.255.255", 67);
 	struct flow spoofed = tcp_flow("10.0.1.99", 40000, PEER_IP, 80, TCP_SYN);
-	const struct flow *never[] = { &unreach, &exceeded, &rst, &frag };
+	const struct flow *never[] = {&unreach, &exceeded, &rst, &frag};
 	struct packet p;
 
 	(void)state;
 	frag.frag_off = 185;
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS |
-			     WARDEN_EP_REJECT_INGRESS | WARDEN_EP_REJECT_EGRESS,
+			 WARDEN_EP_REJECT_INGRESS | WARDEN_EP_REJECT_EGRESS,
 		     1);
 	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
 		p = build(never[i]);
-		assert_int_equal(run_marked(skel->progs.warden_to_container, &p, 0).retval,
-				 TC_ACT_SHOT);
+		assert_int_equal(
+		    run_marked(skel->progs.warden_to_container, &p, 0).retval,
+		    TC_ACT_SHOT);
 	}
 	p = build(&multicast);
 	assert_int_equal(run_marked(skel->progs.warden_from_container, &p, 0).retval,
@@ -2145,7 +2204,7 @@ static void test_reject_mark_passes_once(void **state)
 	struct flow out = tcp_flow(PEER_IP, 80, EP_IP, 40000, TCP_RST);
 	struct packet p;
 	struct run_result r;
-	struct warden_endpoint_key key = { .ifindex = TEST_IFINDEX };
+	struct warden_endpoint_key key = {.ifindex = TEST_IFINDEX};
 
 	(void)state;
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
@@ -2178,12 +2237,11 @@ static void test_reject_mark_passes_once(void **state)
 			 TC_ACT_SHOT);
 
 	/* Passes even where the endpoint is gone (nothing to count it for). */
-	assert_int_equal(bpf_map__delete_elem(skel->maps.warden_endpoints, &key, sizeof(key),
-					      0),
-			 0);
-	assert_int_equal(run_marked(skel->progs.warden_to_container, &p, WARDEN_MARK_REJECT)
-				 .retval,
-			 TC_ACT_OK);
+	assert_int_equal(
+	    bpf_map__delete_elem(skel->maps.warden_endpoints, &key, sizeof(key), 0), 0);
+	assert_int_equal(
+	    run_marked(skel->progs.warden_to_container, &p, WARDEN_MARK_REJECT).retval,
+	    TC_ACT_OK);
 }
 
 /*
@@ -2215,9 +2273,10 @@ static void test_reject_answer_reaches_local_sender(void **state)
 	r = run_marked(skel->progs.warden_from_container, &answer, r.mark);
 	assert_int_equal(r.retval, TC_ACT_OK);
 	assert_int_equal(r.mark, 0);
-	assert_int_equal(metrics_packets(b_id, WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS, NULL), 1);
-	assert_int_equal(metrics_packets(b_id, WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS, NULL),
-			 1);
+	assert_int_equal(
+	    metrics_packets(b_id, WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS, NULL), 1);
+	assert_int_equal(
+	    metrics_packets(b_id, WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS, NULL), 1);
 
 	/* A again: the host routes the answer to it. */
 	setup_egress_dns();
@@ -2250,8 +2309,9 @@ static void test_lost_events_counted(void **state)
 
 	(void)state;
 	endpoint_set(WARDEN_EP_ENFORCE_EGRESS, 1);
-	assert_int_equal(run_repeat(skel->progs.warden_from_container, p.data, p.len, runs),
-			 TC_ACT_SHOT);
+	assert_int_equal(
+	    run_repeat(skel->progs.warden_from_container, p.data, p.len, runs),
+	    TC_ACT_SHOT);
 
 	dropped = metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS);
 	lost = metrics(WARDEN_REASON_MAX, WARDEN_DIR_EGRESS);
@@ -2262,16 +2322,16 @@ static void test_lost_events_counted(void **state)
 	assert_int_equal(lost + delivered, runs);
 }
 
-
 /* An egress allow that names the proxy: the SYN leaves with the TO_PROXY
  * mark, its event says REDIRECTED, and so does every later client packet. */
 static void test_l7_redirect_marks_and_reports(void **state)
 {
 	struct warden_policy_key key =
-		policy_key(0, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, WARDEN_POLICY_PREFIX_FULL);
-	struct warden_policy_value value = { .flags = WARDEN_POLICY_ALLOW,
-					     .rule_cookie = 0x30001,
-					     .proxy_port = htons(WARDEN_PROXY_PORT_DEFAULT) };
+	    policy_key(0, WARDEN_DIR_EGRESS, IPPROTO_TCP, 80, WARDEN_POLICY_PREFIX_FULL);
+	struct warden_policy_value value = {.flags = WARDEN_POLICY_ALLOW,
+					    .rule_cookie = 0x30001,
+					    .proxy_port =
+						htons(WARDEN_PROXY_PORT_DEFAULT)};
 	struct flow f = tcp_flow(EP_IP, 40000, PEER_IP, 80, TCP_SYN);
 	struct packet p;
 	struct run_result r;
@@ -2313,55 +2373,58 @@ static void test_l7_redirect_marks_and_reports(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_unknown_endpoint_dropped, test_setup),
-		cmocka_unit_test_setup(test_arp_passes, test_setup),
-		cmocka_unit_test_setup(test_ipv6_dropped, test_setup),
-		cmocka_unit_test_setup(test_malformed_ipv4_dropped, test_setup),
-		cmocka_unit_test_setup(test_ip_options_skipped, test_setup),
-		cmocka_unit_test_setup(test_no_policy_not_enforced_passes, test_setup),
-		cmocka_unit_test_setup(test_enforced_no_entry_dropped, test_setup),
-		cmocka_unit_test_setup(test_l3_allow_by_identity, test_setup),
-		cmocka_unit_test_setup(test_l4_port_allow, test_setup),
-		cmocka_unit_test_setup(test_l7_redirect_marks_and_reports, test_setup),
-		cmocka_unit_test_setup(test_port_range_via_prefixes, test_setup),
-		cmocka_unit_test_setup(test_deny_beats_allow, test_setup),
-		cmocka_unit_test_setup(test_identity_allow_cookie_preferred, test_setup),
-		cmocka_unit_test_setup(test_world_identity_on_ipcache_miss, test_setup),
-		cmocka_unit_test_setup(test_spoofed_source_dropped, test_setup),
-		cmocka_unit_test_setup(test_sctp_ports_and_portless_protocols, test_setup),
-		cmocka_unit_test_setup(test_fragments_need_any_port_allow, test_setup),
-		cmocka_unit_test_setup(test_ct_tcp_reply_passes, test_setup),
-		cmocka_unit_test_setup(test_ct_tcp_midstream_judged_by_policy, test_setup),
-		cmocka_unit_test_setup(test_ct_expired_entry_is_absent, test_setup),
-		cmocka_unit_test_setup(test_ct_udp, test_setup),
-		cmocka_unit_test_setup(test_ct_icmp_echo, test_setup),
-		cmocka_unit_test_setup(test_revocation_cuts_established_flow, test_setup),
-		cmocka_unit_test_setup(test_revocation_seen_on_reply, test_setup),
-		cmocka_unit_test_setup(test_revocation_keeps_allowed_flow, test_setup),
-		cmocka_unit_test_setup(test_syn_reusing_revoked_tuple_is_judged_new, test_setup),
-		cmocka_unit_test_setup(test_revocation_icmp_reply_checks_request_type,
-				       test_setup),
-		cmocka_unit_test_setup(test_icmp_error_port_unreachable_related, test_setup),
-		cmocka_unit_test_setup(test_icmp_error_frag_needed_related, test_setup),
-		cmocka_unit_test_setup(test_icmp_error_from_endpoint_related, test_setup),
-		cmocka_unit_test_setup(test_icmp_error_quoting_echo_related, test_setup),
-		cmocka_unit_test_setup(test_icmp_error_without_flow_judged_by_policy, test_setup),
-		cmocka_unit_test_setup(test_icmp_error_quoting_revoked_flow_dropped, test_setup),
-		cmocka_unit_test_setup(test_icmp_error_addresses_must_fit, test_setup),
-		cmocka_unit_test_setup(test_audit_mode_forwards_policy_drops, test_setup),
-		cmocka_unit_test_setup(test_audit_policies_deny_reported, test_setup),
-		cmocka_unit_test_setup(test_audit_policies_default_deny_cookie, test_setup),
-		cmocka_unit_test_setup(test_audit_fields_ignored_without_flag, test_setup),
-		cmocka_unit_test_setup(test_audit_flow_tracked, test_setup),
-		cmocka_unit_test_setup(test_reject_tcp_syn_gets_rst_ack, test_setup),
-		cmocka_unit_test_setup(test_reject_tcp_ack_gets_rst, test_setup),
-		cmocka_unit_test_setup(test_reject_udp_and_icmp_get_unreachable, test_setup),
-		cmocka_unit_test_setup(test_reject_never_answers_errors_resets_fragments,
-				       test_setup),
-		cmocka_unit_test_setup(test_reject_not_for_revoked_flows, test_setup),
-		cmocka_unit_test_setup(test_reject_mark_passes_once, test_setup),
-		cmocka_unit_test_setup(test_reject_answer_reaches_local_sender, test_setup),
-		cmocka_unit_test_setup(test_lost_events_counted, test_setup),
+	    cmocka_unit_test_setup(test_unknown_endpoint_dropped, test_setup),
+	    cmocka_unit_test_setup(test_arp_passes, test_setup),
+	    cmocka_unit_test_setup(test_ipv6_dropped, test_setup),
+	    cmocka_unit_test_setup(test_malformed_ipv4_dropped, test_setup),
+	    cmocka_unit_test_setup(test_ip_options_skipped, test_setup),
+	    cmocka_unit_test_setup(test_no_policy_not_enforced_passes, test_setup),
+	    cmocka_unit_test_setup(test_enforced_no_entry_dropped, test_setup),
+	    cmocka_unit_test_setup(test_l3_allow_by_identity, test_setup),
+	    cmocka_unit_test_setup(test_l4_port_allow, test_setup),
+	    cmocka_unit_test_setup(test_l7_redirect_marks_and_reports, test_setup),
+	    cmocka_unit_test_setup(test_port_range_via_prefixes, test_setup),
+	    cmocka_unit_test_setup(test_deny_beats_allow, test_setup),
+	    cmocka_unit_test_setup(test_identity_allow_cookie_preferred, test_setup),
+	    cmocka_unit_test_setup(test_world_identity_on_ipcache_miss, test_setup),
+	    cmocka_unit_test_setup(test_spoofed_source_dropped, test_setup),
+	    cmocka_unit_test_setup(test_sctp_ports_and_portless_protocols, test_setup),
+	    cmocka_unit_test_setup(test_fragments_need_any_port_allow, test_setup),
+	    cmocka_unit_test_setup(test_ct_tcp_reply_passes, test_setup),
+	    cmocka_unit_test_setup(test_ct_tcp_midstream_judged_by_policy, test_setup),
+	    cmocka_unit_test_setup(test_ct_expired_entry_is_absent, test_setup),
+	    cmocka_unit_test_setup(test_ct_udp, test_setup),
+	    cmocka_unit_test_setup(test_ct_icmp_echo, test_setup),
+	    cmocka_unit_test_setup(test_revocation_cuts_established_flow, test_setup),
+	    cmocka_unit_test_setup(test_revocation_seen_on_reply, test_setup),
+	    cmocka_unit_test_setup(test_revocation_keeps_allowed_flow, test_setup),
+	    cmocka_unit_test_setup(test_syn_reusing_revoked_tuple_is_judged_new,
+				   test_setup),
+	    cmocka_unit_test_setup(test_revocation_icmp_reply_checks_request_type,
+				   test_setup),
+	    cmocka_unit_test_setup(test_icmp_error_port_unreachable_related, test_setup),
+	    cmocka_unit_test_setup(test_icmp_error_frag_needed_related, test_setup),
+	    cmocka_unit_test_setup(test_icmp_error_from_endpoint_related, test_setup),
+	    cmocka_unit_test_setup(test_icmp_error_quoting_echo_related, test_setup),
+	    cmocka_unit_test_setup(test_icmp_error_without_flow_judged_by_policy,
+				   test_setup),
+	    cmocka_unit_test_setup(test_icmp_error_quoting_revoked_flow_dropped,
+				   test_setup),
+	    cmocka_unit_test_setup(test_icmp_error_addresses_must_fit, test_setup),
+	    cmocka_unit_test_setup(test_audit_mode_forwards_policy_drops, test_setup),
+	    cmocka_unit_test_setup(test_audit_policies_deny_reported, test_setup),
+	    cmocka_unit_test_setup(test_audit_policies_default_deny_cookie, test_setup),
+	    cmocka_unit_test_setup(test_audit_fields_ignored_without_flag, test_setup),
+	    cmocka_unit_test_setup(test_audit_flow_tracked, test_setup),
+	    cmocka_unit_test_setup(test_reject_tcp_syn_gets_rst_ack, test_setup),
+	    cmocka_unit_test_setup(test_reject_tcp_ack_gets_rst, test_setup),
+	    cmocka_unit_test_setup(test_reject_udp_and_icmp_get_unreachable, test_setup),
+	    cmocka_unit_test_setup(test_reject_never_answers_errors_resets_fragments,
+				   test_setup),
+	    cmocka_unit_test_setup(test_reject_not_for_revoked_flows, test_setup),
+	    cmocka_unit_test_setup(test_reject_mark_passes_once, test_setup),
+	    cmocka_unit_test_setup(test_reject_answer_reaches_local_sender, test_setup),
+	    cmocka_unit_test_setup(test_lost_events_counted, test_setup),
 	};
 
 	return cmocka_run_group_tests_name("bpf/datapath", tests, group_setup,

@@ -633,7 +633,10 @@ static void test_resync_after_compaction(void **state)
 /* 2,000 identities from one node; another node follows by watch. */
 static void test_scale(void **state)
 {
-	enum { COUNT = 2000, PROBES = 200 };
+	enum {
+		COUNT = 2000,
+		PROBES = 200
+	};
 	struct node a, b;
 	char p[128], text[64];
 	static uint32_t ids[COUNT];

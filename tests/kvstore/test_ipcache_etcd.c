@@ -382,7 +382,9 @@ static void test_set_lease(void **state)
  * started afterwards reads them at once. */
 static void test_many(void **state)
 {
-	enum { COUNT = 1000 };
+	enum {
+		COUNT = 1000
+	};
 	struct node a, b, late;
 	char p[128], addr[32];
 	double t0, pub_ms, follow_ms;

@@ -50,7 +50,10 @@ static char *guard_map(const void *s, size_t len, struct guarded *g)
 	return data;
 }
 
-static void guard_unmap(struct guarded *g) { munmap(g->map, g->map_len); }
+static void guard_unmap(struct guarded *g)
+{
+	munmap(g->map, g->map_len);
+}
 
 /* A guarded copy that lives until the end of the test (slices into it are
  * checked after the parse). */
@@ -74,7 +77,10 @@ static struct http_request req;
 static struct http_response resp;
 
 #define S(lit)                                                                           \
-	(struct http_slice) { (lit), sizeof(lit) - 1 }
+	(struct http_slice)                                                              \
+	{                                                                                \
+		(lit), sizeof(lit) - 1                                                   \
+	}
 
 static void assert_slice_at(struct http_slice s, const char *want, const char *file,
 			    int line)

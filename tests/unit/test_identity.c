@@ -97,7 +97,7 @@ static void test_cidr_identities(void **state)
 static void test_many_identities_stay_distinct(void **state)
 {
 	struct identity_allocator *a;
-	struct policy_prefix p = { .family = 4, .len = 32 };
+	struct policy_prefix p = {.family = 4, .len = 32};
 	uint32_t ids[5000];
 
 	(void)state;
@@ -147,8 +147,8 @@ static int sink_remove(void *ctx, const struct policy_prefix *p)
 
 static void test_ipcache_longest_prefix_and_sink(void **state)
 {
-	struct sink_log log = { 0 };
-	struct ipcache_sink sink = { .set = sink_set, .remove = sink_remove, .ctx = &log };
+	struct sink_log log = {0};
+	struct ipcache_sink sink = {.set = sink_set, .remove = sink_remove, .ctx = &log};
 	struct ipcache *c;
 	struct policy_prefix wide, narrow, addr, other;
 
@@ -177,7 +177,7 @@ static void test_ipcache_longest_prefix_and_sink(void **state)
 static void test_ipcache_many_prefixes(void **state)
 {
 	struct ipcache *c;
-	struct policy_prefix p = { .family = 4, .len = 32 };
+	struct policy_prefix p = {.family = 4, .len = 32};
 
 	(void)state;
 	assert_int_equal(ipcache__new_local(&c, NULL), 0);
@@ -208,12 +208,12 @@ static void test_ipcache_many_prefixes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reserved_identities_exist),
-		cmocka_unit_test(test_equal_labels_share_identity),
-		cmocka_unit_test(test_cidr_identities),
-		cmocka_unit_test(test_many_identities_stay_distinct),
-		cmocka_unit_test(test_ipcache_longest_prefix_and_sink),
-		cmocka_unit_test(test_ipcache_many_prefixes),
+	    cmocka_unit_test(test_reserved_identities_exist),
+	    cmocka_unit_test(test_equal_labels_share_identity),
+	    cmocka_unit_test(test_cidr_identities),
+	    cmocka_unit_test(test_many_identities_stay_distinct),
+	    cmocka_unit_test(test_ipcache_longest_prefix_and_sink),
+	    cmocka_unit_test(test_ipcache_many_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1072,7 +1072,9 @@ static void *worker_run(void *arg)
 
 static void test_concurrent_checks(void **state)
 {
-	enum { THREADS = 4 };
+	enum {
+		THREADS = 4
+	};
 	struct l7_policy *p = load_l7(concurrent_entries);
 	struct worker workers[THREADS];
 	pthread_t threads[THREADS];

@@ -401,7 +401,11 @@ static const struct policy_entry *lpm(const struct policy_entries *out,
 	return best;
 }
 
-enum verdict { NO_MATCH, ALLOW, DENY };
+enum verdict {
+	NO_MATCH,
+	ALLOW,
+	DENY
+};
 
 /* What the datapath decides: a deny from either lookup wins. */
 static enum verdict verdict(const struct policy_entries *out, uint32_t endpoint_id,
@@ -1158,7 +1162,8 @@ static void test_cookies_across_specs(void **state)
 }
 
 /* Give a port rule n HTTP rules with these paths (method GET). */
-static void port_rule_http(struct policy_port_rule *pr, const char *const *paths, size_t n)
+static void port_rule_http(struct policy_port_rule *pr, const char *const *paths,
+			   size_t n)
 {
 	pr->has_http = true;
 	pr->http = calloc(n + 1, sizeof(*pr->http));
@@ -1184,7 +1189,8 @@ static const struct policy_l7_entry *find_l7(const struct policy_entries *out,
 static uint16_t proxy_port_of(const struct policy_entries *out, uint32_t identity,
 			      uint8_t direction, uint16_t port)
 {
-	const struct policy_entry *e = lpm(out, EP_DEATHSTAR, identity, direction, TCP, port);
+	const struct policy_entry *e =
+	    lpm(out, EP_DEATHSTAR, identity, direction, TCP, port);
 
 	return e ? ntohs(e->value.proxy_port) : 0;
 }
@@ -1193,8 +1199,10 @@ static void free_http(struct policy_set *set)
 {
 	for (size_t pi = 0; pi < set->count; pi++)
 		for (size_t si = 0; si < set->items[pi].spec_count; si++)
-			for (size_t ri = 0; ri < set->items[pi].specs[si].rule_count; ri++) {
-				struct policy_rule *r = &set->items[pi].specs[si].rules[ri];
+			for (size_t ri = 0; ri < set->items[pi].specs[si].rule_count;
+			     ri++) {
+				struct policy_rule *r =
+				    &set->items[pi].specs[si].rules[ri];
 
 				for (size_t k = 0; k < r->port_rule_count; k++)
 					free(r->port_rules[k].http);
@@ -1203,7 +1211,7 @@ static void free_http(struct policy_set *set)
 
 static void test_l7_redirects_with_rules(void **state)
 {
-	static const char *const paths[] = { "/v1/request-landing", "/v1" };
+	static const char *const paths[] = {"/v1/request-landing", "/v1"};
 	struct fixture *f = *state;
 	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
 	struct policy_rule *r = add_rule(s, IN, false);
@@ -1213,7 +1221,8 @@ static void test_l7_redirects_with_rules(void **state)
 	port_rule_http(rule_port(r, TCP, 80, 0, NULL), paths, 2);
 	compile_ok(f, ep_deathstar(f));
 	/* Empire peers may reach port 80, through the proxy only. */
-	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, IN, TCP, 80), ALLOW);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, IN, TCP, 80),
+			 ALLOW);
 	assert_int_equal(proxy_port_of(&f->out, ID_TIEFIGHTER, IN, 80),
 			 WARDEN_PROXY_PORT_DEFAULT);
 	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_XWING, IN, TCP, 80), NO_MATCH);
@@ -1230,7 +1239,7 @@ static void test_l7_redirects_with_rules(void **state)
 
 static void test_l7_lifted_by_l4_rule_for_same_peer(void **state)
 {
-	static const char *const paths[] = { "/public" };
+	static const char *const paths[] = {"/public"};
 	struct fixture *f = *state;
 	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
 	struct policy_rule *r = add_rule(s, IN, false);
@@ -1252,7 +1261,7 @@ static void test_l7_lifted_by_l4_rule_for_same_peer(void **state)
 
 static void test_l7_any_peer_with_exempt_and_union(void **state)
 {
-	static const char *const a[] = { "/a" }, *const b[] = { "/b", "/c" };
+	static const char *const a[] = {"/a"}, *const b[] = {"/b", "/c"};
 	struct fixture *f = *state;
 	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
 	struct policy_rule *r = add_rule(s, IN, false);
@@ -1281,7 +1290,7 @@ static void test_l7_any_peer_with_exempt_and_union(void **state)
 
 static void test_l7_deny_wins(void **state)
 {
-	static const char *const paths[] = { "/" };
+	static const char *const paths[] = {"/"};
 	struct fixture *f = *state;
 	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
 	struct policy_rule *r = add_rule(s, IN, false);
@@ -1291,7 +1300,8 @@ static void test_l7_deny_wins(void **state)
 	r = add_rule(s, IN, true);
 	rule_endpoints(r, "class=tiefighter");
 	compile_ok(f, ep_deathstar(f));
-	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, IN, TCP, 80), DENY);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, IN, TCP, 80),
+			 DENY);
 	assert_null(find_l7(&f->out, IN, 80, ID_TIEFIGHTER));
 	assert_non_null(find_l7(&f->out, IN, 80, ID_DEATHSTAR));
 	free_http(&f->set);
@@ -1313,14 +1323,17 @@ static void test_selectors_on_cidr_identities(void **state)
 	compile_ok(f, ep_deathstar(f));
 	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_10, IN, TCP, 80), ALLOW);
 	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_192, IN, TCP, 80), ALLOW);
-	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_10_1, IN, TCP, 81), ALLOW);
-	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_10, IN, TCP, 81), NO_MATCH);
-	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_192, IN, TCP, 81), NO_MATCH);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_10_1, IN, TCP, 81),
+			 ALLOW);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_10, IN, TCP, 81),
+			 NO_MATCH);
+	assert_int_equal(verdict(&f->out, EP_DEATHSTAR, ID_CIDR_192, IN, TCP, 81),
+			 NO_MATCH);
 }
 
 static void test_l7_port_range_refused(void **state)
 {
-	static const char *const paths[] = { "/" };
+	static const char *const paths[] = {"/"};
 	struct fixture *f = *state;
 	struct policy_spec *s = add_spec(add_policy(&f->set, "l7"), "class=deathstar");
 	struct policy_rule *r = add_rule(s, IN, false);
@@ -1479,7 +1492,6 @@ static void test_scale(void **state)
 				   sizeof(struct warden_policy_key)) != 0);
 }
 
-
 /* ---- deny response, stable cookie ids, audit mode --------------------- */
 
 static void test_reject_flags(void **state)
@@ -1549,19 +1561,23 @@ static void test_cookie_uses_policy_id(void **state)
 
 /* One half of merged entries, decided as the datapath does. */
 static enum verdict half_verdict(const struct policy_entries *out, uint32_t identity,
-				 uint8_t direction, uint8_t protocol, uint16_t port, bool audit,
-				 uint32_t *cookie)
+				 uint8_t direction, uint8_t protocol, uint16_t port,
+				 bool audit, uint32_t *cookie)
 {
 	const struct policy_entry *e[2] = {
-		lpm(out, EP_DEATHSTAR, identity, direction, protocol, port),
-		lpm(out, EP_DEATHSTAR, 0, direction, protocol, port),
+	    lpm(out, EP_DEATHSTAR, identity, direction, protocol, port),
+	    lpm(out, EP_DEATHSTAR, 0, direction, protocol, port),
 	};
 	enum verdict v = NO_MATCH;
 
 	*cookie = 0;
 	for (int i = 1; i >= 0; i--) {
-		uint16_t flags = !e[i] ? 0 : audit ? e[i]->value.audit_flags : e[i]->value.flags;
-		uint32_t c = !e[i] ? 0 : audit ? e[i]->value.audit_cookie : e[i]->value.rule_cookie;
+		uint16_t flags = !e[i]	 ? 0
+				 : audit ? e[i]->value.audit_flags
+					 : e[i]->value.flags;
+		uint32_t c = !e[i]   ? 0
+			     : audit ? e[i]->value.audit_cookie
+				     : e[i]->value.rule_cookie;
 
 		if (flags & WARDEN_POLICY_DENY) {
 			if (v != DENY || i == 0)
@@ -1583,9 +1599,9 @@ static enum verdict half_verdict(const struct policy_entries *out, uint32_t iden
  */
 static void check_audit_halves(struct fixture *f)
 {
-	struct policy_set enforced = { 0 }, all = { 0 };
-	struct policy_entries e_out = { 0 }, a_out = { 0 };
-	static const uint16_t ports[] = { 1, 79, 80, 81, 439, 440, 443, 447, 448, 8080 };
+	struct policy_set enforced = {0}, all = {0};
+	struct policy_entries e_out = {0}, a_out = {0};
+	static const uint16_t ports[] = {1, 79, 80, 81, 439, 440, 443, 447, 448, 8080};
 
 	enforced.items = calloc(f->set.count + 1, sizeof(*enforced.items));
 	all.items = calloc(f->set.count + 1, sizeof(*all.items));
@@ -1600,8 +1616,8 @@ static void check_audit_halves(struct fixture *f)
 		for (size_t j = 0; j < f->set.count; j++)
 			if (!strcmp(enforced.items[i].name, f->set.items[j].name))
 				enforced.items[i].id = (uint16_t)(j + 1);
-	assert_int_equal(policy_compile_endpoint(&enforced, &f->world, ep_deathstar(f), &e_out,
-						 f->err, sizeof(f->err)),
+	assert_int_equal(policy_compile_endpoint(&enforced, &f->world, ep_deathstar(f),
+						 &e_out, f->err, sizeof(f->err)),
 			 0);
 	assert_int_equal(policy_compile_endpoint(&all, &f->world, ep_deathstar(f), &a_out,
 						 f->err, sizeof(f->err)),
@@ -1609,19 +1625,22 @@ static void check_audit_halves(struct fixture *f)
 	for (size_t k = 0; k < f->identity_count; k++)
 		for (uint8_t dir = 0; dir < 2; dir++)
 			for (int pr = 0; pr < 2; pr++)
-				for (size_t pi = 0; pi < sizeof(ports) / sizeof(ports[0]); pi++) {
+				for (size_t pi = 0; pi < sizeof(ports) / sizeof(ports[0]);
+				     pi++) {
 					uint32_t id = f->identities[k].id, c1, c2;
 					uint8_t proto = pr ? UDP : TCP;
 
-					assert_int_equal(half_verdict(&f->out, id, dir, proto,
-								      ports[pi], false, &c1),
-							 half_verdict(&e_out, id, dir, proto,
-								      ports[pi], false, &c2));
+					assert_int_equal(
+					    half_verdict(&f->out, id, dir, proto,
+							 ports[pi], false, &c1),
+					    half_verdict(&e_out, id, dir, proto,
+							 ports[pi], false, &c2));
 					assert_int_equal(c1, c2);
-					assert_int_equal(half_verdict(&f->out, id, dir, proto,
-								      ports[pi], true, &c1),
-							 half_verdict(&a_out, id, dir, proto,
-								      ports[pi], false, &c2));
+					assert_int_equal(
+					    half_verdict(&f->out, id, dir, proto,
+							 ports[pi], true, &c1),
+					    half_verdict(&a_out, id, dir, proto,
+							 ports[pi], false, &c2));
 					assert_int_equal(c1, c2);
 				}
 	policy_entries__free(&e_out);

@@ -109,9 +109,10 @@ static void test_corpus(void **state)
 			fail_msg("corpus directory %s not found (set WARDEN_CORPUS); "
 				 "WARDEN_REQUIRE_CORPUS=1 makes that a failure",
 				 dir);
-		print_message("skipped: the policy corpus %s is not there (it sits beside "
-			      "the checkout, or set WARDEN_CORPUS)\n",
-			      dir);
+		print_message(
+		    "skipped: the policy corpus %s is not there (it sits beside "
+		    "the checkout, or set WARDEN_CORPUS)\n",
+		    dir);
 		skip();
 	}
 	count = manifest_load(dir, entries, CORPUS_FILES + 16);

@@ -1294,20 +1294,19 @@ static void test_duplicate_in_long_mapping(void **state)
 		     "duplicate field `k20`", false);
 }
 
-
 /* --- Warden's annotations --- */
 
 static void test_annotations_modes(void **state)
 {
-	static const char yaml[] = CNP_HEAD
-		"  annotations:\n"
-		"    policy.warden.io/audit-mode: \"true\"\n"
-		"    policy.warden.io/deny-response: reject\n"
-		"    kubectl.kubernetes.io/last-applied-configuration: \"{}\"\n"
-		"spec:\n"
-		"  endpointSelector: {}\n";
+	static const char yaml[] =
+	    CNP_HEAD "  annotations:\n"
+		     "    policy.warden.io/audit-mode: \"true\"\n"
+		     "    policy.warden.io/deny-response: reject\n"
+		     "    kubectl.kubernetes.io/last-applied-configuration: \"{}\"\n"
+		     "spec:\n"
+		     "  endpointSelector: {}\n";
 	static const char plain[] = CNP_HEAD "spec:\n  endpointSelector: {}\n";
-	struct policy_set set = { 0 };
+	struct policy_set set = {0};
 
 	(void)state;
 	parse_one(yaml, &set);
@@ -1323,28 +1322,29 @@ static void test_annotations_modes(void **state)
 static void test_annotations_errors(void **state)
 {
 	static const char bad_value[] = CNP_HEAD /* 1-4 */
-		"  annotations:\n"
-		"    policy.warden.io/deny-response: icmp\n" /* 6 */
-		"spec:\n"
-		"  endpointSelector: {}\n";
-	static const char typo[] = CNP_HEAD
-		"  annotations:\n"
-		"    policy.warden.io/audit: \"true\"\n" /* 6 */
-		"spec:\n"
-		"  endpointSelector: {}\n";
-	static const char not_string[] = CNP_HEAD
-		"  annotations:\n"
-		"    policy.warden.io/audit-mode: true\n" /* 6: a YAML bool */
-		"spec:\n"
-		"  endpointSelector: {}\n";
-	struct policy_diag diag = { 0 };
+	    "  annotations:\n"
+	    "    policy.warden.io/deny-response: icmp\n" /* 6 */
+	    "spec:\n"
+	    "  endpointSelector: {}\n";
+	static const char typo[] =
+	    CNP_HEAD "  annotations:\n"
+		     "    policy.warden.io/audit: \"true\"\n" /* 6 */
+		     "spec:\n"
+		     "  endpointSelector: {}\n";
+	static const char not_string[] =
+	    CNP_HEAD "  annotations:\n"
+		     "    policy.warden.io/audit-mode: true\n" /* 6: a YAML bool */
+		     "spec:\n"
+		     "  endpointSelector: {}\n";
+	struct policy_diag diag = {0};
 
 	(void)state;
 	assert_error(parse_fail(bad_value, &diag),
 		     "metadata.annotations.policy.warden.io/deny-response", 6,
 		     "use \"drop\" or \"reject\"", false);
 	memset(&diag, 0, sizeof(diag));
-	assert_error(parse_fail(typo, &diag), "metadata.annotations.policy.warden.io/audit", 6,
+	assert_error(parse_fail(typo, &diag),
+		     "metadata.annotations.policy.warden.io/audit", 6,
 		     "unknown Warden annotation", false);
 	memset(&diag, 0, sizeof(diag));
 	parse_fail(not_string, &diag);

@@ -62,7 +62,7 @@ enum warden_reserved_identity {
 
 enum warden_direction {
 	WARDEN_DIR_INGRESS = 0, /* traffic entering the endpoint */
-	WARDEN_DIR_EGRESS = 1,  /* traffic leaving the endpoint */
+	WARDEN_DIR_EGRESS = 1,	/* traffic leaving the endpoint */
 };
 
 enum warden_family {
@@ -116,16 +116,17 @@ struct warden_endpoint_key {
 struct warden_endpoint_info {
 	__u32 endpoint_id;
 	__u32 identity;
-	__u32 flags;           /* enum warden_endpoint_flags */
+	__u32 flags;	       /* enum warden_endpoint_flags */
 	__u32 policy_revision; /* bumped by user space on every policy or
 				* identity change touching this endpoint;
 				* conntrack entries older than it are
 				* re-checked against the policy map. */
-	__u8 ipv4[4];          /* the endpoint's address (host byte layout
+	__u8 ipv4[4];	       /* the endpoint's address (host byte layout
 				* as on the wire, i.e. network order) */
 	__u32 pad;
 	/* Rule cookie naming the audit-mode policy whose default deny would
-	 * drop a flow, per enum warden_direction (see POLICY_COOKIE in policy_compile.h). */
+	 * drop a flow, per enum warden_direction (see POLICY_COOKIE in policy_compile.h).
+	 */
 	__u32 audit_default_cookie[2];
 };
 
@@ -177,10 +178,10 @@ struct warden_endpoint_addr_key {
 struct warden_policy_key {
 	__u32 prefixlen;
 	__u32 endpoint_id; /* host order: always inside the prefix */
-	__u32 identity;    /* host order: always inside the prefix; 0 = any */
-	__u8 direction;    /* enum warden_direction */
-	__u8 protocol;     /* IPPROTO_*, 0 only with a wildcard prefix */
-	__be16 dport;      /* network order, so ranges split into prefixes;
+	__u32 identity;	   /* host order: always inside the prefix; 0 = any */
+	__u8 direction;	   /* enum warden_direction */
+	__u8 protocol;	   /* IPPROTO_*, 0 only with a wildcard prefix */
+	__be16 dport;	   /* network order, so ranges split into prefixes;
 			    * for ICMP: the ICMP type in the high byte */
 };
 #define WARDEN_POLICY_PREFIX_FULL 96
@@ -201,7 +202,7 @@ enum warden_policy_flags {
  * a lookup of its own rule set would have returned for this key.
  */
 struct warden_policy_value {
-	__u16 flags;      /* enum warden_policy_flags */
+	__u16 flags;	   /* enum warden_policy_flags */
 	__be16 proxy_port; /* allowed, but only through the L7 proxy on this
 			    * port; 0 = allowed as is. When both lookups
 			    * allow, the flow is redirected only if neither
@@ -240,14 +241,14 @@ enum warden_ct_flags {
 };
 
 struct warden_ct_value {
-	__u64 expires_ns;        /* bpf_ktime_get_ns() deadline */
+	__u64 expires_ns; /* bpf_ktime_get_ns() deadline */
 	__u64 packets;
 	__u64 bytes;
-	__u32 policy_revision;   /* endpoint revision this flow was last
-				  * checked against */
+	__u32 policy_revision; /* endpoint revision this flow was last
+				* checked against */
 	__u32 remote_identity;
 	__u32 rule_cookie;
-	__u16 flags;             /* enum warden_ct_flags */
+	__u16 flags; /* enum warden_ct_flags */
 	__be16 proxy_port;
 };
 
@@ -264,15 +265,15 @@ struct warden_ct_value {
  */
 enum warden_reason {
 	WARDEN_REASON_FORWARDED = 0,
-	WARDEN_DROP_POLICY = 1,           /* "Policy denied" (default deny) */
-	WARDEN_DROP_POLICY_DENY = 2,      /* "Policy denied by denylist" */
-	WARDEN_DROP_INVALID_PACKET = 3,   /* truncated or malformed headers */
-	WARDEN_DROP_UNSUPPORTED_L3 = 4,   /* not IPv4/ARP (IPv6 comes later) */
+	WARDEN_DROP_POLICY = 1,		  /* "Policy denied" (default deny) */
+	WARDEN_DROP_POLICY_DENY = 2,	  /* "Policy denied by denylist" */
+	WARDEN_DROP_INVALID_PACKET = 3,	  /* truncated or malformed headers */
+	WARDEN_DROP_UNSUPPORTED_L3 = 4,	  /* not IPv4/ARP (IPv6 comes later) */
 	WARDEN_DROP_UNKNOWN_ENDPOINT = 5, /* veth without endpoint entry */
-	WARDEN_DROP_FRAGMENT = 6,         /* non-first fragment, no L4 */
-	WARDEN_DROP_POLICY_REVOKED = 7,   /* established flow lost its allow */
-	WARDEN_DROP_SPOOFED_SOURCE = 8,   /* pod sent with a foreign source */
-	WARDEN_DROP_PROXY_REQUIRED = 9,   /* L7 rules apply, but the packet did
+	WARDEN_DROP_FRAGMENT = 6,	  /* non-first fragment, no L4 */
+	WARDEN_DROP_POLICY_REVOKED = 7,	  /* established flow lost its allow */
+	WARDEN_DROP_SPOOFED_SOURCE = 8,	  /* pod sent with a foreign source */
+	WARDEN_DROP_PROXY_REQUIRED = 9,	  /* L7 rules apply, but the packet did
 					   * not come through the proxy and
 					   * cannot be redirected here */
 	WARDEN_REASON_MAX,
@@ -301,24 +302,24 @@ struct warden_metrics_value {
 enum warden_event_type {
 	WARDEN_EVENT_DROP = 1,
 	WARDEN_EVENT_POLICY_VERDICT = 2, /* first packet of a new flow, allowed */
-	WARDEN_EVENT_AUDIT = 3, /* first packet of a flow that policy would drop
-				 * (reason says why), forwarded by audit mode */
+	WARDEN_EVENT_AUDIT = 3,		 /* first packet of a flow that policy would drop
+					  * (reason says why), forwarded by audit mode */
 };
 
 enum warden_event_flags {
-	WARDEN_EVENT_F_REJECTED = 1u << 0, /* the drop was answered (RST/ICMP) */
+	WARDEN_EVENT_F_REJECTED = 1u << 0,   /* the drop was answered (RST/ICMP) */
 	WARDEN_EVENT_F_REDIRECTED = 1u << 1, /* the new flow goes to the L7 proxy */
 };
 
 struct warden_event {
 	__u64 timestamp_ns;
-	__u8 type;      /* enum warden_event_type */
-	__u8 reason;    /* enum warden_reason */
+	__u8 type;	/* enum warden_event_type */
+	__u8 reason;	/* enum warden_reason */
 	__u8 direction; /* enum warden_direction, from the endpoint's view */
 	__u8 family;
 	__u8 protocol;
 	__u8 tcp_flags;
-	__u8 flags;     /* enum warden_event_flags */
+	__u8 flags; /* enum warden_event_flags */
 	__u8 pad;
 	__u32 endpoint_id;
 	__u32 ifindex;
