@@ -17,13 +17,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The default prefix of endpoint namespace names (/run/netns/<prefix><id>):
+ * an agent that serves another network namespace (a test node) takes its
+ * own, so that agents never see, or sweep, each other's namespaces. */
 #define NETDEV_NETNS_PREFIX "warden-"
+#define NETDEV_NETNS_PREFIX_MAX 20
 #define NETDEV_VETH_PREFIX "wdh"
 
 struct netdev_endpoint {
 	uint32_t id;
 	uint32_t ipv4;	/* network order */
-	char netns[32]; /* "warden-N" */
+	char netns[32]; /* "<prefix>N", e.g. "warden-N" */
 	char host_ifname[16];
 	int host_ifindex;
 };
@@ -37,13 +41,14 @@ int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway, c
 		       size_t err_len);
 void netdev_host__teardown(uint32_t pod_net, int pod_prefix_len, uint32_t gateway);
 
-/* Create the netns + veth + addresses + routes for ep (fills ifindex). */
-int netdev_endpoint__create(struct netdev_endpoint *ep, uint32_t gateway, char *err,
-			    size_t err_len);
+/* Create the netns <netns_prefix><id> + veth + addresses + routes for ep
+ * (fills netns, host_ifname and host_ifindex). */
+int netdev_endpoint__create(struct netdev_endpoint *ep, const char *netns_prefix,
+			    uint32_t gateway, char *err, size_t err_len);
 void netdev_endpoint__destroy(const struct netdev_endpoint *ep);
 
-/* Remove what an earlier, crashed agent left behind (netns warden-*, wdh*). */
-void netdev__sweep_stale(void);
+/* Remove what an earlier, crashed agent left behind (netns <prefix>*, wdh*). */
+void netdev__sweep_stale(const char *netns_prefix);
 
 /* Run argv (no shell); returns the exit status or -errno; stderr into err. */
 int netdev__run(const char *const argv[], char *err, size_t err_len);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -159,13 +160,13 @@ void netdev_host__teardown(uint32_t pod_net, int pod_prefix_len, uint32_t gatewa
 	run_quiet(del_addr);
 }
 
-int netdev_endpoint__create(struct netdev_endpoint *ep, uint32_t gateway, char *err,
-			    size_t err_len)
+int netdev_endpoint__create(struct netdev_endpoint *ep, const char *netns_prefix,
+			    uint32_t gateway, char *err, size_t err_len)
 {
 	char addr[40], addr32[48], gw[INET_ADDRSTRLEN], peer[16], path[128];
 	int ret;
 
-	snprintf(ep->netns, sizeof(ep->netns), NETDEV_NETNS_PREFIX "%u", ep->id);
+	snprintf(ep->netns, sizeof(ep->netns), "%s%u", netns_prefix, ep->id);
 	snprintf(ep->host_ifname, sizeof(ep->host_ifname), NETDEV_VETH_PREFIX "%u",
 		 ep->id);
 	snprintf(peer, sizeof(peer), "wdp%u", ep->id);
@@ -279,7 +280,21 @@ void netdev_endpoint__destroy(const struct netdev_endpoint *ep)
 	run_quiet(del_ns);
 }
 
-void netdev__sweep_stale(void)
+/* Is name "<prefix><digits>", an endpoint namespace of this prefix? (Not
+ * one of another prefix that merely starts the same way.) */
+static bool is_endpoint_netns(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(name, prefix, n) || !name[n])
+		return false;
+	for (const char *p = name + n; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+void netdev__sweep_stale(const char *netns_prefix)
 {
 	struct if_nameindex *ifs, *it;
 	DIR *dir;
@@ -288,8 +303,7 @@ void netdev__sweep_stale(void)
 	dir = opendir("/run/netns");
 	if (dir) {
 		while ((de = readdir(dir))) {
-			if (strncmp(de->d_name, NETDEV_NETNS_PREFIX,
-				    strlen(NETDEV_NETNS_PREFIX)))
+			if (!is_endpoint_netns(de->d_name, netns_prefix))
 				continue;
 			const char *del_ns[] = {"ip", "netns", "del", de->d_name, NULL};
 

@@ -159,7 +159,7 @@ static int host_network_setup(struct agent *agent)
 	const struct agent_config *config = &agent->config;
 	char err[1024];
 
-	netdev__sweep_stale();
+	netdev__sweep_stale(config->netns_prefix);
 	netdev_host__teardown(config->pod_net, config->pod_prefix_len, config->gateway);
 	if (netdev_host__setup(config->pod_net, config->pod_prefix_len, config->gateway,
 			       err, sizeof(err))) {

@@ -42,6 +42,7 @@ struct agent_config {
 	bool reject_by_default;	     /* --deny-response=reject */
 	unsigned int proxy_workers;  /* --proxy-workers; 0 = one per CPU */
 	const char *metrics_address; /* Prometheus endpoint, "" = off */
+	const char *netns_prefix;    /* endpoint netns names: <prefix><id> */
 	bool debug;
 };
 

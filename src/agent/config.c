@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "config.h"
 #include "warden/abi/maps.h"
+#include "warden/netdev.h"
 #include "warden/prefix.h"
 
 #define METRICS_ADDRESS_DEFAULT "127.0.0.1:9962"
@@ -34,7 +35,11 @@ static void usage(FILE *out)
 	    "default:\n"
 	    "                    silence, or a TCP RST / ICMP unreachable (default "
 	    "drop;\n"
-	    "                    a policy may override it, docs/policy-modes.md)\n");
+	    "                    a policy may override it, docs/policy-modes.md)\n"
+	    "  --netns-prefix P  endpoint network namespaces are named P<id> (default\n"
+	    "                    \"warden-\", or $WARDEN_NETNS_PREFIX); agents that serve\n"
+	    "                    different network namespaces on one machine need\n"
+	    "                    different prefixes\n");
 }
 
 static int parse_pod_cidr(const char *text, struct agent_config *config)
@@ -51,6 +56,23 @@ static int parse_pod_cidr(const char *text, struct agent_config *config)
 	return 0;
 }
 
+/* A namespace name prefix: short, plain, and not ending in a digit (so that
+ * "<prefix><id>" cannot be read as another prefix's name). */
+static bool netns_prefix_valid(const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (!n || n > NETDEV_NETNS_PREFIX_MAX ||
+	    (prefix[n - 1] >= '0' && prefix[n - 1] <= '9'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((prefix[i] >= 'a' && prefix[i] <= 'z') ||
+		      (prefix[i] >= '0' && prefix[i] <= '9') || prefix[i] == '-' ||
+		      prefix[i] == '_'))
+			return false;
+	return true;
+}
+
 /* Where an option that is just a string goes (NULL: not such an option). */
 static const char **string_option(struct agent_config *config, int opt)
 {
@@ -63,6 +85,8 @@ static const char **string_option(struct agent_config *config, int opt)
 		return &config->pod_cidr;
 	case 'm':
 		return &config->metrics_address;
+	case 'n':
+		return &config->netns_prefix;
 	}
 	return NULL;
 }
@@ -121,6 +145,7 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    {"metrics-address", required_argument, NULL, 'm'},
 	    {"deny-response", required_argument, NULL, 'd'},
 	    {"proxy-workers", required_argument, NULL, 'W'},
+	    {"netns-prefix", required_argument, NULL, 'n'},
 	    {"debug", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -133,7 +158,11 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    .pod_cidr = "10.200.0.0/16",
 	    .proxy_port = WARDEN_PROXY_PORT_DEFAULT,
 	    .metrics_address = METRICS_ADDRESS_DEFAULT,
+	    .netns_prefix = NETDEV_NETNS_PREFIX,
 	};
+	/* A test node sets the prefix for every agent it runs (tests/node.sh). */
+	if (getenv("WARDEN_NETNS_PREFIX") && *getenv("WARDEN_NETNS_PREFIX"))
+		config->netns_prefix = getenv("WARDEN_NETNS_PREFIX");
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
@@ -144,6 +173,14 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	}
 	if (optind != argc) {
 		usage(stderr);
+		return -EINVAL;
+	}
+	if (!netns_prefix_valid(config->netns_prefix)) {
+		fprintf(stderr,
+			"wardend: --netns-prefix '%s': 1 to %d characters of a-z, 0-9, "
+			"'-' and "
+			"'_', not ending in a digit\n",
+			config->netns_prefix, NETDEV_NETNS_PREFIX_MAX);
 		return -EINVAL;
 	}
 	if (parse_pod_cidr(config->pod_cidr, config)) {

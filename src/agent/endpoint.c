@@ -281,7 +281,8 @@ int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
 		goto fail;
 	}
 	have_identity = true;
-	ret = netdev_endpoint__create(&ep->net, agent->config.gateway, err, err_len);
+	ret = netdev_endpoint__create(&ep->net, agent->config.netns_prefix,
+				      agent->config.gateway, err, err_len);
 	if (ret)
 		goto fail;
 	have_net = true;

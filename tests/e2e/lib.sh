@@ -13,7 +13,10 @@ WARDEN=${WARDEN:-$E2E_ROOT/build/warden}
 E2E_TMP=$(mktemp -d /tmp/warden-e2e.XXXXXX)
 SOCK=$E2E_TMP/warden.sock
 AGENT_PID=
-WORLD_NS=wdtest-world
+# In a test node (tests/node.sh) every name that is global on the machine
+# takes the node's prefix, so that nodes never see each other's.
+NETNS_PREFIX=${WARDEN_NETNS_PREFIX:-warden-}
+WORLD_NS=${WARDEN_NETNS_PREFIX:-wdtest-}world
 WORLD_HOST_IF=wdtworld0
 CORPUS=${WARDEN_CORPUS:-$E2E_ROOT/../shared/corpus}
 export WARDEN_SOCKET=$SOCK
@@ -162,7 +165,7 @@ e2e_cleanup() {
 	fi
 	ip link del "$WORLD_HOST_IF" 2>/dev/null
 	# Whatever a killed agent could not remove itself.
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^warden-'); do
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${NETNS_PREFIX}[0-9]+\$"); do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
