@@ -127,12 +127,13 @@ $(BUILD)/warden-proxy: $(PROXY_OBJS) $(BUILD)/libwarden.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
 
 # The CNI plugin: a client of the control socket (it links the CLI's client,
-# src/cli/client.c) and of lib/labels.c for label validation.
+# src/cli/client.c), of lib/labels.c for label validation, and of
+# lib/host/netdev_cni.c to remove a host device when the agent cannot.
 $(CNI_OBJS): $(wildcard src/cni/*.h)
 
 $(BUILD)/warden-cni: $(CNI_OBJS) $(BUILD)/src/cli/client.o $(BUILD)/libwarden.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lmnl
 
 # tests/cni/: a CNI plugin wrapper that times the plugin it runs.
 $(BUILD)/tests/cni/cni-timer: tests/cni/cni_timer.c

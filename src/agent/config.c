@@ -37,9 +37,9 @@ static void usage(FILE *out)
 	    "drop;\n"
 	    "                    a policy may override it, docs/policy-modes.md)\n"
 	    "  --netns-prefix P  endpoint network namespaces are named P<id> (default\n"
-	    "                    \"warden-\", or $WARDEN_NETNS_PREFIX); agents that serve\n"
-	    "                    different network namespaces on one machine need\n"
-	    "                    different prefixes\n");
+	    "                    \"warden-\", or $WARDEN_NETNS_PREFIX); agents\n"
+	    "                    that serve different network namespaces on one\n"
+	    "                    machine need different prefixes\n");
 }
 
 static int parse_pod_cidr(const char *text, struct agent_config *config)
