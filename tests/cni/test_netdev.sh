@@ -64,6 +64,13 @@ check "no device left by the refused attachments (only $host)" \
 	eval '[ "$(ip -o link show | grep -c " wdc")" = 1 ]'
 ip netns exec "$NS2" sleep 60 &
 sleeper=$!
+# The pid is ip's until it has entered $NS2 and exec'd sleep: wait for that,
+# or the probe would be given the host's namespace.
+for _ in $(seq 100); do
+	[ "$(stat -L -c %i "/proc/$sleeper/ns/net" 2>/dev/null)" = \
+		"$(stat -L -c %i "/run/netns/$NS2")" ] && break
+	sleep 0.05
+done
 out=$("$PROBE" attach nd0004 eth0 "/proc/$sleeper/ns/net" 10.231.1.11 "$GW" 2>&1)
 check "attach into /proc/PID/ns/net (a runtime's path to a process's namespace): $out" \
 	eval 'ip -n "$NS2" -4 -o addr show dev eth0 | grep -q "10.231.1.11/32" && ping -c 1 -W 2 10.231.1.11 >/dev/null'
