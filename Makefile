@@ -32,8 +32,10 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	  -Iinclude -I$(BUILD) -D_GNU_SOURCE $(SANFLAGS)
-LDFLAGS += $(SANFLAGS)
-LIBS := -lbpf -lelf -lz -lyaml -ljansson -lpcre2-8 -lcurl
+# --as-needed: a binary records only the libraries it uses (the CLI does not
+# load libnftables, which only the agent's redirect set-up needs).
+LDFLAGS += $(SANFLAGS) -Wl,--as-needed
+LIBS := -lbpf -lelf -lz -lyaml -ljansson -lpcre2-8 -lcurl -lmnl -lnftables
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
@@ -85,7 +87,7 @@ CNI_BIN_DIR ?= /opt/cni/bin
 	cni-test bench-l7-match bench-apply format format-check
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(KVTEST_BINS) $(BUILD)/tests/cni/cni-timer \
-	$(BUILD)/tests/cni/netdev-cni-probe
+	$(BUILD)/tests/cni/netdev-cni-probe $(BUILD)/tests/host/netdev-probe
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/lib/*.h) $(wildcard include/warden/abi/*.h)
 	$(call msg,BPF,$@)
@@ -125,12 +127,13 @@ $(BUILD)/warden-proxy: $(PROXY_OBJS) $(BUILD)/libwarden.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
 
 # The CNI plugin: a client of the control socket (it links the CLI's client,
-# src/cli/client.c) and of lib/labels.c for label validation.
+# src/cli/client.c), of lib/labels.c for label validation, and of
+# lib/host/netdev_cni.c to remove a host device when the agent cannot.
 $(CNI_OBJS): $(wildcard src/cni/*.h)
 
 $(BUILD)/warden-cni: $(CNI_OBJS) $(BUILD)/src/cli/client.o $(BUILD)/libwarden.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lmnl
 
 # tests/cni/: a CNI plugin wrapper that times the plugin it runs.
 $(BUILD)/tests/cni/cni-timer: tests/cni/cni_timer.c
@@ -139,6 +142,12 @@ $(BUILD)/tests/cni/cni-timer: tests/cni/cni_timer.c
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/tests/cni/netdev-cni-probe: tests/cni/netdev_cni_probe.c $(BUILD)/libwarden.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS)
+
+# tests/host/: lib/host/netdev.c driven on real namespaces (test_netdev.sh).
+$(BUILD)/tests/host/netdev-probe: tests/host/netdev_probe.c $(BUILD)/libwarden.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS)

@@ -2,6 +2,8 @@
 # The whole test suite, as CI runs it (README: `sudo make test`).
 #   unit tests, the same under ASan+UBSan, BPF_PROG_RUN datapath tests,
 #   the etcd client and cluster backends against a real etcd,
+#   the host plumbing (namespaces, veths, routes, the redirect) on real
+#   namespaces in a test node,
 #   end-to-end tests with real namespaces and traffic.
 # Ends with one line "N passed, N failed, N skipped" summed over all suites.
 # A test that cannot run here (the policy corpus beside the checkout is
@@ -53,6 +55,7 @@ run_suite bpf tests/run-unit.sh build bpf
 run_suite kvstore tests/kvstore/run.sh build
 run_suite kvstore-asan tests/kvstore/run.sh build-san
 run_suite fuzz make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+run_suite host-netdev tests/node.sh tests/host/test_netdev.sh
 run_suite proxy tests/proxy/test_proxy.sh
 run_suite e2e tests/e2e/run.sh
 run_suite cni tests/cni/run.sh --quick

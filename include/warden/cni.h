@@ -15,8 +15,6 @@
 
 /* Host-side devices of CNI attachments; never swept at agent start. */
 #define CNI_HOST_IFNAME_PREFIX "wdc"
-/* The temporary name of the container end before it moves into its netns. */
-#define CNI_PEER_IFNAME_PREFIX "wdt"
 #define CNI_DEFAULT_SOCKET "/run/warden/warden.sock"
 #define CNI_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
 
@@ -40,8 +38,8 @@ static inline uint64_t cni_attachment__hash(const char *container_id, const char
 
 /*
  * "wdc" + 11 hex digits (44 bits of the hash) = 14 characters, within
- * IFNAMSIZ. @prefix is CNI_HOST_IFNAME_PREFIX or CNI_PEER_IFNAME_PREFIX;
- * @buf holds at least 16 bytes.
+ * IFNAMSIZ. @prefix is CNI_HOST_IFNAME_PREFIX; @buf holds at least 16
+ * bytes.
  */
 static inline void cni_attachment__ifname(const char *prefix, const char *container_id,
 					  const char *ifname, char *buf, size_t len)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Endpoint plumbing: network namespace, veth pair, addresses and routes,
- * the way a container runtime makes them. It drives iproute2 (`ip`), the
- * well-kept tool for this, rather than hand-written netlink; the BPF
- * attachment itself is in datapath.c.
+ * the way a container runtime makes them, through route netlink
+ * (netlink.h, libmnl) and named namespaces (netns.h): no process is started,
+ * and every request has a deadline. The BPF attachment itself is in
+ * datapath.c.
  *
  * Layout of one endpoint (id N, address A, gateway G = first pod address):
  *   host:  wdhN (veth, no address) --- route A/32 dev wdhN src G
@@ -33,7 +34,7 @@ struct netdev_endpoint {
 };
 
 /*
- * Host side set-up: the dummy device with the gateway address, an
+ * Host side set-up: the gateway address on lo, an
  * unreachable route for the whole pod CIDR (so a packet to an unassigned
  * pod address never follows the default route), IPv4 forwarding.
  */
@@ -42,15 +43,14 @@ int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway, c
 void netdev_host__teardown(uint32_t pod_net, int pod_prefix_len, uint32_t gateway);
 
 /* Create the netns <netns_prefix><id> + veth + addresses + routes for ep
- * (fills netns, host_ifname and host_ifindex). */
+ * (fills netns, host_ifname and host_ifindex). All or nothing: on failure
+ * what was made is removed, and err names the step that failed with the
+ * kernel's reason. */
 int netdev_endpoint__create(struct netdev_endpoint *ep, const char *netns_prefix,
 			    uint32_t gateway, char *err, size_t err_len);
 void netdev_endpoint__destroy(const struct netdev_endpoint *ep);
 
 /* Remove what an earlier, crashed agent left behind (netns <prefix>*, wdh*). */
 void netdev__sweep_stale(const char *netns_prefix);
-
-/* Run argv (no shell); returns the exit status or -errno; stderr into err. */
-int netdev__run(const char *const argv[], char *err, size_t err_len);
 
 #endif /* WARDEN_NETDEV_H */

@@ -8,8 +8,8 @@
  * device is all a detach does (the container end goes with it).
  *
  * Device names come from the attachment (include/warden/cni.h): host side
- * wdcX, the container end created as wdtX and moved and renamed to the
- * runtime's CNI_IFNAME in one step.
+ * wdcX; the container end is created in the runtime's namespace under the
+ * runtime's CNI_IFNAME, in the request that creates the pair.
  */
 #ifndef WARDEN_NETDEV_CNI_H
 #define WARDEN_NETDEV_CNI_H

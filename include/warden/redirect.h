@@ -21,10 +21,12 @@
 #include <stdint.h>
 
 #define REDIRECT_NFT_TABLE "warden"
-#define REDIRECT_ROUTE_TABLE "2004"
+#define REDIRECT_ROUTE_TABLE 2004
+#define REDIRECT_RULE_PRIORITY 9000
 
-/* Install (replacing any earlier copy); work_dir holds the ruleset file. */
-int redirect__setup(uint16_t proxy_port, const char *work_dir, char *err, size_t err_len);
+/* Install (replacing any earlier copy); on failure nothing is left and err
+ * says which piece failed and why. */
+int redirect__setup(uint16_t proxy_port, char *err, size_t err_len);
 void redirect__teardown(void);
 
 #endif /* WARDEN_REDIRECT_H */

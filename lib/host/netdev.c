@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Endpoint plumbing through iproute2; see netdev.h for the layout. */
+/*
+ * Endpoint plumbing over route netlink (netlink.h) and named namespaces
+ * (netns.h); see netdev.h for the layout. Each request is the one `ip`
+ * makes for the command named in its comment, so the kernel state is the
+ * one the iproute2 commands of earlier versions left.
+ */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,92 +17,16 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "warden/errbuf.h"
 #include "warden/log.h"
 #include "warden/netdev.h"
+#include "warden/netlink.h"
+#include "warden/netns.h"
 
-int netdev__run(const char *const argv[], char *err, size_t err_len)
-{
-	int pipefd[2], status;
-	pid_t pid;
-	ssize_t n;
-	size_t used = 0;
-
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-
-		dup2(devnull, STDIN_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	if (err && err_len)
-		err[0] = '\0';
-	for (;;) {
-		char buf[256];
-
-		n = read(pipefd[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (err && used + 1 < err_len) {
-			size_t take = (size_t)n < err_len - used - 1 ? (size_t)n
-								     : err_len - used - 1;
-
-			memcpy(err + used, buf, take);
-			used += take;
-			err[used] = '\0';
-		}
-	}
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (err && used && err[used - 1] == '\n')
-		err[used - 1] = '\0';
-	if (!WIFEXITED(status))
-		return -ECHILD;
-	return WEXITSTATUS(status);
-}
-
-/* Run and turn a failure into -EIO with "cmd: stderr" in err. */
-static int run_checked(const char *const argv[], char *err, size_t err_len)
-{
-	char out[512];
-	int ret = netdev__run(argv, out, sizeof(out));
-
-	if (ret == 0)
-		return 0;
-	if (err) {
-		size_t off = 0;
-
-		for (int i = 0; argv[i] && off < err_len; i++)
-			off += snprintf(err + off, err_len - off, "%s%s", i ? " " : "",
-					argv[i]);
-		if (off < err_len)
-			snprintf(err + off, err_len - off, ": %s",
-				 out[0] ? out : "failed");
-	}
-	return ret < 0 ? ret : -EIO;
-}
-
-static void run_quiet(const char *const argv[])
-{
-	netdev__run(argv, NULL, 0);
-}
+/* The endpoint's end of the veth pair, inside its namespace. */
+#define ENDPOINT_IFNAME "eth0"
 
 static int write_sysctl(const char *path, const char *value)
 {
@@ -118,29 +48,70 @@ static void format_prefix(uint32_t net, int len, char *buf, size_t size)
 	snprintf(buf, size, "%s/%d", addr, len);
 }
 
+/* A socket of the calling thread's namespace, its failure said in err. */
+static int host_nl_open(struct nl_sock *nl, char *err, size_t err_len)
+{
+	int ret = nl_sock__open(nl);
+
+	if (ret)
+		errbuf__printf(err, err_len, "open a route netlink socket: %s",
+			       strerror(-ret));
+	return ret;
+}
+
+/* `ip route replace unreachable CIDR` / `ip route del unreachable CIDR` */
+static struct nl_route unreachable_route(uint32_t pod_net, int pod_prefix_len, bool add)
+{
+	return (struct nl_route){.table = RT_TABLE_MAIN,
+				 .type = RTN_UNREACHABLE,
+				 .scope = add ? RT_SCOPE_UNIVERSE : RT_SCOPE_NOWHERE,
+				 .protocol = add ? RTPROT_BOOT : 0,
+				 .dst = pod_net,
+				 .dst_len = (uint8_t)pod_prefix_len};
+}
+
 int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway, char *err,
 		       size_t err_len)
 {
-	char cidr[32], gw[40];
+	struct nl_route unreachable = unreachable_route(pod_net, pod_prefix_len, true);
+	char cidr[32], gw[40], what[96];
+	struct nl_sock nl = {0};
+	struct nl_link lo;
+	union nl_buf req;
 	int ret;
 
 	format_prefix(pod_net, pod_prefix_len, cidr, sizeof(cidr));
 	format_prefix(gateway, 32, gw, sizeof(gw));
-
+	ret = host_nl_open(&nl, err, err_len);
+	if (ret)
+		return ret;
 	/* On lo rather than a dummy device: not every kernel has the dummy
-	 * driver, and a local address answers ARP on every interface. */
-	const char *add_addr[] = {"ip", "addr", "replace", gw, "dev", "lo", NULL};
+	 * driver, and a local address answers ARP on every interface.
+	 * `ip addr replace G/32 dev lo` */
+	ret = nl_sock__link_get(&nl, "lo", &lo, err, err_len);
+	if (!ret) {
+		snprintf(what, sizeof(what), "add the gateway address %s to lo", gw);
+		ret = nl_sock__request(&nl,
+				       nl_msg__addr(req.buf, sizeof(req), RTM_NEWADDR,
+						    NLM_F_CREATE | NLM_F_REPLACE,
+						    lo.ifindex, gateway, 32),
+				       what, err, err_len);
+	}
 	/* A packet to an unassigned pod address must never leave the host. */
-	const char *unreachable[] = {"ip", "route", "replace", "unreachable", cidr, NULL};
-
-	ret = run_checked(add_addr, err, err_len);
-	if (!ret)
-		ret = run_checked(unreachable, err, err_len);
+	if (!ret) {
+		snprintf(what, sizeof(what), "add the route unreachable %s", cidr);
+		ret = nl_sock__request(&nl,
+				       nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
+						     NLM_F_CREATE | NLM_F_REPLACE,
+						     &unreachable),
+				       what, err, err_len);
+	}
+	nl_sock__close(&nl);
 	if (!ret) {
 		ret = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
-		if (ret && err)
-			snprintf(err, err_len, "enable net.ipv4.ip_forward: %s",
-				 strerror(-ret));
+		if (ret)
+			errbuf__printf(err, err_len, "enable net.ipv4.ip_forward: %s",
+				       strerror(-ret));
 	}
 	if (ret)
 		netdev_host__teardown(pod_net, pod_prefix_len, gateway);
@@ -149,85 +120,179 @@ int netdev_host__setup(uint32_t pod_net, int pod_prefix_len, uint32_t gateway, c
 
 void netdev_host__teardown(uint32_t pod_net, int pod_prefix_len, uint32_t gateway)
 {
-	char cidr[32], gw[40];
+	struct nl_route unreachable = unreachable_route(pod_net, pod_prefix_len, false);
+	struct nl_sock nl;
+	struct nl_link lo;
+	union nl_buf req;
 
-	format_prefix(pod_net, pod_prefix_len, cidr, sizeof(cidr));
-	format_prefix(gateway, 32, gw, sizeof(gw));
-	const char *del_route[] = {"ip", "route", "del", "unreachable", cidr, NULL};
-	const char *del_addr[] = {"ip", "addr", "del", gw, "dev", "lo", NULL};
+	if (nl_sock__open(&nl))
+		return;
+	/* What is already gone is not an error here. */
+	nl_sock__request(
+	    &nl, nl_msg__route(req.buf, sizeof(req), RTM_DELROUTE, 0, &unreachable), "",
+	    NULL, 0);
+	if (!nl_sock__link_get(&nl, "lo", &lo, NULL, 0))
+		nl_sock__request(&nl,
+				 nl_msg__addr(req.buf, sizeof(req), RTM_DELADDR, 0,
+					      lo.ifindex, gateway, 32),
+				 "", NULL, 0);
+	nl_sock__close(&nl);
+}
 
-	run_quiet(del_route);
-	run_quiet(del_addr);
+/*
+ * Inside a new endpoint namespace, before any device in it is up: IPv6
+ * off (IPv4 only for now; "all" also sets the default that eth0 takes when
+ * it arrives, so no device here ever has an IPv6 address; absent when the
+ * kernel has no IPv6, then there is nothing to turn off), and the socket
+ * that configures the namespace from outside.
+ */
+static int endpoint_netns_init(void *arg)
+{
+	write_sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+	return nl_sock__open(arg);
+}
+
+/* The steps of netdev_endpoint__create() after the namespace: @host and
+ * @ns are sockets of the host's and of the endpoint's namespace. */
+static int endpoint_plumb(struct netdev_endpoint *ep, struct nl_sock *host,
+			  struct nl_sock *ns, int nsfd, uint32_t gateway, char *err,
+			  size_t err_len)
+{
+	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN], what[128], path[128];
+	struct nl_link eth0, wdh;
+	union nl_buf req;
+	int ret;
+
+	inet_ntop(AF_INET, &ep->ipv4, addr, sizeof(addr));
+	inet_ntop(AF_INET, &gateway, gw, sizeof(gw));
+	/* `ip link add wdhN type veth peer name eth0 netns NS`: the peer is
+	 * made in the namespace under its final name. */
+	snprintf(what, sizeof(what), "create the veth pair %s / %s in %s",
+		 ep->host_ifname, ENDPOINT_IFNAME, ep->netns);
+	ret = nl_sock__request(
+	    host,
+	    nl_msg__veth(req.buf, sizeof(req), ep->host_ifname, ENDPOINT_IFNAME, nsfd),
+	    what, err, err_len);
+	if (ret)
+		return ret;
+	/* IPv4 only for now: keep IPv6 chatter off the veth (before it is up). */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 ep->host_ifname);
+	write_sysctl(path, "1");
+	ret = nl_sock__link_get(ns, ENDPOINT_IFNAME, &eth0, err, err_len);
+	if (ret)
+		return ret;
+	/* `ip -n NS addr add A/32 dev eth0` */
+	snprintf(what, sizeof(what), "add %s/32 to %s in %s", addr, ENDPOINT_IFNAME,
+		 ep->netns);
+	ret = nl_sock__request(ns,
+			       nl_msg__addr(req.buf, sizeof(req), RTM_NEWADDR,
+					    NLM_F_CREATE | NLM_F_EXCL, eth0.ifindex,
+					    ep->ipv4, 32),
+			       what, err, err_len);
+	if (ret)
+		return ret;
+	/* `ip -n NS link set lo up`, `… eth0 up`, `ip link set wdhN up` */
+	snprintf(what, sizeof(what), "bring lo up in %s", ep->netns);
+	ret = nl_sock__request(ns, nl_msg__link_up(req.buf, sizeof(req), 0, "lo"), what,
+			       err, err_len);
+	if (ret)
+		return ret;
+	snprintf(what, sizeof(what), "bring %s up in %s", ENDPOINT_IFNAME, ep->netns);
+	ret = nl_sock__request(ns,
+			       nl_msg__link_up(req.buf, sizeof(req), eth0.ifindex, NULL),
+			       what, err, err_len);
+	if (ret)
+		return ret;
+	snprintf(what, sizeof(what), "bring %s up", ep->host_ifname);
+	ret = nl_sock__request(host,
+			       nl_msg__link_up(req.buf, sizeof(req), 0, ep->host_ifname),
+			       what, err, err_len);
+	if (ret)
+		return ret;
+	/* `ip -n NS route add G dev eth0 scope link` */
+	struct nl_route to_gw = {.table = RT_TABLE_MAIN,
+				 .type = RTN_UNICAST,
+				 .scope = RT_SCOPE_LINK,
+				 .protocol = RTPROT_BOOT,
+				 .dst = gateway,
+				 .dst_len = 32,
+				 .oif = eth0.ifindex};
+	snprintf(what, sizeof(what), "add the route %s dev %s scope link in %s", gw,
+		 ENDPOINT_IFNAME, ep->netns);
+	ret = nl_sock__request(ns,
+			       nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
+					     NLM_F_CREATE | NLM_F_EXCL, &to_gw),
+			       what, err, err_len);
+	if (ret)
+		return ret;
+	/* `ip -n NS route add default via G dev eth0 src A` */
+	struct nl_route dflt = {.table = RT_TABLE_MAIN,
+				.type = RTN_UNICAST,
+				.scope = RT_SCOPE_UNIVERSE,
+				.protocol = RTPROT_BOOT,
+				.gateway = gateway,
+				.prefsrc = ep->ipv4,
+				.oif = eth0.ifindex};
+	snprintf(what, sizeof(what), "add the route default via %s src %s in %s", gw,
+		 addr, ep->netns);
+	ret = nl_sock__request(ns,
+			       nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
+					     NLM_F_CREATE | NLM_F_EXCL, &dflt),
+			       what, err, err_len);
+	if (ret)
+		return ret;
+	/* `ip route replace A/32 dev wdhN src G` */
+	ret = nl_sock__link_get(host, ep->host_ifname, &wdh, err, err_len);
+	if (ret)
+		return ret;
+	struct nl_route to_ep = {.table = RT_TABLE_MAIN,
+				 .type = RTN_UNICAST,
+				 .scope = RT_SCOPE_LINK,
+				 .protocol = RTPROT_BOOT,
+				 .dst = ep->ipv4,
+				 .dst_len = 32,
+				 .prefsrc = gateway,
+				 .oif = wdh.ifindex};
+	snprintf(what, sizeof(what), "add the route %s/32 dev %s src %s", addr,
+		 ep->host_ifname, gw);
+	ret = nl_sock__request(host,
+			       nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
+					     NLM_F_CREATE | NLM_F_REPLACE, &to_ep),
+			       what, err, err_len);
+	if (ret)
+		return ret;
+	ep->host_ifindex = wdh.ifindex;
+	return 0;
 }
 
 int netdev_endpoint__create(struct netdev_endpoint *ep, const char *netns_prefix,
 			    uint32_t gateway, char *err, size_t err_len)
 {
-	char addr[40], addr32[48], gw[INET_ADDRSTRLEN], peer[16], path[128];
-	int ret;
+	struct nl_sock host = {0}, ns = {0};
+	int nsfd = -1, ret;
 
 	snprintf(ep->netns, sizeof(ep->netns), "%s%u", netns_prefix, ep->id);
 	snprintf(ep->host_ifname, sizeof(ep->host_ifname), NETDEV_VETH_PREFIX "%u",
 		 ep->id);
-	snprintf(peer, sizeof(peer), "wdp%u", ep->id);
-	inet_ntop(AF_INET, &ep->ipv4, addr, sizeof(addr));
-	snprintf(addr32, sizeof(addr32), "%s/32", addr);
-	inet_ntop(AF_INET, &gateway, gw, sizeof(gw));
-
-	const char *add_ns[] = {"ip", "netns", "add", ep->netns, NULL};
-	const char *add_veth[] = {"ip",	  "link",  "add",     ep->host_ifname,
-				  "type", "veth",  "peer",    "name",
-				  peer,	  "netns", ep->netns, NULL};
-	const char *rename[] = {"ip", "-n",   ep->netns, "link", "set",
-				peer, "name", "eth0",	 NULL};
-	const char *ns_addr[] = {"ip",	 "-n",	ep->netns, "addr", "add",
-				 addr32, "dev", "eth0",	   NULL};
-	const char *ns_lo[] = {"ip", "-n", ep->netns, "link", "set", "lo", "up", NULL};
-	const char *ns_up[] = {"ip", "-n", ep->netns, "link", "set", "eth0", "up", NULL};
-	const char *ns_gw[] = {"ip",  "-n",   ep->netns, "route", "add", gw,
-			       "dev", "eth0", "scope",	 "link",  NULL};
-	const char *ns_default[] = {"ip",      "-n",  ep->netns, "route", "add",
-				    "default", "via", gw,	 "dev",	  "eth0",
-				    "src",     addr,  NULL};
-	const char *host_up[] = {"ip", "link", "set", ep->host_ifname, "up", NULL};
-	const char *host_route[] = {
-	    "ip", "route", "replace", addr32, "dev", ep->host_ifname, "src", gw, NULL};
-	const char *const *steps[] = {add_ns, add_veth, rename, ns_addr,    ns_lo,
-				      ns_up,  host_up,	ns_gw,	ns_default, host_route};
-
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		ret = run_checked(steps[i], err, err_len);
-		if (ret)
-			goto fail;
-		if (steps[i] == add_veth) {
-			/* IPv4 only for now: keep IPv6 chatter off the veth. */
-			snprintf(path, sizeof(path),
-				 "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-				 ep->host_ifname);
-			write_sysctl(path, "1");
-		}
+	ep->host_ifindex = 0;
+	ret = host_nl_open(&host, err, err_len);
+	if (ret)
+		return ret;
+	/* `ip netns add NS`, IPv6 off inside, a socket of it. When this
+	 * fails nothing was made (and a namespace of that name that exists
+	 * is not ours to remove). */
+	ret = netns__add(ep->netns, endpoint_netns_init, &ns, &nsfd, err, err_len);
+	if (ret) {
+		nl_sock__close(&host);
+		return ret;
 	}
-	{
-		const char *ns_v6[] = {"ip",
-				       "netns",
-				       "exec",
-				       ep->netns,
-				       "sysctl",
-				       "-qw",
-				       "net.ipv6.conf.all.disable_ipv6=1",
-				       NULL};
-		run_quiet(ns_v6);
-	}
-	ep->host_ifindex = (int)if_nametoindex(ep->host_ifname);
-	if (!ep->host_ifindex) {
-		ret = -errno;
-		snprintf(err, err_len, "%s vanished: %s", ep->host_ifname,
-			 strerror(errno));
-		goto fail;
-	}
-	return 0;
-fail:
-	netdev_endpoint__destroy(ep);
+	ret = endpoint_plumb(ep, &host, &ns, nsfd, gateway, err, err_len);
+	nl_sock__close(&ns);
+	nl_sock__close(&host);
+	close(nsfd);
+	if (ret)
+		netdev_endpoint__destroy(ep);
 	return ret;
 }
 
@@ -265,19 +330,33 @@ static void kill_netns_processes(const char *netns)
 
 void netdev_endpoint__destroy(const struct netdev_endpoint *ep)
 {
-	char addr32[48], addr[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &ep->ipv4, addr, sizeof(addr));
-	snprintf(addr32, sizeof(addr32), "%s/32", addr);
-	const char *del_route[] = {"ip",  "route",	   "del", addr32,
-				   "dev", ep->host_ifname, NULL};
-	const char *del_link[] = {"ip", "link", "del", ep->host_ifname, NULL};
-	const char *del_ns[] = {"ip", "netns", "del", ep->netns, NULL};
+	struct nl_sock nl;
+	struct nl_link wdh;
+	union nl_buf req;
 
 	kill_netns_processes(ep->netns);
-	run_quiet(del_route);
-	run_quiet(del_link);
-	run_quiet(del_ns);
+	if (!nl_sock__open(&nl)) {
+		/* `ip route del A/32 dev wdhN`, `ip link del wdhN`; what is
+		 * already gone is not an error here. */
+		if (!nl_sock__link_get(&nl, ep->host_ifname, &wdh, NULL, 0)) {
+			struct nl_route to_ep = {.table = RT_TABLE_MAIN,
+						 .scope = RT_SCOPE_NOWHERE,
+						 .dst = ep->ipv4,
+						 .dst_len = 32,
+						 .oif = wdh.ifindex};
+
+			nl_sock__request(
+			    &nl,
+			    nl_msg__route(req.buf, sizeof(req), RTM_DELROUTE, 0, &to_ep),
+			    "", NULL, 0);
+			nl_sock__request(
+			    &nl, nl_msg__link_del(req.buf, sizeof(req), ep->host_ifname),
+			    "", NULL, 0);
+		}
+		nl_sock__close(&nl);
+	}
+	/* `ip netns del NS` */
+	netns__delete(ep->netns);
 }
 
 /* Is name "<prefix><digits>", an endpoint namespace of this prefix? (Not
@@ -297,31 +376,33 @@ static bool is_endpoint_netns(const char *name, const char *prefix)
 void netdev__sweep_stale(const char *netns_prefix)
 {
 	struct if_nameindex *ifs, *it;
-	DIR *dir;
+	struct nl_sock nl = {0};
+	union nl_buf req;
 	struct dirent *de;
+	DIR *dir;
 
-	dir = opendir("/run/netns");
+	dir = opendir(NETNS_RUN_DIR);
 	if (dir) {
 		while ((de = readdir(dir))) {
 			if (!is_endpoint_netns(de->d_name, netns_prefix))
 				continue;
-			const char *del_ns[] = {"ip", "netns", "del", de->d_name, NULL};
-
 			kill_netns_processes(de->d_name);
 			pr_info("removing stale namespace %s\n", de->d_name);
-			run_quiet(del_ns);
+			netns__delete(de->d_name);
 		}
 		closedir(dir);
 	}
+	if (nl_sock__open(&nl))
+		return;
 	ifs = if_nameindex();
 	for (it = ifs; it && it->if_index; it++) {
 		if (strncmp(it->if_name, NETDEV_VETH_PREFIX, strlen(NETDEV_VETH_PREFIX)))
 			continue;
-		const char *del_link[] = {"ip", "link", "del", it->if_name, NULL};
-
 		pr_info("removing stale device %s\n", it->if_name);
-		run_quiet(del_link);
+		nl_sock__request(&nl, nl_msg__link_del(req.buf, sizeof(req), it->if_name),
+				 "", NULL, 0);
 	}
 	if (ifs)
 		if_freenameindex(ifs);
+	nl_sock__close(&nl);
 }

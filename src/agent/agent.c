@@ -214,8 +214,7 @@ int agent__start(struct agent *agent)
 		ret = datapath_setup(agent);
 	if (ret)
 		return ret;
-	if (redirect__setup(agent->config.proxy_port, agent->config.state_dir, err,
-			    sizeof(err))) {
+	if (redirect__setup(agent->config.proxy_port, err, sizeof(err))) {
 		pr_warn("L7 redirect set-up: %s\n", err);
 		return -EIO;
 	}

@@ -15,12 +15,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../cli/client.h"
 #include "cni.h"
 #include "warden/cni.h"
+#include "warden/netdev_cni.h"
 #include "warden/version.h"
 
 #define STDIN_MAX (4u << 20)
@@ -232,22 +232,14 @@ static int agent_call(struct client *client, const char *cmd, json_t *args,
 static void remove_host_device(const struct cni_env *env)
 {
 	char name[IF_NAMESIZE + 1];
-	int status;
-	pid_t pid;
 
 	cni_attachment__ifname(CNI_HOST_IFNAME_PREFIX, env->container_id, env->ifname,
 			       name, sizeof(name));
 	if (!if_nametoindex(name))
 		return;
 	fprintf(stderr, "warden-cni: removing %s myself (the agent cannot)\n", name);
-	pid = fork();
-	if (pid == 0) {
-		execlp("ip", "ip", "link", "del", name, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+	/* One netlink request, with a deadline (lib/host/netdev_cni.c). */
+	netdev_cni__detach(env->container_id, env->ifname);
 }
 
 static json_t *attachment_args(const struct request *req)

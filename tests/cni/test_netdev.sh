@@ -10,13 +10,17 @@ set -u
 . "$(dirname "$0")/lib.sh"
 PROBE=$BUILD/tests/cni/netdev-cni-probe
 NS=wcnitest-nd1
+NS2=wcnitest-nd2
 GW=10.231.1.1
 ADDR=10.231.1.7
 cleanup() {
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$NS2" 2>/dev/null
 	ip addr del "$GW/32" dev lo 2>/dev/null
 	"$PROBE" detach nd0001 eth0 2>/dev/null
 	"$PROBE" detach nd0002 eth0 2>/dev/null
+	"$PROBE" detach nd0003 eth1 2>/dev/null
+	"$PROBE" detach nd0004 eth0 2>/dev/null
 	rm -f /tmp/wcnitest-notns
 }
 trap cleanup EXIT
@@ -40,6 +44,8 @@ check "the container's MAC is what attach reported" \
 	eval 'ip -n "$NS" -o link show eth0 | grep -q "$(cut -d" " -f4 <<<"$out")"'
 check "the host reaches the container address (ping)" ping -c 1 -W 2 "$ADDR"
 check "the container reaches the gateway (ping from inside)" ip netns exec "$NS" ping -c 1 -W 2 "$GW"
+check "IPv6 off on the container interface and on the host device" \
+	eval '[ "$(ip netns exec "$NS" cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6)$(cat /proc/sys/net/ipv6/conf/$host/disable_ipv6)" = 11 ] && [ -z "$(ip -n "$NS" -6 addr show dev eth0)" ]'
 err=$("$PROBE" attach nd0002 eth0 "/run/netns/$NS" 10.231.1.8 "$GW" 2>&1)
 rc=$?
 check "a second eth0 in the same namespace is refused: $err" \
@@ -48,8 +54,29 @@ check "a second eth0 in the same namespace is refused: $err" \
 err=$("$PROBE" attach nd0002 eth1 /tmp/wcnitest-notns 10.231.1.9 "$GW" 2>&1)
 check "attach into a file that is not a namespace is refused: $err" \
 	eval 'grep -q "not a network namespace" <<<"$err"'
+ip netns add "$NS2"
+err=$("$PROBE" attach nd0003 eth1 "/run/netns/$NS2" 10.231.1.10 10.231.9.1 2>&1)
+check "a gateway the host does not have fails at the host route, with the kernel's reason: $err" \
+	eval 'grep -q "^route to the endpoint on the host: .*(kernel: .*prefsrc" <<<"$err"'
+check "and leaves nothing in that namespace" \
+	eval '[ "$(ip -n "$NS2" -o link show | grep -vc ": lo:")" = 0 ]'
 check "no device left by the refused attachments (only $host)" \
 	eval '[ "$(ip -o link show | grep -c " wdc")" = 1 ]'
+ip netns exec "$NS2" sleep 60 &
+sleeper=$!
+# The pid is ip's until it has entered $NS2 and exec'd sleep: wait for that,
+# or the probe would be given the host's namespace.
+for _ in $(seq 100); do
+	[ "$(stat -L -c %i "/proc/$sleeper/ns/net" 2>/dev/null)" = \
+		"$(stat -L -c %i "/run/netns/$NS2")" ] && break
+	sleep 0.05
+done
+out=$("$PROBE" attach nd0004 eth0 "/proc/$sleeper/ns/net" 10.231.1.11 "$GW" 2>&1)
+check "attach into /proc/PID/ns/net (a runtime's path to a process's namespace): $out" \
+	eval 'ip -n "$NS2" -4 -o addr show dev eth0 | grep -q "10.231.1.11/32" && ping -c 1 -W 2 10.231.1.11 >/dev/null'
+"$PROBE" detach nd0004 eth0
+kill "$sleeper" 2>/dev/null
+wait "$sleeper" 2>/dev/null
 "$PROBE" detach nd0001 eth0
 check "detach removes the host device and the container end" \
 	eval '! ip link show "$host" >/dev/null 2>&1 && ! ip -n "$NS" link show eth0 >/dev/null 2>&1'

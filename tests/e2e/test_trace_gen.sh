@@ -136,5 +136,13 @@ PY
 	check "$GEN_ROUNDS generated policy sets, $total flows: trace and datapath agree on every one ($mismatches differ)" \
 		test "$total" -ge $((GEN_ROUNDS * 80)) -a "$mismatches" -eq 0
 	kill "$GEN_WORLD_SERVER" 2>/dev/null
-	pkill -f "flowprobe.py serve" 2>/dev/null
+	# Only this run's servers: a machine-wide pkill also killed the servers
+	# of an e2e run in another test node, failing its round mid-way.
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${NETNS_PREFIX}[0-9]+\$") "$WORLD_NS"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "flowprobe.py serve" &&
+				kill "$pid" 2>/dev/null
+		done
+	done
 }
