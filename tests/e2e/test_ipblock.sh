@@ -273,5 +273,5 @@ YAML
 		ipb_ok cnp-client default "$s" 80 -- ipb_ok cnp-client default "$(ep_ip other)" 80
 	reset_state
 	stop_agent
-	WARDEND_ARGS= start_agent || fail "agent restarted with defaults"
+	WARDEND_ARGS='' start_agent || fail "agent restarted with defaults"
 }
