@@ -33,6 +33,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
 } warden_ipcache SEC(".maps");
 
+/* Prefixes of CIDR rules that select pods -> pod-CIDR identity (maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct warden_ipcache_key);
+	__type(value, struct warden_ipcache_value);
+	__uint(max_entries, WARDEN_POD_CIDR_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} warden_pod_cidr SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct warden_endpoint_key);
@@ -84,6 +93,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 	const struct flow_maps maps = {
 	    .ct = &warden_ct,
 	    .policy = &warden_policy,
+	    .pod_cidr = &warden_pod_cidr,
 	    .local_endpoints = &warden_local_endpoints,
 	    .events = &warden_events,
 	    .metrics = &warden_metrics,

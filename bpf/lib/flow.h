@@ -24,6 +24,7 @@
 struct flow_maps {
 	void *ct;	       /* warden_ct */
 	void *policy;	       /* warden_policy */
+	void *pod_cidr;	       /* warden_pod_cidr */
 	void *local_endpoints; /* warden_local_endpoints */
 	void *events;	       /* warden_events */
 	void *metrics;	       /* warden_metrics */
@@ -62,8 +63,9 @@ static __always_inline __be16 flow_local_destination_proxy_port(
 	dst = bpf_map_lookup_elem(maps->local_endpoints, &addr);
 	if (!dst)
 		return 0;
-	verdict = policy_can_access(maps->policy, dst, ep->identity, WARDEN_DIR_INGRESS,
-				    pkt->protocol, pkt->policy_dport, false);
+	verdict = policy_can_access(maps->policy, maps->pod_cidr, dst, ep->identity,
+				    pkt->saddr, WARDEN_DIR_INGRESS, pkt->protocol,
+				    pkt->policy_dport, false);
 	if (verdict.drop || !verdict.proxy_port)
 		return 0;
 	*cookie = verdict.cookie;
@@ -87,6 +89,9 @@ static __always_inline int flow_handle(struct __sk_buff *skb,
 	struct warden_ct_value *entry;
 	struct policy_verdict verdict;
 	__u64 now = bpf_ktime_get_ns();
+	/* The other side's address, whichever way this packet goes. */
+	__be32 peer_addr =
+	    trace->direction == WARDEN_DIR_EGRESS ? pkt->daddr : pkt->saddr;
 	__u32 redirect_cookie = 0;
 	__be16 proxy_port;
 	int status, ret;
@@ -133,9 +138,9 @@ static __always_inline int flow_handle(struct __sk_buff *skb,
 		 */
 		if (entry->policy_revision != ep->policy_revision) {
 			verdict = policy_can_access(
-			    maps->policy, ep, trace->peer_identity, orig->direction,
-			    orig->protocol, ct_original_policy_port(orig, pkt, status),
-			    true);
+			    maps->policy, maps->pod_cidr, ep, trace->peer_identity,
+			    peer_addr, orig->direction, orig->protocol,
+			    ct_original_policy_port(orig, pkt, status), true);
 			/* Audited counts as allowed: audit never cuts a flow. */
 			ret = -(int)verdict.drop;
 			/*
@@ -181,9 +186,9 @@ static __always_inline int flow_handle(struct __sk_buff *skb,
 	 * the program or its entry was evicted): policy decides, as Cilium
 	 * does, so existing connections survive an agent restart if allowed.
 	 */
-	verdict =
-	    policy_can_access(maps->policy, ep, trace->peer_identity, trace->direction,
-			      pkt->protocol, pkt->policy_dport, true);
+	verdict = policy_can_access(maps->policy, maps->pod_cidr, ep,
+				    trace->peer_identity, peer_addr, trace->direction,
+				    pkt->protocol, pkt->policy_dport, true);
 	trace->rule_cookie = verdict.cookie;
 	if (verdict.drop) {
 		/*

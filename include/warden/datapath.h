@@ -36,6 +36,11 @@ int datapath__ipcache_set(struct datapath *dp, const struct policy_prefix *prefi
 			  uint32_t identity);
 int datapath__ipcache_delete(struct datapath *dp, const struct policy_prefix *prefix);
 
+/* The pod-CIDR map (warden_pod_cidr): prefix -> pod-CIDR identity. */
+int datapath__pod_cidr_set(struct datapath *dp, const struct policy_prefix *prefix,
+			   uint32_t identity);
+int datapath__pod_cidr_delete(struct datapath *dp, const struct policy_prefix *prefix);
+
 /*
  * Make the map hold exactly next[0..next_count) for one endpoint, given that
  * it holds prev[0..prev_count) now (either may be NULL with count 0): new

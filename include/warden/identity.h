@@ -5,7 +5,10 @@
  * Allocation sits behind an ops table so a cluster backend (etcd, shared
  * across nodes) can replace the local, embedded one without touching the
  * agent. The local backend: reserved identities 1..10, endpoint identities
- * from 256, CIDR identities from 1 << 24 (node-local, as Cilium).
+ * from 256, CIDR identities from 1 << 24 (node-local, as Cilium), and
+ * pod-CIDR identities from the same node-local range: one per prefix of a
+ * CIDR rule that selects pods (a NetworkPolicy ipBlock), never the CIDR
+ * identity of the same prefix (see warden_pod_cidr in abi/maps.h).
  */
 #ifndef WARDEN_IDENTITY_H
 #define WARDEN_IDENTITY_H
@@ -23,16 +26,18 @@ struct identity {
 	unsigned int refcount; /* reserved identities are never released */
 	bool reserved;
 	bool is_cidr;
-	struct policy_prefix prefix; /* when is_cidr */
+	bool is_pod_cidr;
+	struct policy_prefix prefix; /* when is_cidr or is_pod_cidr */
 };
 
 struct identity_allocator;
 
 struct identity_allocator_ops {
 	/* Find or allocate the identity of labels; takes a reference. For a
-	 * CIDR identity pass its prefix (labels are then derived from it). */
+	 * CIDR identity pass its prefix (labels are then derived from it),
+	 * with pods for the prefix's pod-CIDR identity instead. */
 	int (*acquire)(struct identity_allocator *alloc, const struct label_set *labels,
-		       const struct policy_prefix *cidr, uint32_t *id);
+		       const struct policy_prefix *cidr, bool pods, uint32_t *id);
 	/* Drop a reference; the identity goes away at zero. */
 	void (*release)(struct identity_allocator *alloc, uint32_t id);
 	const struct identity *(*lookup)(struct identity_allocator *alloc, uint32_t id);
@@ -53,13 +58,21 @@ int identity_allocator__new_local(struct identity_allocator **out);
 static inline int identity__acquire(struct identity_allocator *a,
 				    const struct label_set *labels, uint32_t *id)
 {
-	return a->ops->acquire(a, labels, NULL, id);
+	return a->ops->acquire(a, labels, NULL, false, id);
 }
 
 static inline int identity__acquire_cidr(struct identity_allocator *a,
 					 const struct policy_prefix *prefix, uint32_t *id)
 {
-	return a->ops->acquire(a, NULL, prefix, id);
+	return a->ops->acquire(a, NULL, prefix, false, id);
+}
+
+/* The pod-CIDR identity of prefix (node-local, never its CIDR identity). */
+static inline int identity__acquire_pod_cidr(struct identity_allocator *a,
+					     const struct policy_prefix *prefix,
+					     uint32_t *id)
+{
+	return a->ops->acquire(a, NULL, prefix, true, id);
 }
 
 static inline void identity__release(struct identity_allocator *a, uint32_t id)
@@ -94,5 +107,12 @@ const char *identity__reserved_name(uint32_t id);
  * overwritten; free it with label_set__free(). Returns 0 or -errno.
  */
 int identity__cidr_labels(const struct policy_prefix *p, struct label_set *out);
+
+/*
+ * The labels of the pod-CIDR identity of prefix p: "cidr:<p>" and
+ * "warden:pod-cidr" (the pods inside p, not the world). No selector
+ * matches them: the compiler selects such an identity by its prefix only.
+ */
+int identity__pod_cidr_labels(const struct policy_prefix *p, struct label_set *out);
 
 #endif /* WARDEN_IDENTITY_H */

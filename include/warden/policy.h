@@ -53,11 +53,17 @@ enum policy_entity {
 	POLICY_ENTITY_NONE = 1u << 11,
 };
 
-/* fromCIDR / toCIDR (no except) and fromCIDRSet / toCIDRSet, ipBlock. */
+/*
+ * fromCIDR / toCIDR (no except) and fromCIDRSet / toCIDRSet, ipBlock.
+ * selects_pods: the addresses of pods inside it count too (Kubernetes'
+ * ipBlock); a Cilium CIDR rule leaves it false and selects no endpoint
+ * (Cilium's rule), unless the agent runs with --cidr-rules-select-pods.
+ */
 struct policy_cidr {
 	struct policy_prefix prefix;
 	struct policy_prefix *except;
 	size_t except_count;
+	bool selects_pods;
 };
 
 /*

@@ -19,12 +19,19 @@
 #include "warden/policy.h"
 #include "warden/policy_entry.h"
 
-/* An identity as the compiler sees it. */
+/*
+ * An identity as the compiler sees it. A pod-CIDR identity stands for the
+ * pod addresses that resolve to its prefix in the datapath's pod-CIDR map
+ * (warden_pod_cidr): only a CIDR rule that selects pods (an ipBlock, or
+ * any CIDR rule with world->cidr_rules_select_pods) selects it, never a
+ * label selector, an entity or "any peer".
+ */
 struct compile_identity {
 	uint32_t id;
 	const struct label_set *labels;
 	bool is_cidr;		     /* a CIDR identity (node-local range) */
-	struct policy_prefix prefix; /* its prefix when is_cidr */
+	bool is_pod_cidr;	     /* a pod-CIDR identity (node-local range) */
+	struct policy_prefix prefix; /* its prefix when is_cidr or is_pod_cidr */
 };
 
 /* A declared container port (`warden endpoint create --port NAME=PORT/PROTO`). */
@@ -46,6 +53,9 @@ struct compile_endpoint {
 struct compile_world {
 	uint16_t proxy_port;	/* L7 proxy port for redirect entries; 0 = default */
 	bool reject_by_default; /* agent's --deny-response=reject */
+	/* wardend --cidr-rules-select-pods: Cilium's CIDR rules select the
+	 * pods inside them too, as ipBlocks do. */
+	bool cidr_rules_select_pods;
 	const struct compile_identity *identities; /* reserved ones included */
 	size_t identity_count;
 	const struct compile_endpoint *endpoints; /* for egress named ports */
@@ -80,7 +90,8 @@ struct policy_entries {
 	struct policy_entry *items;
 	size_t count;
 	size_t capacity;
-	uint32_t endpoint_flags;	  /* WARDEN_EP_ENFORCE_*, _REJECT_*, _AUDIT_* */
+	uint32_t
+	    endpoint_flags; /* WARDEN_EP_ENFORCE_*, _REJECT_*, _AUDIT_*, _POD_CIDR_* */
 	uint32_t audit_default_cookie[2]; /* see struct warden_endpoint_info */
 	struct policy_l7_entry *l7;
 	size_t l7_count;
@@ -112,7 +123,11 @@ struct policy_entries {
  * included, and WARDEN_EP_AUDIT_* flags are set. A deny of a policy whose
  * deny response is reject (its annotation, else world->reject_by_default)
  * carries WARDEN_POLICY_REJECT; default deny answers with reject
- * (WARDEN_EP_REJECT_*) only if every policy enabling it says reject. Also adds the
+ * (WARDEN_EP_REJECT_*) only if every policy enabling it says reject. A
+ * CIDR rule that selects pods also gets entries for the pod-CIDR
+ * identities inside it (not inside an except), and WARDEN_EP_POD_CIDR_*
+ * says so for its direction; an HTTP rule never does (the proxy knows
+ * peers by their own identity only). Also adds the
  * implicit ingress allow from the local host. A port rule with HTTP rules
  * becomes an allow entry with the proxy port, plus an L7 entry, unless a
  * plain (L4-only) allow for the same peer covers the port. Returns 0, or -errno with a
@@ -134,8 +149,20 @@ int policy_set__collect_prefixes(const struct policy_set *policies,
 				 struct policy_prefix **out, size_t *count);
 
 /*
+ * The same for the CIDR rules that select pods: ipBlocks, or every CIDR
+ * rule when cidr_rules_select_pods. The caller gives each a pod-CIDR
+ * identity and writes it into the pod-CIDR map.
+ */
+int policy_set__collect_pod_prefixes(const struct policy_set *policies,
+				     bool cidr_rules_select_pods,
+				     struct policy_prefix **out, size_t *count);
+
+/*
  * Does the identity match the peer part of a rule? Exposed for `policy
- * trace` and tests. Namespace scoping is already in the selectors.
+ * trace` and tests. Namespace scoping is already in the selectors. A
+ * pod-CIDR identity matches only a CIDR that selects pods; when the rule
+ * has requires, which cannot be judged for an address range, it matches
+ * a deny rule and not an allow rule (both fail closed).
  */
 bool policy_rule__selects_peer(const struct policy_rule *rule,
 			       const struct compile_identity *peer,

@@ -193,6 +193,30 @@ int datapath__ipcache_delete(struct datapath *dp, const struct policy_prefix *pr
 	return 0;
 }
 
+int datapath__pod_cidr_set(struct datapath *dp, const struct policy_prefix *prefix,
+			   uint32_t identity)
+{
+	struct warden_ipcache_key key;
+	struct warden_ipcache_value value = {.identity = identity};
+
+	ipcache_key_from_prefix(prefix, &key);
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_pod_cidr), &key, &value,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int datapath__pod_cidr_delete(struct datapath *dp, const struct policy_prefix *prefix)
+{
+	struct warden_ipcache_key key;
+
+	ipcache_key_from_prefix(prefix, &key);
+	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_pod_cidr), &key) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	return memcmp(&((const struct policy_entry *)a)->key,
@@ -374,10 +398,10 @@ static uint32_t count_entries(int fd, size_t key_size)
 size_t datapath__map_usage(struct datapath *dp, struct datapath_map_usage *out,
 			   size_t max)
 {
-	struct bpf_map *maps[] = {dp->skel->maps.warden_ipcache,
-				  dp->skel->maps.warden_endpoints,
-				  dp->skel->maps.warden_policy, dp->skel->maps.warden_ct,
-				  dp->skel->maps.warden_metrics};
+	struct bpf_map *maps[] = {
+	    dp->skel->maps.warden_ipcache, dp->skel->maps.warden_endpoints,
+	    dp->skel->maps.warden_policy,  dp->skel->maps.warden_ct,
+	    dp->skel->maps.warden_metrics, dp->skel->maps.warden_pod_cidr};
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && n < max; i++, n++) {

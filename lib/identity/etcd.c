@@ -682,7 +682,7 @@ out:
 }
 
 static int etcd_acquire(struct identity_allocator *a, const struct label_set *labels,
-			const struct policy_prefix *cidr, uint32_t *id)
+			const struct policy_prefix *cidr, bool pods, uint32_t *id)
 {
 	struct etcd_allocator *ea = to_etcd(a);
 	struct cluster_ident *e;
@@ -691,7 +691,7 @@ static int etcd_acquire(struct identity_allocator *a, const struct label_set *la
 	int err;
 
 	if (cidr)
-		return ea->local->ops->acquire(ea->local, NULL, cidr, id);
+		return ea->local->ops->acquire(ea->local, NULL, cidr, pods, id);
 	if (!labels || !labels->count) {
 		set_error(ea, "an identity needs at least one label");
 		return -EINVAL;

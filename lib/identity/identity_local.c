@@ -14,8 +14,9 @@
 #include "warden/labels.h"
 #include "warden/prefix.h"
 
-/* Index by content (labels, or prefix for CIDR identities), so acquiring
- * 10,000 CIDR identities is not 10,000 linear scans. */
+/* Index by content (labels, or prefix and kind for CIDR and pod-CIDR
+ * identities), so acquiring 10,000 CIDR identities is not 10,000 linear
+ * scans. */
 #define CONTENT_BUCKETS 16384
 
 struct content_node {
@@ -46,11 +47,14 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 }
 
 static uint64_t content_hash(const struct label_set *labels,
-			     const struct policy_prefix *cidr)
+			     const struct policy_prefix *cidr, bool pods)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	if (cidr) {
+		uint8_t kind = pods;
+
+		h = fnv1a(h, &kind, 1);
 		h = fnv1a(h, &cidr->family, 1);
 		h = fnv1a(h, &cidr->len, 1);
 		return fnv1a(h, cidr->addr, sizeof(cidr->addr));
@@ -66,13 +70,13 @@ static uint64_t content_hash(const struct label_set *labels,
 }
 
 static bool content_equal(const struct identity *it, const struct label_set *labels,
-			  const struct policy_prefix *cidr)
+			  const struct policy_prefix *cidr, bool pods)
 {
 	if (cidr)
-		return it->is_cidr && it->prefix.family == cidr->family &&
-		       it->prefix.len == cidr->len &&
+		return (pods ? it->is_pod_cidr : it->is_cidr) &&
+		       it->prefix.family == cidr->family && it->prefix.len == cidr->len &&
 		       !memcmp(it->prefix.addr, cidr->addr, sizeof(cidr->addr));
-	return !it->is_cidr && label_set__equal(&it->labels, labels);
+	return !it->is_cidr && !it->is_pod_cidr && label_set__equal(&it->labels, labels);
 }
 
 static const struct {
@@ -112,6 +116,23 @@ int identity__cidr_labels(const struct policy_prefix *p, struct label_set *out)
 	ret = label_set__add(out, LABEL_SOURCE_CIDR, text, "");
 	if (!ret)
 		ret = label_set__add(out, LABEL_SOURCE_RESERVED, "world", "");
+	if (ret)
+		label_set__free(out);
+	return ret;
+}
+
+int identity__pod_cidr_labels(const struct policy_prefix *p, struct label_set *out)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	int ret;
+
+	if (!p || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	policy_prefix__format(p, text, sizeof(text));
+	ret = label_set__add(out, LABEL_SOURCE_CIDR, text, "");
+	if (!ret)
+		ret = label_set__add(out, "warden", "pod-cidr", "");
 	if (ret)
 		label_set__free(out);
 	return ret;
@@ -188,17 +209,17 @@ static int next_free_id(struct local_allocator *la, uint32_t *next, uint32_t min
 }
 
 static int local_acquire(struct identity_allocator *a, const struct label_set *labels,
-			 const struct policy_prefix *cidr, uint32_t *id)
+			 const struct policy_prefix *cidr, bool pods, uint32_t *id)
 {
 	struct local_allocator *la = to_local(a);
-	uint64_t hash = content_hash(labels, cidr);
+	uint64_t hash = content_hash(labels, cidr, pods);
 	struct content_node **bucket = &la->by_content[hash % CONTENT_BUCKETS];
 	struct content_node *node;
 	struct identity *ident;
 	int err;
 
 	for (node = *bucket; node; node = node->next) {
-		if (node->hash != hash || !content_equal(node->ident, labels, cidr))
+		if (node->hash != hash || !content_equal(node->ident, labels, cidr, pods))
 			continue;
 		node->ident->refcount++;
 		*id = node->ident->id;
@@ -212,9 +233,11 @@ static int local_acquire(struct identity_allocator *a, const struct label_set *l
 		return -ENOMEM;
 	}
 	if (cidr) {
-		ident->is_cidr = true;
+		ident->is_cidr = !pods;
+		ident->is_pod_cidr = pods;
 		ident->prefix = *cidr;
-		err = identity__cidr_labels(cidr, &ident->labels);
+		err = pods ? identity__pod_cidr_labels(cidr, &ident->labels)
+			   : identity__cidr_labels(cidr, &ident->labels);
 		if (!err)
 			err = next_free_id(la, &la->next_local, WARDEN_IDENTITY_LOCAL_MIN,
 					   WARDEN_IDENTITY_LOCAL_MAX, &ident->id);
@@ -252,8 +275,9 @@ static void local_release(struct identity_allocator *a, uint32_t id)
 		return;
 	{
 		struct identity *gone = la->items[at];
-		uint64_t hash =
-		    content_hash(&gone->labels, gone->is_cidr ? &gone->prefix : NULL);
+		bool prefixed = gone->is_cidr || gone->is_pod_cidr;
+		uint64_t hash = content_hash(
+		    &gone->labels, prefixed ? &gone->prefix : NULL, gone->is_pod_cidr);
 
 		for (struct content_node **pp = &la->by_content[hash % CONTENT_BUCKETS];
 		     *pp; pp = &(*pp)->next) {

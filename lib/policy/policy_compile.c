@@ -80,10 +80,16 @@ struct compile_ctx {
 
 	uint32_t *peers; /* scratch, per rule */
 	size_t peer_count;
+	/* The pod-CIDR identities' numbers, sorted (ctx__is_pod_cidr). */
+	uint32_t *pod_cidr_ids;
+	size_t pod_cidr_id_count;
+	/* Bit per direction: a rule selected a pod-CIDR identity. */
+	uint32_t pod_cidr_dirs;
 
-	/* CIDR identities (indexes into identities) sorted by address, so a
-	 * CIDR rule finds the identities inside it by bisection instead of
-	 * testing every identity against every CIDR (10,000 x 10,000). */
+	/* CIDR and pod-CIDR identities (indexes into identities) sorted by
+	 * address, so a CIDR rule finds the identities inside it by bisection
+	 * instead of testing every identity against every CIDR (10,000 x
+	 * 10,000). */
 	size_t *cidr_order;
 	size_t cidr_order_count;
 	bool *cidr_marked; /* scratch, per rule: identity i is inside a CIDR */
@@ -172,12 +178,28 @@ static bool entities_select(uint32_t entities, const struct compile_identity *pe
 	return false;
 }
 
+/* Does the CIDR select the pods inside it too (pod-CIDR identities)? */
+static bool cidr_selects_pods(const struct policy_cidr *cidr,
+			      const struct compile_world *world)
+{
+	return cidr->selects_pods || (world && world->cidr_rules_select_pods);
+}
+
+/*
+ * A CIDR identity or a pod-CIDR identity is selected when its prefix is
+ * inside the CIDR and not inside an except. The datapath resolves an
+ * address to the longest prefix that contains it, and every except is a
+ * prefix of its own, so "prefix inside" is "every address of it inside".
+ */
 static bool cidr_selects(const struct policy_cidr *cidr,
-			 const struct compile_identity *peer)
+			 const struct compile_identity *peer,
+			 const struct compile_world *world)
 {
 	size_t i;
 
-	if (peer->is_cidr) {
+	if (peer->is_pod_cidr && !cidr_selects_pods(cidr, world))
+		return false;
+	if (peer->is_cidr || peer->is_pod_cidr) {
 		if (!policy_prefix__contains(&cidr->prefix, &peer->prefix))
 			return false;
 		for (i = 0; i < cidr->except_count; i++)
@@ -189,7 +211,8 @@ static bool cidr_selects(const struct policy_cidr *cidr,
 	 * Addresses outside every known CIDR have the world identity, so
 	 * only a rule that covers the whole address space may select it
 	 * (its excepts have CIDR identities of their own). Pod identities
-	 * never match CIDR rules.
+	 * never match CIDR rules: a pod's address is matched through its
+	 * pod-CIDR identity instead, when the rule selects pods.
 	 */
 	if (cidr->prefix.len != 0)
 		return false;
@@ -240,18 +263,25 @@ static bool peer_labels_select(const struct policy_rule *rule,
 	return rule->entities && entities_select(rule->entities, peer);
 }
 
-/* The peer part of a rule without ALL and without requires. */
-static bool peer_part_selects(const struct policy_rule *rule,
-			      const struct compile_identity *peer)
+/* The CIDR part of a rule. */
+static bool cidrs_select(const struct policy_rule *rule,
+			 const struct compile_identity *peer,
+			 const struct compile_world *world)
 {
-	size_t i;
-
-	if (peer_labels_select(rule, peer))
-		return true;
-	for (i = 0; i < rule->cidr_count; i++)
-		if (cidr_selects(&rule->cidrs[i], peer))
+	for (size_t i = 0; i < rule->cidr_count; i++)
+		if (cidr_selects(&rule->cidrs[i], peer, world))
 			return true;
 	return false;
+}
+
+/* The peer part of a rule without ALL and without requires. */
+static bool peer_part_selects(const struct policy_rule *rule,
+			      const struct compile_identity *peer,
+			      const struct compile_world *world)
+{
+	if (peer->is_pod_cidr)
+		return cidrs_select(rule, peer, world);
+	return peer_labels_select(rule, peer) || cidrs_select(rule, peer, world);
 }
 
 static bool all_match(const struct selector *const *sels, size_t count,
@@ -276,17 +306,21 @@ bool policy_rule__selects_peer(const struct policy_rule *rule,
 {
 	size_t i;
 
-	(void)world;
 	if (!rule || !peer)
 		return false;
 	if (!rule->has_peers)
 		return true;
+	if (peer->is_pod_cidr) {
+		if (rule->require_count && !rule->deny)
+			return false;
+		return cidrs_select(rule, peer, world);
+	}
 	for (i = 0; i < rule->require_count; i++)
 		if (!selector__matches(&rule->requires[i], peer -> labels))
 			return false;
 	if (rule->entities & POLICY_ENTITY_ALL)
 		return true;
-	return peer_part_selects(rule, peer);
+	return peer_part_selects(rule, peer, world);
 }
 
 /*
@@ -367,17 +401,38 @@ static int cidr_order__cmp(const void *a, const void *b, void *identities)
 	return cidr_identity__cmp(&ids[*(const size_t *)a], &ids[*(const size_t *)b]);
 }
 
+static int u32__cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool ctx__is_pod_cidr(const struct compile_ctx *ctx, uint32_t id)
+{
+	return ctx->pod_cidr_id_count &&
+	       bsearch(&id, ctx->pod_cidr_ids, ctx->pod_cidr_id_count,
+		       sizeof(*ctx->pod_cidr_ids), u32__cmp);
+}
+
 static int ctx__init_cidr_index(struct compile_ctx *ctx)
 {
 	size_t i;
 
 	ctx->cidr_order = calloc(ctx->identity_count + 1, sizeof(*ctx->cidr_order));
 	ctx->cidr_marked = calloc(ctx->identity_count + 1, sizeof(*ctx->cidr_marked));
-	if (!ctx->cidr_order || !ctx->cidr_marked)
+	ctx->pod_cidr_ids = calloc(ctx->identity_count + 1, sizeof(*ctx->pod_cidr_ids));
+	if (!ctx->cidr_order || !ctx->cidr_marked || !ctx->pod_cidr_ids)
 		return -ENOMEM;
-	for (i = 0; i < ctx->identity_count; i++)
-		if (ctx->identities[i].is_cidr)
+	for (i = 0; i < ctx->identity_count; i++) {
+		if (ctx->identities[i].is_cidr || ctx->identities[i].is_pod_cidr)
 			ctx->cidr_order[ctx->cidr_order_count++] = i;
+		if (ctx->identities[i].is_pod_cidr)
+			ctx->pod_cidr_ids[ctx->pod_cidr_id_count++] =
+			    ctx->identities[i].id;
+	}
+	qsort(ctx->pod_cidr_ids, ctx->pod_cidr_id_count, sizeof(*ctx->pod_cidr_ids),
+	      u32__cmp);
 	if (label_set__add(&ctx->generic_cidr_labels, LABEL_SOURCE_RESERVED, "world", ""))
 		return -ENOMEM;
 	qsort_r(ctx->cidr_order, ctx->cidr_order_count, sizeof(*ctx->cidr_order),
@@ -421,7 +476,7 @@ static void ctx__mark_cidr_peers(struct compile_ctx *ctx, const struct policy_ru
 			if (peer->prefix.family != c->prefix.family ||
 			    !policy_prefix__contains(&c->prefix, &net))
 				break;
-			if (cidr_selects(c, peer))
+			if (cidr_selects(c, peer, ctx->world))
 				ctx->cidr_marked[idx] = true;
 		}
 	}
@@ -458,6 +513,19 @@ static void ctx__resolve_peers(struct compile_ctx *ctx, const struct policy_rule
 	for (i = 0; i < ctx->identity_count; i++) {
 		const struct compile_identity *peer = &ctx->identities[i];
 
+		/*
+		 * A pod-CIDR identity only through a CIDR that selects pods.
+		 * Requires cannot be judged for a range of pod addresses: an
+		 * allow then leaves it out, a deny keeps it (fail closed).
+		 */
+		if (peer->is_pod_cidr) {
+			if (any || !rule->cidr_count || !ctx->cidr_marked[i] ||
+			    (reqs->count && !rule->deny))
+				continue;
+			ctx->peers[ctx->peer_count++] = peer->id;
+			ctx->pod_cidr_dirs |= 1u << rule->direction;
+			continue;
+		}
 		if (reqs->count && !ctx->requires_ok[rule->direction][rule->deny][i])
 			continue;
 		if (!any) {
@@ -472,7 +540,7 @@ static void ctx__resolve_peers(struct compile_ctx *ctx, const struct policy_rule
 					 ? generic == 1
 					 : rule_selectors_match(rule, peer->labels));
 			} else {
-				selected = peer_part_selects(rule, peer);
+				selected = peer_part_selects(rule, peer, ctx->world);
 			}
 			if (!selected)
 				continue;
@@ -619,7 +687,12 @@ static int ctx__push(struct compile_ctx *ctx, uint32_t identity, uint8_t directi
 	return 0;
 }
 
-/* Push blocks[0..n) of the rule sr for each of peers[0..peer_count). */
+/*
+ * Push blocks[0..n) of the rule sr for each of peers[0..peer_count). An
+ * HTTP rule leaves pod-CIDR identities out: the proxy judges a request by
+ * the peer's own identity and would find no HTTP rule for them, so such a
+ * rule does not select pods by address (fail closed).
+ */
 static int ctx__push_blocks(struct compile_ctx *ctx, const struct selected_rule *sr,
 			    const uint32_t *peers, size_t peer_count,
 			    const struct l4_block *blocks, size_t n)
@@ -628,6 +701,8 @@ static int ctx__push_blocks(struct compile_ctx *ctx, const struct selected_rule 
 	int ret;
 
 	for (j = 0; j < peer_count; j++) {
+		if (ctx->cur_l7 && ctx__is_pod_cidr(ctx, peers[j]))
+			continue;
 		for (i = 0; i < n; i++) {
 			ret = ctx__push(ctx, peers[j], sr->rule->direction, &blocks[i],
 					sr->rule->deny, sr->cookie);
@@ -729,7 +804,8 @@ static int ctx__check_named_port(struct compile_ctx *ctx, const struct selected_
  * A named port of a rule. Ingress: the name is one of this endpoint's own
  * ports, the same for every peer. Egress: the name is a port of the peer,
  * so it is resolved per peer identity over the endpoints that have it
- * (over all endpoints for the "any" peer); different pods of one identity
+ * (over all endpoints for the "any" peer, and for a pod-CIDR identity,
+ * which stands for pods of any identity); different pods of one identity
  * may number the name differently, and every distinct number is allowed,
  * as in Cilium.
  */
@@ -753,7 +829,8 @@ static int ctx__compile_named_port(struct compile_ctx *ctx,
 			const struct compile_endpoint *other = &world->endpoints[e];
 
 			if (ctx->peers[j] != WARDEN_IDENTITY_UNKNOWN &&
-			    other->identity != ctx->peers[j])
+			    other->identity != ctx->peers[j] &&
+			    !ctx__is_pod_cidr(ctx, ctx->peers[j]))
 				continue;
 			ret = ctx__push_named_port(ctx, sr, other, p, &ctx->peers[j], 1);
 			if (ret)
@@ -1217,6 +1294,7 @@ static void ctx__free(struct compile_ctx *ctx)
 	free(ctx->entries);
 	free(ctx->cidr_order);
 	free(ctx->cidr_marked);
+	free(ctx->pod_cidr_ids);
 	label_set__free(&ctx->generic_cidr_labels);
 }
 
@@ -1280,11 +1358,15 @@ static int compile_pass(const struct policy_set *policies,
 	ret = ctx__finish(&ctx, out);
 	if (ret)
 		goto cleanup;
-	for (int dir = 0; dir < 2; dir++)
+	for (int dir = 0; dir < 2; dir++) {
 		if (ctx.default_deny_specs[dir] &&
 		    ctx.default_deny_reject[dir] == ctx.default_deny_specs[dir])
 			flags |= dir == WARDEN_DIR_INGRESS ? WARDEN_EP_REJECT_INGRESS
 							   : WARDEN_EP_REJECT_EGRESS;
+		if (ctx.pod_cidr_dirs & (1u << dir))
+			flags |= dir == WARDEN_DIR_INGRESS ? WARDEN_EP_POD_CIDR_INGRESS
+							   : WARDEN_EP_POD_CIDR_EGRESS;
+	}
 	out->endpoint_flags = flags;
 	memcpy(out->audit_default_cookie, ctx.audit_default_cookie,
 	       sizeof(out->audit_default_cookie));
@@ -1428,6 +1510,9 @@ int policy_compile_endpoint(const struct policy_set *policies,
 		return ret;
 	}
 	out->endpoint_flags |= WARDEN_EP_AUDIT_POLICIES;
+	/* The audit halves may need the pod-CIDR lookup on their own. */
+	out->endpoint_flags |= full.endpoint_flags &
+			       (WARDEN_EP_POD_CIDR_INGRESS | WARDEN_EP_POD_CIDR_EGRESS);
 	if (full.endpoint_flags & WARDEN_EP_ENFORCE_INGRESS)
 		out->endpoint_flags |= WARDEN_EP_AUDIT_ENFORCE_INGRESS;
 	if (full.endpoint_flags & WARDEN_EP_ENFORCE_EGRESS)
@@ -1484,8 +1569,13 @@ static int prefixes__push(struct policy_prefix **items, size_t *count, size_t *c
 	return 0;
 }
 
-int policy_set__collect_prefixes(const struct policy_set *policies,
-				 struct policy_prefix **out, size_t *count)
+/*
+ * The prefixes (and excepts) of the CIDR rules in policies, sorted and
+ * without duplicates: all of them, or (pods_only) those that select pods.
+ */
+static int collect_prefixes(const struct policy_set *policies, bool pods_only,
+			    bool cidr_rules_select_pods, struct policy_prefix **out,
+			    size_t *count)
 {
 	struct policy_prefix *items = NULL;
 	size_t n = 0, cap = 0, pi, si, ri, ci, xi, kept;
@@ -1507,6 +1597,9 @@ int policy_set__collect_prefixes(const struct policy_set *policies,
 				for (ci = 0; ci < rule->cidr_count; ci++) {
 					const struct policy_cidr *c = &rule->cidrs[ci];
 
+					if (pods_only && !c->selects_pods &&
+					    !cidr_rules_select_pods)
+						continue;
 					ret =
 					    prefixes__push(&items, &n, &cap, &c->prefix);
 					for (xi = 0; !ret && xi < c->except_count; xi++)
@@ -1529,4 +1622,17 @@ int policy_set__collect_prefixes(const struct policy_set *policies,
 	*out = items;
 	*count = kept;
 	return 0;
+}
+
+int policy_set__collect_prefixes(const struct policy_set *policies,
+				 struct policy_prefix **out, size_t *count)
+{
+	return collect_prefixes(policies, false, false, out, count);
+}
+
+int policy_set__collect_pod_prefixes(const struct policy_set *policies,
+				     bool cidr_rules_select_pods,
+				     struct policy_prefix **out, size_t *count)
+{
+	return collect_prefixes(policies, true, cidr_rules_select_pods, out, count);
 }

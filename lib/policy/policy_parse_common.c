@@ -421,45 +421,76 @@ bool parse_selector__uses_source(const struct selector *sel, const char *source)
 
 /* --- CIDRs --- */
 
-int parse_prefix(struct parse_ctx *ctx, const yaml_node_t *node, bool require_length,
-		 struct policy_prefix *out)
+/*
+ * "address/length" with host bits set: the prefix with them cleared into
+ * *out. Returns false for anything else (valid or not).
+ */
+static bool prefix__with_host_bits(const char *s, struct policy_prefix *out)
 {
-	struct policy_prefix base, masked;
-	char addr[64], fixed[64];
-	const char *s, *slash;
-	unsigned long len;
-	char *end;
+	const char *slash = strchr(s, '/');
+	struct policy_prefix base;
+	unsigned long len, bits;
+	char addr[64], *end;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	len = strtoul(slash + 1, &end, 10);
+	if (!slash[1] || *end || policy_prefix__parse(addr, &base))
+		return false;
+	bits = base.family == 4 ? 32u : 128u;
+	if (len > bits)
+		return false;
+	*out = base;
+	out->len = (uint8_t)len;
+	for (unsigned long i = len; i < bits; i++)
+		out->addr[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
+	return true;
+}
+
+/*
+ * A prefix node. Host bits are an error naming the prefix meant, unless
+ * mask_host_bits: then they are cleared with a warning (Kubernetes accepts
+ * an ipBlock such as `10.1.2.3/8`: its own e2e suite writes them).
+ */
+static int parse_prefix_node(struct parse_ctx *ctx, const yaml_node_t *node,
+			     bool require_length, bool mask_host_bits,
+			     struct policy_prefix *out)
+{
+	struct policy_prefix masked;
+	char fixed[64];
+	const char *s;
 	int ret;
-	size_t i;
 
 	ret = parse_node__string(ctx, node, &s);
 	if (ret)
 		return ret;
-	slash = strchr(s, '/');
-	if (require_length && !slash)
+	if (require_length && !strchr(s, '/'))
 		return parse_ctx__error(
 		    ctx, node, "`%s` is not a CIDR (expected address/prefix-length)", s);
 	if (!policy_prefix__parse(s, out))
 		return 0;
 
 	/* Say why: a valid address and length with host bits is common. */
-	if (slash && (size_t)(slash - s) < sizeof(addr)) {
-		memcpy(addr, s, (size_t)(slash - s));
-		addr[slash - s] = '\0';
-		len = strtoul(slash + 1, &end, 10);
-		if (slash[1] && !*end && !policy_prefix__parse(addr, &base) &&
-		    len <= (base.family == 4 ? 32u : 128u)) {
-			masked = base;
-			masked.len = (uint8_t)len;
-			for (i = len; i < (base.family == 4 ? 32u : 128u); i++)
-				masked.addr[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
-			policy_prefix__format(&masked, fixed, sizeof(fixed));
+	if (prefix__with_host_bits(s, &masked)) {
+		policy_prefix__format(&masked, fixed, sizeof(fixed));
+		if (!mask_host_bits)
 			return parse_ctx__error(
 			    ctx, node, "CIDR `%s` has host bits set (did you mean `%s`?)",
 			    s, fixed);
-		}
+		parse_ctx__warn(ctx, node, "CIDR `%s` has host bits set: read as `%s`", s,
+				fixed);
+		*out = masked;
+		return 0;
 	}
 	return parse_ctx__error(ctx, node, "invalid CIDR `%s`", s);
+}
+
+int parse_prefix(struct parse_ctx *ctx, const yaml_node_t *node, bool require_length,
+		 struct policy_prefix *out)
+{
+	return parse_prefix_node(ctx, node, require_length, false, out);
 }
 
 /* The except list of one {cidr, except}, as it is parsed. */
@@ -477,7 +508,8 @@ static int parse_except_item(struct parse_ctx *ctx, const yaml_node_t *item, siz
 	struct policy_prefix *except = &l->cidr->except[index];
 	int ret;
 
-	ret = parse_prefix(ctx, item, true, except);
+	/* Kubernetes (strict_subset) clears host bits, with a warning. */
+	ret = parse_prefix_node(ctx, item, true, l->strict_subset, except);
 	if (ret)
 		return ret;
 	/* Kubernetes wants a strict subset; Cilium accepts the cidr itself. */
@@ -504,7 +536,7 @@ int parse_cidr_except(struct parse_ctx *ctx, const yaml_node_t *node, bool stric
 	saved = parse_ctx__push_key(ctx, "cidr");
 	if (!cidr)
 		return parse_ctx__error(ctx, node, "`cidr` is required");
-	ret = parse_prefix(ctx, cidr, true, &out->prefix);
+	ret = parse_prefix_node(ctx, cidr, true, strict_subset, &out->prefix);
 	if (ret)
 		return ret;
 	parse_ctx__restore(ctx, saved);

@@ -186,7 +186,9 @@ int parse_prefix(struct parse_ctx *ctx, const yaml_node_t *node, bool require_le
 /*
  * `cidr` and `except` of a Cilium CIDRSet entry or a Kubernetes ipBlock
  * (the caller checks the mapping's fields): cidr is required, every except
- * must lie inside it, and with strict_subset (Kubernetes) must be smaller.
+ * must lie inside it, and with strict_subset (Kubernetes) must be smaller;
+ * Kubernetes also accepts host bits (`10.1.2.3/8`), which are then cleared
+ * with a warning instead of refused.
  */
 int parse_cidr_except(struct parse_ctx *ctx, const yaml_node_t *node, bool strict_subset,
 		      struct policy_cidr *out);

@@ -27,7 +27,11 @@ static const char *const peer_fields[] = {
 };
 static const char *const ip_block_fields[] = {"cidr", "except", NULL};
 
-/* ipBlock {cidr, except}: every except a strict subset of cidr. */
+/*
+ * ipBlock {cidr, except}: every except a strict subset of cidr. Unlike a
+ * Cilium CIDR rule it selects every address inside, pods' included, as
+ * Kubernetes defines it (docs/policy-semantics.md).
+ */
 static int parse_ip_block(struct parse_ctx *ctx, const yaml_node_t *node,
 			  struct policy_cidr *out)
 {
@@ -36,6 +40,7 @@ static int parse_ip_block(struct parse_ctx *ctx, const yaml_node_t *node,
 	ret = parse_map__check(ctx, node, ip_block_fields, false);
 	if (ret)
 		return ret;
+	out->selects_pods = true;
 	return parse_cidr_except(ctx, node, true, out);
 }
 

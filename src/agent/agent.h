@@ -40,6 +40,7 @@ struct agent_config {
 	uint32_t gateway;	     /* first address of the pod CIDR, on lo */
 	uint16_t proxy_port;	     /* the L7 proxy's TPROXY listener */
 	bool reject_by_default;	     /* --deny-response=reject */
+	bool cidr_rules_select_pods; /* --cidr-rules-select-pods */
 	unsigned int proxy_workers;  /* --proxy-workers; 0 = one per CPU */
 	const char *metrics_address; /* Prometheus endpoint, "" = off */
 	const char *netns_prefix;    /* endpoint netns names: <prefix><id> */
@@ -75,10 +76,13 @@ struct agent {
 	char **policy_names;
 	uint16_t last_policy_id;
 
-	/* regenerate.c: the CIDR prefixes of the policy in force, and the
-	 * cost of the last regeneration. */
+	/* regenerate.c: the CIDR prefixes of the policy in force, those
+	 * that select pods with their pod-CIDR identities (warden_pod_cidr),
+	 * and the cost of the last regeneration. */
 	struct cidr_identity *cidrs;
 	size_t cidr_count;
+	struct cidr_identity *pod_cidrs;
+	size_t pod_cidr_count;
 	uint64_t last_compile_ns;
 	uint64_t last_apply_ns;
 	size_t last_entries;

@@ -39,7 +39,11 @@ static void usage(FILE *out)
 	    "  --netns-prefix P  endpoint network namespaces are named P<id> (default\n"
 	    "                    \"warden-\", or $WARDEN_NETNS_PREFIX); agents\n"
 	    "                    that serve different network namespaces on one\n"
-	    "                    machine need different prefixes\n");
+	    "                    machine need different prefixes\n"
+	    "  --cidr-rules-select-pods  CiliumNetworkPolicy toCIDR/fromCIDR/CIDRSet\n"
+	    "                    rules also select the pods inside their CIDRs, as\n"
+	    "                    NetworkPolicy ipBlocks always do (default: they select\n"
+	    "                    no pod, as in Cilium; docs/policy-semantics.md)\n");
 }
 
 static int parse_pod_cidr(const char *text, struct agent_config *config)
@@ -128,6 +132,9 @@ static int parse_option(struct agent_config *config, int opt, const char *arg)
 	case 'v':
 		config->debug = true;
 		break;
+	case 'C':
+		config->cidr_rules_select_pods = true;
+		break;
 	default:
 		usage(stderr);
 		return -EINVAL;
@@ -146,6 +153,7 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    {"deny-response", required_argument, NULL, 'd'},
 	    {"proxy-workers", required_argument, NULL, 'W'},
 	    {"netns-prefix", required_argument, NULL, 'n'},
+	    {"cidr-rules-select-pods", no_argument, NULL, 'C'},
 	    {"debug", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

@@ -2,10 +2,11 @@
 /*
  * Regeneration: turn the policy, the identities and the endpoints into map
  * contents. Every endpoint is compiled first; only when all of them compile
- * are the maps written (new CIDR identities into the ipcache, then per
- * endpoint its entries and its endpoint entry at a new revision), and a
- * write that fails puts back what was already written. The proxy's policy
- * document follows every successful regeneration.
+ * are the maps written (new CIDR identities into the ipcache, new pod-CIDR
+ * identities into the pod-CIDR map, then per endpoint its entries and its
+ * endpoint entry at a new revision), and a write that fails puts back what
+ * was already written. The proxy's policy document follows every
+ * successful regeneration.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -69,6 +70,85 @@ static void release_cidrs(struct agent *agent, struct cidr_identity *cidrs, size
 	}
 }
 
+/*
+ * Release the pod-CIDR identities of list; a prefix whose identity goes
+ * away, and that keep does not hold, leaves the pod-CIDR map. (Unlike the
+ * ipcache, an endpoint's /32 has nothing of its own to keep there.)
+ */
+static void release_pod_cidrs(struct agent *agent, struct cidr_identity *list,
+			      size_t count, const struct cidr_identity *keep,
+			      size_t keep_count)
+{
+	for (size_t i = 0; i < count; i++) {
+		bool kept = false;
+
+		identity__release(agent->identities, list[i].identity);
+		if (identity__lookup(agent->identities, list[i].identity))
+			continue;
+		for (size_t j = 0; j < keep_count; j++)
+			if (keep[j].identity == list[i].identity)
+				kept = true;
+		if (!kept)
+			datapath__pod_cidr_delete(agent->datapath, &list[i].prefix);
+	}
+}
+
+/*
+ * A pod-CIDR identity for each prefix of prefixes[0..count), into *out
+ * (allocated; count entries on success). On error the identities taken
+ * so far are released and err says why.
+ */
+static int acquire_pod_cidrs(struct agent *agent, const struct policy_prefix *prefixes,
+			     size_t count, struct cidr_identity **out, char *err,
+			     size_t err_len)
+{
+	struct cidr_identity *list = calloc(count + 1, sizeof(*list));
+	size_t n = 0;
+	int ret = 0;
+
+	if (!list)
+		return -ENOMEM;
+	for (; n < count; n++) {
+		list[n].prefix = prefixes[n];
+		ret = identity__acquire_pod_cidr(agent->identities, &prefixes[n],
+						 &list[n].identity);
+		if (ret) {
+			snprintf(err, err_len, "allocate pod-CIDR identity: %s",
+				 strerror(-ret));
+			break;
+		}
+	}
+	if (ret) {
+		for (size_t i = 0; i < n; i++)
+			identity__release(agent->identities, list[i].identity);
+		free(list);
+		return ret;
+	}
+	*out = list;
+	return 0;
+}
+
+uint32_t regenerate__pod_cidr_lookup(const struct agent *agent, uint32_t ipv4,
+				     struct policy_prefix *prefix)
+{
+	struct policy_prefix addr = {.family = 4, .len = 32};
+	const struct cidr_identity *best = NULL;
+
+	memcpy(addr.addr, &ipv4, 4);
+	for (size_t i = 0; i < agent->pod_cidr_count; i++) {
+		const struct cidr_identity *c = &agent->pod_cidrs[i];
+
+		if ((!best || c->prefix.len > best->prefix.len) &&
+		    policy_prefix__contains(&c->prefix, &addr))
+			best = c;
+	}
+	if (!best)
+		return 0;
+	if (prefix)
+		*prefix = best->prefix;
+	return best->identity;
+}
+
 /* The endpoint's map entry for compiled entries e at a policy revision. */
 static struct warden_endpoint_info endpoint_info(const struct endpoint *ep,
 						 const struct policy_entries *e,
@@ -91,13 +171,14 @@ int regenerate__apply(struct agent *agent, const struct policy_set *candidate, c
 		      size_t err_len)
 {
 	const struct policy_set *set = candidate ? candidate : &agent->policies;
-	struct policy_prefix *prefixes = NULL;
-	struct cidr_identity *cidrs = NULL;
+	struct policy_prefix *prefixes = NULL, *pod_prefixes = NULL;
+	struct cidr_identity *cidrs = NULL, *pod_cidrs = NULL;
 	struct compile_identity *ids = NULL;
 	struct compile_endpoint *eps = NULL;
 	struct policy_entries *next = NULL;
 	const struct identity *const *list;
 	size_t prefix_count = 0, cidr_count = 0, id_count, applied = 0, total = 0;
+	size_t pod_prefix_count = 0, pod_cidr_count = 0;
 	uint64_t t0 = now_ns(), t1;
 	int ret;
 
@@ -121,6 +202,27 @@ int regenerate__apply(struct agent *agent, const struct policy_set *candidate, c
 			goto out;
 		}
 	}
+	/* The prefixes of CIDR rules that select pods get a pod-CIDR identity
+	 * each, distinct from their CIDR identity (docs/datapath.md). */
+	ret = policy_set__collect_pod_prefixes(set, agent->config.cidr_rules_select_pods,
+					       &pod_prefixes, &pod_prefix_count);
+	if (ret) {
+		snprintf(err, err_len, "collect pod-CIDR prefixes: %s", strerror(-ret));
+		goto out;
+	}
+	if (pod_prefix_count > WARDEN_POD_CIDR_MAX) {
+		snprintf(err, err_len,
+			 "policy names %zu prefixes of CIDR rules that select pods "
+			 "(ipBlock), the pod-CIDR map holds %u",
+			 pod_prefix_count, WARDEN_POD_CIDR_MAX);
+		ret = -ENOSPC;
+		goto out;
+	}
+	ret = acquire_pod_cidrs(agent, pod_prefixes, pod_prefix_count, &pod_cidrs, err,
+				err_len);
+	if (ret)
+		goto out;
+	pod_cidr_count = pod_prefix_count;
 
 	id_count = identity__list(agent->identities, &list);
 	ids = calloc(id_count + 1, sizeof(*ids));
@@ -134,6 +236,7 @@ int regenerate__apply(struct agent *agent, const struct policy_set *candidate, c
 		ids[i].id = list[i]->id;
 		ids[i].labels = &list[i]->labels;
 		ids[i].is_cidr = list[i]->is_cidr;
+		ids[i].is_pod_cidr = list[i]->is_pod_cidr;
 		ids[i].prefix = list[i]->prefix;
 	}
 	for (size_t i = 0; i < agent->endpoint_count; i++) {
@@ -145,13 +248,14 @@ int regenerate__apply(struct agent *agent, const struct policy_set *candidate, c
 						   .ports = ep->ports,
 						   .port_count = ep->port_count};
 	}
-	struct compile_world world = {.proxy_port = agent->config.proxy_port,
-				      .reject_by_default =
-					  agent->config.reject_by_default,
-				      .identities = ids,
-				      .identity_count = id_count,
-				      .endpoints = eps,
-				      .endpoint_count = agent->endpoint_count};
+	struct compile_world world = {
+	    .proxy_port = agent->config.proxy_port,
+	    .reject_by_default = agent->config.reject_by_default,
+	    .cidr_rules_select_pods = agent->config.cidr_rules_select_pods,
+	    .identities = ids,
+	    .identity_count = id_count,
+	    .endpoints = eps,
+	    .endpoint_count = agent->endpoint_count};
 
 	for (size_t i = 0; i < agent->endpoint_count; i++) {
 		ret =
@@ -178,6 +282,18 @@ int regenerate__apply(struct agent *agent, const struct policy_set *candidate, c
 		    ipcache__upsert(agent->ipcache, &cidrs[i].prefix, cidrs[i].identity);
 		if (ret) {
 			snprintf(err, err_len, "ipcache update: %s", strerror(-ret));
+			goto out;
+		}
+	}
+	/*
+	 * The pod-CIDR prefixes too, before any endpoint's revision moves:
+	 * the re-check of an established flow must already see a new except.
+	 */
+	for (size_t i = 0; i < pod_cidr_count; i++) {
+		ret = datapath__pod_cidr_set(agent->datapath, &pod_cidrs[i].prefix,
+					     pod_cidrs[i].identity);
+		if (ret) {
+			snprintf(err, err_len, "pod-CIDR map update: %s", strerror(-ret));
 			goto out;
 		}
 	}
@@ -215,6 +331,13 @@ int regenerate__apply(struct agent *agent, const struct policy_set *candidate, c
 	agent->cidr_count = cidr_count;
 	cidrs = NULL;
 	cidr_count = 0;
+	release_pod_cidrs(agent, agent->pod_cidrs, agent->pod_cidr_count, pod_cidrs,
+			  pod_cidr_count);
+	free(agent->pod_cidrs);
+	agent->pod_cidrs = pod_cidrs;
+	agent->pod_cidr_count = pod_cidr_count;
+	pod_cidrs = NULL;
+	pod_cidr_count = 0;
 	agent->policy_revision++;
 	pr_debug(
 	    "regenerated %zu endpoints, %zu entries: compile %.3f ms, apply %.3f ms\n",
@@ -242,6 +365,8 @@ out:
 						       ep->net.host_ifindex, &info);
 		}
 		release_cidrs(agent, cidrs, cidr_count, agent->cidrs, agent->cidr_count);
+		release_pod_cidrs(agent, pod_cidrs, pod_cidr_count, agent->pod_cidrs,
+				  agent->pod_cidr_count);
 	}
 	for (size_t i = 0; next && i < agent->endpoint_count; i++)
 		policy_entries__free(&next[i]);
@@ -250,6 +375,8 @@ out:
 	free(ids);
 	free(cidrs);
 	free(prefixes);
+	free(pod_cidrs);
+	free(pod_prefixes);
 	return ret;
 }
 
@@ -282,4 +409,8 @@ void regenerate__free(struct agent *agent)
 	free(agent->cidrs);
 	agent->cidrs = NULL;
 	agent->cidr_count = 0;
+	release_pod_cidrs(agent, agent->pod_cidrs, agent->pod_cidr_count, NULL, 0);
+	free(agent->pod_cidrs);
+	agent->pod_cidrs = NULL;
+	agent->pod_cidr_count = 0;
 }

@@ -37,5 +37,12 @@ int regenerate__endpoint(struct agent *agent, struct endpoint *ep, char *err,
 			 size_t err_len);
 /* Release the CIDR identities of the policy in force (shutdown). */
 void regenerate__free(struct agent *agent);
+/*
+ * The pod-CIDR identity that IPv4 address ipv4 (network order) resolves
+ * to in the pod-CIDR map of the policy in force (longest prefix), 0 for
+ * none; *prefix (may be NULL) gets its prefix. For `policy trace`.
+ */
+uint32_t regenerate__pod_cidr_lookup(const struct agent *agent, uint32_t ipv4,
+				     struct policy_prefix *prefix);
 
 #endif /* WARDEN_AGENT_REGENERATE_H */

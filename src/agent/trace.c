@@ -4,8 +4,10 @@
  *
  * It reads the same compiled entries the datapath has (every endpoint keeps
  * the entries it last wrote to the policy map) and decides the same way:
- * longest-prefix match for the peer's identity and for "any peer", a deny
- * from either wins, then an allow, then the endpoint's default. Egress is
+ * longest-prefix match for the peer's identity, for its address's
+ * pod-CIDR identity (an endpoint peer of an endpoint with ipBlock rules),
+ * and for "any peer"; a deny from any wins, then an allow, then the
+ * endpoint's default. Egress is
  * judged at the source endpoint, ingress at the destination endpoint. For
  * HTTP, the proxy's own matcher (lib/l7_policy.c) judges the request
  * against a snapshot built from the same document the proxy reads.
@@ -19,6 +21,7 @@
 #include "endpoint.h"
 #include "policy_repo.h"
 #include "proxy_policy.h"
+#include "regenerate.h"
 #include "trace.h"
 #include "warden/identity.h"
 #include "warden/ipcache.h"
@@ -65,25 +68,25 @@ struct side_verdict {
 };
 
 /*
- * Combine the two lookups for one half of the entries: the enforced one
+ * Combine the lookups for one half of the entries: the enforced one
  * (flags, rule_cookie) or, with audit, the one that includes audit-mode
  * policies (audit_flags, audit_cookie). A half with no flags is no entry.
+ * e[] is in the datapath's order of precedence: the peer's identity, its
+ * pod-CIDR identity, any peer (policy_decide() in bpf/lib/policy.h).
  */
 static struct side_verdict decide(const struct endpoint *ep,
-				  const struct policy_entry *by_id,
-				  const struct policy_entry *any, uint8_t direction,
-				  bool audit)
+				  const struct policy_entry *const e[3],
+				  uint8_t direction, bool audit)
 {
-	const struct policy_entry *e[2] = {by_id, any};
 	struct side_verdict v = {0};
-	uint16_t flags[2];
+	uint16_t flags[3];
 	bool enforced;
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		flags[i] = !e[i]   ? 0
 			   : audit ? e[i]->value.audit_flags
 				   : e[i]->value.flags;
-	for (int i = 0; i < 2 && !v.decided; i++)
+	for (int i = 0; i < 3 && !v.decided; i++)
 		if (flags[i] & WARDEN_POLICY_DENY) {
 			v.decided = e[i];
 			v.reject = !audit && (flags[i] & WARDEN_POLICY_REJECT);
@@ -91,7 +94,7 @@ static struct side_verdict decide(const struct endpoint *ep,
 	if (!v.decided) {
 		bool plain = false;
 
-		for (int i = 1; i >= 0; i--)
+		for (int i = 2; i >= 0; i--)
 			if (flags[i] & WARDEN_POLICY_ALLOW) {
 				v.decided = e[i];
 				plain |= !e[i]->value.proxy_port;
@@ -123,18 +126,41 @@ static struct side_verdict decide(const struct endpoint *ep,
 }
 
 /*
+ * The pod-CIDR identity the datapath would look up for this peer at ep
+ * (policy_can_access() in bpf/lib/policy.h): only for an endpoint peer
+ * with a known address, of an endpoint with such rules in the direction.
+ */
+static uint32_t peer_pod_cidr(struct agent *agent, const struct endpoint *ep,
+			      uint32_t peer, uint32_t peer_ipv4, uint8_t direction,
+			      struct policy_prefix *prefix)
+{
+	uint32_t flag = direction == WARDEN_DIR_INGRESS ? WARDEN_EP_POD_CIDR_INGRESS
+							: WARDEN_EP_POD_CIDR_EGRESS;
+
+	if (!(ep->flags & flag) || !peer_ipv4 || peer < WARDEN_IDENTITY_USER_MIN ||
+	    peer > WARDEN_IDENTITY_USER_MAX)
+		return 0;
+	return regenerate__pod_cidr_lookup(agent, peer_ipv4, prefix);
+}
+
+/*
  * One side's decision: verdict (ALLOWED, DENIED, or AUDIT when audit mode
  * forwards what policy would drop), the deciding policy, rule, redirect,
+ * the prefix of an ipBlock that decided through the peer pod's address,
  * and for a denial the response (drop or reject).
  */
 static void judge(struct agent *agent, const struct endpoint *ep, uint32_t peer,
-		  uint8_t direction, uint8_t protocol, uint16_t port,
+		  uint32_t peer_ipv4, uint8_t direction, uint8_t protocol, uint16_t port,
 		  struct trace_step *out, bool *allowed, bool *audited, bool *redirect)
 {
-	const struct policy_entry *by_id =
-	    lpm(&ep->entries, peer, direction, protocol, port);
-	const struct policy_entry *any = lpm(&ep->entries, 0, direction, protocol, port);
-	struct side_verdict v = decide(ep, by_id, any, direction, false);
+	struct policy_prefix prefix;
+	uint32_t pod_cidr = peer_pod_cidr(agent, ep, peer, peer_ipv4, direction, &prefix);
+	const struct policy_entry *e[3] = {
+	    lpm(&ep->entries, peer, direction, protocol, port),
+	    pod_cidr ? lpm(&ep->entries, pod_cidr, direction, protocol, port) : NULL,
+	    lpm(&ep->entries, 0, direction, protocol, port),
+	};
+	struct side_verdict v = decide(ep, e, direction, false);
 
 	*audited = false;
 	if (!v.allowed && ep->audit_mode) {
@@ -143,7 +169,7 @@ static void judge(struct agent *agent, const struct endpoint *ep, uint32_t peer,
 		v.allowed = true;
 		v.redirect = false;
 	} else if (v.allowed && (ep->flags & WARDEN_EP_AUDIT_POLICIES)) {
-		struct side_verdict a = decide(ep, by_id, any, direction, true);
+		struct side_verdict a = decide(ep, e, direction, true);
 
 		if (!a.allowed) {
 			*audited = true;
@@ -167,6 +193,8 @@ static void judge(struct agent *agent, const struct endpoint *ep, uint32_t peer,
 			? (long long)POLICY_COOKIE_RULE(v.cookie)
 			: -1;
 	out->l7 = *redirect;
+	if (v.decided && v.decided == e[1])
+		policy_prefix__format(&prefix, out->pod_cidr, sizeof(out->pod_cidr));
 	if (!v.allowed)
 		out->response = v.reject ? TRACE_RESPONSE_REJECT : TRACE_RESPONSE_DROP;
 }
@@ -288,9 +316,9 @@ int trace__run(struct agent *agent, const struct trace_request *req,
 	if (ret)
 		return ret;
 	if (from.ep) {
-		judge(agent, from.ep, to.identity, WARDEN_DIR_EGRESS, req->protocol,
-		      req->port, &out->steps[out->step_count++], &side_allowed,
-		      &side_audited, &side_redirect);
+		judge(agent, from.ep, to.identity, to.ipv4, WARDEN_DIR_EGRESS,
+		      req->protocol, req->port, &out->steps[out->step_count++],
+		      &side_allowed, &side_audited, &side_redirect);
 		allowed &= side_allowed;
 		audited |= side_audited;
 		redirect |= side_redirect;
@@ -298,8 +326,9 @@ int trace__run(struct agent *agent, const struct trace_request *req,
 	if (to.ep && allowed) {
 		struct trace_step *step = &out->steps[out->step_count++];
 
-		judge(agent, to.ep, from.identity, WARDEN_DIR_INGRESS, req->protocol,
-		      req->port, step, &side_allowed, &side_audited, &side_redirect);
+		judge(agent, to.ep, from.identity, from.ipv4, WARDEN_DIR_INGRESS,
+		      req->protocol, req->port, step, &side_allowed, &side_audited,
+		      &side_redirect);
 		/* From outside the node no hook could redirect it to the proxy:
 		 * the destination drops it (WARDEN_DROP_PROXY_REQUIRED). */
 		if (side_allowed && side_redirect && !from.ep) {

@@ -45,6 +45,10 @@ struct trace_step {
 	long long rule;	  /* the rule's index in its policy, -1: none */
 	bool l7;	  /* through the L7 proxy */
 	enum trace_response response;
+	/* When a CIDR rule that selects pods (an ipBlock) decided through
+	 * the peer pod's address: the prefix that address resolved to in the
+	 * pod-CIDR map ("10.200.0.0/24"); else empty. */
+	char pod_cidr[64];
 };
 
 struct trace_peer_result {

@@ -22,6 +22,7 @@
 #include "trace.h"
 #include "warden/abi/maps.h"
 #include "warden/identity.h"
+#include "warden/policy_compile.h"
 #include "warden/prefix.h"
 #include "warden/reason.h"
 #include "warden/version.h"
@@ -365,6 +366,8 @@ json_t *wire__status(struct agent *agent, const struct agent_status *status)
 	json_object_set_new(
 	    result, "deny_response",
 	    json_string(agent->config.reject_by_default ? "reject" : "drop"));
+	json_object_set_new(result, "cidr_rules_select_pods",
+			    json_boolean(agent->config.cidr_rules_select_pods));
 	return result;
 }
 
@@ -436,12 +439,15 @@ json_t *wire__identity(struct agent *agent, const struct identity *ident)
 		snprintf(ref, sizeof(ref), "%s/%s", ep->namespace, ep->name);
 		json_array_append_new(eps, json_string(ref));
 	}
-	if (ident->is_cidr)
+	if (ident->is_cidr || ident->is_pod_cidr)
 		policy_prefix__format(&ident->prefix, cidr, sizeof(cidr));
-	return json_pack("{s:i, s:o, s:b, s:o, s:o}", "id", (json_int_t)ident->id,
+	/* A pod-CIDR identity stands for the pods inside its prefix. */
+	return json_pack("{s:i, s:o, s:b, s:o, s:o, s:b}", "id", (json_int_t)ident->id,
 			 "labels", label_json__list(&ident->labels), "reserved",
 			 ident->reserved, "endpoints", eps, "cidr",
-			 ident->is_cidr ? json_string(cidr) : json_null());
+			 ident->is_cidr || ident->is_pod_cidr ? json_string(cidr)
+							      : json_null(),
+			 "pod_cidr", ident->is_pod_cidr);
 }
 
 json_t *wire__identity_list(struct agent *agent)
@@ -642,6 +648,8 @@ static json_t *trace_step_json(const struct trace_step *step)
 				    json_string(step->response == TRACE_RESPONSE_REJECT
 						    ? "reject"
 						    : "drop"));
+	if (step->pod_cidr[0])
+		json_object_set_new(out, "pod_cidr", json_string(step->pod_cidr));
 	return out;
 }
 
@@ -787,6 +795,13 @@ static json_t *event_json(struct agent *agent, const struct warden_event *ev,
 		json_object_set_new(obj, "endpoint", json_null());
 	}
 	json_object_set_new(obj, "policy", json_string(policy));
+	/* Which rule of that policy (as `policy trace` counts them), -1: none. */
+	json_object_set_new(
+	    obj, "rule",
+	    json_integer(ev->rule_cookie && POLICY_COOKIE_RULE(ev->rule_cookie) !=
+						POLICY_COOKIE_DEFAULT_DENY
+			     ? (json_int_t)POLICY_COOKIE_RULE(ev->rule_cookie)
+			     : -1));
 	if (dropped)
 		json_object_set_new(
 		    obj, "response",

@@ -81,6 +81,9 @@ static void print_identity(const json_t *identity)
 			    output__value(json_object_get(identity, "reserved"), ","));
 	if (cidr && !json_is_null(cidr))
 		output__field_owned("CIDR", output__value(cidr, ","));
+	/* The pods inside the CIDR (a NetworkPolicy ipBlock), not the world. */
+	if (json_is_true(json_object_get(identity, "pod_cidr")))
+		output__field_owned("Pod CIDR", output__value(json_true(), ","));
 	output__field_owned("Endpoints",
 			    output__value(json_object_get(identity, "endpoints"), "\n"));
 }

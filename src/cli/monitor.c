@@ -184,6 +184,7 @@ static void print_word(const json_t *event, const char *key)
 static void print_event(const char *line, size_t len, const struct filter *f)
 {
 	const char *policy, *protocol;
+	const json_t *rule;
 	json_error_t jerr;
 	bool has_ports;
 	json_t *event;
@@ -252,6 +253,10 @@ static void print_event(const char *line, size_t len, const struct filter *f)
 	/* "default deny" has a blank: quote it so the line still splits into fields. */
 	if (policy)
 		printf(strchr(policy, ' ') ? " policy=\"%s\"" : " policy=%s", policy);
+	/* The rule's index in that policy, when a rule decided. */
+	rule = json_object_get(event, "rule");
+	if (json_is_integer(rule) && json_integer_value(rule) >= 0)
+		printf(" rule=%" JSON_INTEGER_FORMAT, json_integer_value(rule));
 	putchar('\n');
 	json_decref(event);
 }

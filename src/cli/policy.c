@@ -396,6 +396,9 @@ static int do_trace(int argc, char **argv)
 		       output__str(step, "policy", "?"));
 		if (rule >= 0)
 			printf(", rule %" JSON_INTEGER_FORMAT, rule);
+		/* An ipBlock that matched the peer pod by its address. */
+		if (json_is_string(json_object_get(step, "pod_cidr")))
+			printf(", pod address in %s", output__str(step, "pod_cidr", "?"));
 		printf(")%s\n",
 		       json_is_true(json_object_get(step, "l7")) ? " -> L7 proxy" : "");
 	}

@@ -47,12 +47,19 @@ static void print_status(const json_t *status)
 	static const struct {
 		const char *key, *name;
 	} fields[] = {
-	    {"version", "Version"},	      {"socket", "Socket"},
-	    {"state_dir", "State directory"}, {"pod_cidr", "Pod CIDR"},
-	    {"host_ipv4", "Host IPv4"},	      {"policy_revision", "Policy revision"},
-	    {"endpoints", "Endpoints"},	      {"identities", "Identities"},
-	    {"policies", "Policies"},	      {"deny_response", "Deny response"},
-	    {"forwards", "Forwarded"},	      {"drops", "Dropped"},
+	    {"version", "Version"},
+	    {"socket", "Socket"},
+	    {"state_dir", "State directory"},
+	    {"pod_cidr", "Pod CIDR"},
+	    {"host_ipv4", "Host IPv4"},
+	    {"policy_revision", "Policy revision"},
+	    {"endpoints", "Endpoints"},
+	    {"identities", "Identities"},
+	    {"policies", "Policies"},
+	    {"deny_response", "Deny response"},
+	    {"cidr_rules_select_pods", "CIDRs match pods"},
+	    {"forwards", "Forwarded"},
+	    {"drops", "Dropped"},
 	};
 	size_t i;
 

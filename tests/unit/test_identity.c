@@ -94,6 +94,51 @@ static void test_cidr_identities(void **state)
 	identity_allocator__free(a);
 }
 
+/*
+ * A prefix's pod-CIDR identity is its own: never the CIDR identity of the
+ * same prefix (a Cilium toCIDR rule must not select pods through it),
+ * shared by every acquire of that prefix, and released with its last
+ * reference.
+ */
+static void test_pod_cidr_identities(void **state)
+{
+	struct identity_allocator *a;
+	struct policy_prefix p, q;
+	const struct identity *ident;
+	uint32_t cidr, pods1, pods2, other;
+
+	(void)state;
+	assert_int_equal(identity_allocator__new_local(&a), 0);
+	assert_int_equal(policy_prefix__parse("10.200.0.7/32", &p), 0);
+	assert_int_equal(policy_prefix__parse("10.200.0.0/24", &q), 0);
+	assert_int_equal(identity__acquire_cidr(a, &p, &cidr), 0);
+	assert_int_equal(identity__acquire_pod_cidr(a, &p, &pods1), 0);
+	assert_int_equal(identity__acquire_pod_cidr(a, &p, &pods2), 0);
+	assert_int_equal(identity__acquire_pod_cidr(a, &q, &other), 0);
+	assert_int_not_equal(cidr, pods1);
+	assert_int_equal(pods1, pods2);
+	assert_int_not_equal(pods1, other);
+	assert_true(pods1 >= WARDEN_IDENTITY_LOCAL_MIN);
+	ident = identity__lookup(a, pods1);
+	assert_true(ident->is_pod_cidr);
+	assert_false(ident->is_cidr);
+	assert_non_null(label_set__find(&ident->labels, "cidr", "10.200.0.7/32"));
+	assert_non_null(label_set__find(&ident->labels, "warden", "pod-cidr"));
+	assert_null(label_set__find(&ident->labels, "reserved", "world"));
+	ident = identity__lookup(a, cidr);
+	assert_true(ident->is_cidr);
+	assert_false(ident->is_pod_cidr);
+	identity__release(a, pods1);
+	assert_non_null(identity__lookup(a, pods1));
+	identity__release(a, pods2);
+	assert_null(identity__lookup(a, pods1));
+	assert_non_null(identity__lookup(a, cidr));
+	/* A new acquire after the release still is not the CIDR identity. */
+	assert_int_equal(identity__acquire_pod_cidr(a, &p, &pods1), 0);
+	assert_int_not_equal(pods1, cidr);
+	identity_allocator__free(a);
+}
+
 static void test_many_identities_stay_distinct(void **state)
 {
 	struct identity_allocator *a;
@@ -211,6 +256,7 @@ int main(void)
 	    cmocka_unit_test(test_reserved_identities_exist),
 	    cmocka_unit_test(test_equal_labels_share_identity),
 	    cmocka_unit_test(test_cidr_identities),
+	    cmocka_unit_test(test_pod_cidr_identities),
 	    cmocka_unit_test(test_many_identities_stay_distinct),
 	    cmocka_unit_test(test_ipcache_longest_prefix_and_sink),
 	    cmocka_unit_test(test_ipcache_many_prefixes),

@@ -1732,6 +1732,307 @@ static void test_audit_only_policy(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* ---- ipBlock: CIDR rules that select pods ----------------------------- */
+
+#define ID_POD_CIDR_24 (WARDEN_IDENTITY_LOCAL_MIN + 10) /* pods in 10.200.0.0/24 */
+#define ID_POD_CIDR_7 (WARDEN_IDENTITY_LOCAL_MIN + 11)	/* pods in 10.200.0.7/32 */
+#define ID_CIDR_200_24 (WARDEN_IDENTITY_LOCAL_MIN + 12) /* world in 10.200.0.0/24 */
+#define ID_CIDR_200_7 (WARDEN_IDENTITY_LOCAL_MIN + 13)	/* world in 10.200.0.7/32 */
+
+static void fx_pod_cidr(struct fixture *f, uint32_t id, const char *cidr)
+{
+	size_t i = f->identity_count++;
+	struct policy_prefix p;
+
+	assert_int_equal(policy_prefix__parse(cidr, &p), 0);
+	assert_int_equal(identity__pod_cidr_labels(&p, &f->labels[i]), 0);
+	f->identities[i] = (struct compile_identity){
+	    .id = id, .labels = &f->labels[i], .is_pod_cidr = true, .prefix = p};
+}
+
+/*
+ * What the agent has for an ipBlock 10.200.0.0/24 except 10.200.0.7/32:
+ * both prefixes get a CIDR identity (world addresses) and a pod-CIDR
+ * identity (pod addresses) of their own.
+ */
+static void fx_ipblock_identities(struct fixture *f)
+{
+	fx_pod_cidr(f, ID_POD_CIDR_24, "10.200.0.0/24");
+	fx_pod_cidr(f, ID_POD_CIDR_7, "10.200.0.7/32");
+	fx_identity(f, ID_CIDR_200_24, NULL, "10.200.0.0/24");
+	fx_identity(f, ID_CIDR_200_7, NULL, "10.200.0.7/32");
+	f->world.identity_count = f->identity_count;
+}
+
+/* An egress ipBlock of the deathstar (a NetworkPolicy's) on TCP 80. */
+static struct policy_rule *ipblock_rule(struct fixture *f, bool selects_pods)
+{
+	struct policy_spec *s =
+	    add_spec(add_policy(&f->set, "ipblock"), "class=deathstar");
+	struct policy_rule *r;
+
+	s->default_deny_ingress = false;
+	s->default_deny_egress = true;
+	r = add_rule(s, EG, false);
+	rule_cidr(r, "10.200.0.0/24", "10.200.0.7/32", NULL);
+	r->cidrs[0].selects_pods = selects_pods;
+	rule_port(r, TCP, 80, 0, NULL);
+	return r;
+}
+
+/*
+ * The datapath's decision with the third lookup: the peer's identity, its
+ * address's pod-CIDR identity (0: none), any peer; a deny from any wins.
+ */
+static enum verdict verdict_pod(const struct policy_entries *out, uint32_t endpoint_id,
+				uint32_t identity, uint32_t pod_cidr, uint8_t direction,
+				uint8_t protocol, uint16_t port)
+{
+	const struct policy_entry *e[3] = {
+	    lpm(out, endpoint_id, identity, direction, protocol, port),
+	    pod_cidr ? lpm(out, endpoint_id, pod_cidr, direction, protocol, port) : NULL,
+	    lpm(out, endpoint_id, 0, direction, protocol, port),
+	};
+
+	for (int i = 0; i < 3; i++)
+		if (e[i] && (e[i]->value.flags & WARDEN_POLICY_DENY))
+			return DENY;
+	return e[0] || e[1] || e[2] ? ALLOW : NO_MATCH;
+}
+
+static void test_ipblock_selects_pods_by_address(void **state)
+{
+	struct fixture *f = *state;
+	const struct policy_entry *e;
+
+	fx_ipblock_identities(f);
+	ipblock_rule(f, true);
+	compile_ok(f, ep_deathstar(f));
+
+	assert_int_equal(f->out.endpoint_flags,
+			 WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_POD_CIDR_EGRESS);
+	/* The block's pod-CIDR identity, not the except's. */
+	e = find(&f->out, ID_POD_CIDR_24, EG, TCP, 80, WARDEN_POLICY_PREFIX_FULL);
+	assert_non_null(e);
+	assert_int_equal(e->value.flags, WARDEN_POLICY_ALLOW);
+	assert_int_equal(e->value.rule_cookie, POLICY_COOKIE(0, 0));
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_7, EG), 0);
+	/* World addresses in the block keep their CIDR identities. */
+	assert_non_null(find(&f->out, ID_CIDR_200_24, EG, TCP, 80, 96));
+	assert_int_equal(count_identity(&f->out, ID_CIDR_200_7, EG), 0);
+	/* Pods are still not selected by their own identity. */
+	assert_int_equal(count_identity(&f->out, ID_TIEFIGHTER, EG), 0);
+
+	/* Two tie fighters with one identity: the one at .5 resolves to the
+	 * block, the one at .7 to the except. */
+	assert_int_equal(verdict_pod(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, ID_POD_CIDR_24,
+				     EG, TCP, 80),
+			 ALLOW);
+	assert_int_equal(
+	    verdict_pod(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, ID_POD_CIDR_7, EG, TCP, 80),
+	    NO_MATCH);
+	assert_int_equal(verdict_pod(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, ID_POD_CIDR_24,
+				     EG, TCP, 81),
+			 NO_MATCH);
+	/* Without the pod-CIDR lookup (outside every block): nothing. */
+	assert_int_equal(
+	    verdict_pod(&f->out, EP_DEATHSTAR, ID_TIEFIGHTER, 0, EG, TCP, 80), NO_MATCH);
+}
+
+static void test_cilium_cidr_rule_selects_no_pod(void **state)
+{
+	struct fixture *f = *state;
+
+	fx_ipblock_identities(f);
+	ipblock_rule(f, false);
+	compile_ok(f, ep_deathstar(f));
+	assert_int_equal(f->out.endpoint_flags, WARDEN_EP_ENFORCE_EGRESS);
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_24, EG), 0);
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_7, EG), 0);
+	assert_non_null(find(&f->out, ID_CIDR_200_24, EG, TCP, 80, 96));
+
+	/* wardend --cidr-rules-select-pods: like an ipBlock. */
+	f->world.cidr_rules_select_pods = true;
+	compile_ok(f, ep_deathstar(f));
+	assert_int_equal(f->out.endpoint_flags,
+			 WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_POD_CIDR_EGRESS);
+	assert_non_null(find(&f->out, ID_POD_CIDR_24, EG, TCP, 80, 96));
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_7, EG), 0);
+}
+
+/* Labels, entities and "any peer" never select a pod-CIDR identity. */
+static void test_pod_cidr_only_through_cidrs(void **state)
+{
+	struct fixture *f = *state;
+	struct policy_spec *s;
+	struct policy_rule *r;
+
+	fx_ipblock_identities(f);
+	s = add_spec(add_policy(&f->set, "others"), "class=deathstar");
+	s->default_deny_egress = true;
+	r = add_rule(s, EG, false);
+	rule_endpoints(r, "");
+	r = add_rule(s, EG, false);
+	rule_entities(r, POLICY_ENTITY_WORLD | POLICY_ENTITY_CLUSTER);
+	r = add_rule(s, EG, false);
+	rule_port(r, UDP, 53, 0, NULL); /* any peer, expanded by the requires */
+	r = add_rule(s, EG, false);
+	rule_requires(r, "!env");
+	/* A CIDR that selects pods but does not contain them. */
+	r = add_rule(s, EG, false);
+	rule_cidr(r, "192.168.0.0/16", NULL);
+	r->cidrs[0].selects_pods = true;
+	compile_ok(f, ep_deathstar(f));
+
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_24, EG), 0);
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_7, EG), 0);
+	assert_false(f->out.endpoint_flags & WARDEN_EP_POD_CIDR_EGRESS);
+	/* The controls: the same rules did select others. */
+	assert_non_null(find(&f->out, ID_TIEFIGHTER, EG, UDP, 53, 96));
+	assert_non_null(find(&f->out, ID_CIDR_200_24, EG, 0, 0, 72));
+	assert_non_null(find(&f->out, ID_CIDR_192, EG, 0, 0, 72));
+}
+
+/*
+ * Requires cannot be judged for an address range: an allow leaves the
+ * pod-CIDR identity out, a deny keeps it (both fail closed).
+ */
+static void test_pod_cidr_with_requires(void **state)
+{
+	struct fixture *f = *state;
+	struct policy_spec *s;
+	struct policy_rule *r;
+	const struct policy_entry *e;
+
+	fx_ipblock_identities(f);
+	s = add_spec(add_policy(&f->set, "req"), "class=deathstar");
+	s->default_deny_egress = true;
+	r = add_rule(s, EG, false);
+	rule_cidr(r, "10.200.0.0/24", NULL);
+	r->cidrs[0].selects_pods = true;
+	rule_requires(r, "env=prod");
+	r = add_rule(s, EG, true);
+	rule_cidr(r, "10.200.0.0/24", NULL);
+	r->cidrs[0].selects_pods = true;
+	rule_requires(r, "env=prod");
+	rule_port(r, TCP, 22, 0, NULL);
+	compile_ok(f, ep_deathstar(f));
+
+	e = find(&f->out, ID_POD_CIDR_24, EG, TCP, 22, 96);
+	assert_non_null(e);
+	assert_int_equal(e->value.flags, WARDEN_POLICY_DENY);
+	assert_null(find(&f->out, ID_POD_CIDR_24, EG, 0, 0, 72));
+	assert_true(f->out.endpoint_flags & WARDEN_EP_POD_CIDR_EGRESS);
+
+	/* policy_rule__selects_peer says the same. */
+	struct compile_identity pods = f->identities[f->identity_count - 4];
+
+	assert_int_equal(pods.id, ID_POD_CIDR_24);
+	assert_false(policy_rule__selects_peer(&s->rules[0], &pods, &f->world));
+	assert_true(policy_rule__selects_peer(&s->rules[1], &pods, &f->world));
+}
+
+/* An HTTP rule never selects pods by address: the proxy would not know. */
+static void test_pod_cidr_not_for_l7_rules(void **state)
+{
+	static const char *const paths[] = {"/public"};
+	struct fixture *f = *state;
+	struct policy_rule *r;
+
+	fx_ipblock_identities(f);
+	f->world.cidr_rules_select_pods = true;
+	r = ipblock_rule(f, false);
+	port_rule_http(&r->port_rules[0], paths, 1);
+	compile_ok(f, ep_deathstar(f));
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_24, EG), 0);
+	/* The control: world addresses in the block do go to the proxy. */
+	assert_non_null(find(&f->out, ID_CIDR_200_24, EG, TCP, 80, 96));
+	free(r->port_rules[0].http);
+}
+
+/* A named port towards pods of a block: resolved over every endpoint. */
+static void test_pod_cidr_named_port(void **state)
+{
+	struct fixture *f = *state;
+	struct policy_spec *s;
+	struct policy_rule *r;
+
+	fx_ipblock_identities(f);
+	s = add_spec(add_policy(&f->set, "named"), "class=xwing");
+	s->default_deny_egress = true;
+	r = add_rule(s, EG, false);
+	rule_cidr(r, "10.200.0.0/24", NULL);
+	r->cidrs[0].selects_pods = true;
+	rule_port(r, TCP, 0, 0, "web");
+	compile_ok(f, &f->endpoints[2]);
+	assert_non_null(find(&f->out, ID_POD_CIDR_24, EG, TCP, 8080, 96));
+	assert_non_null(find(&f->out, ID_POD_CIDR_24, EG, TCP, 8081, 96));
+	assert_non_null(find(&f->out, ID_POD_CIDR_24, EG, TCP, 9090, 96));
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_24, EG), 3);
+}
+
+/* Ingress, and the flag of an ipBlock in an audit-mode policy only. */
+static void test_pod_cidr_ingress_and_audit_flags(void **state)
+{
+	struct fixture *f = *state;
+	struct policy *audit;
+	struct policy_spec *s;
+	struct policy_rule *r;
+
+	fx_ipblock_identities(f);
+	audit = add_policy(&f->set, "audited");
+	audit->audit = true;
+	s = add_spec(audit, "class=deathstar");
+	r = add_rule(s, IN, false);
+	rule_cidr(r, "10.200.0.0/24", "10.200.0.7/32", NULL);
+	r->cidrs[0].selects_pods = true;
+	compile_ok(f, ep_deathstar(f));
+
+	assert_true(f->out.endpoint_flags & WARDEN_EP_POD_CIDR_INGRESS);
+	assert_false(f->out.endpoint_flags & WARDEN_EP_POD_CIDR_EGRESS);
+	assert_true(f->out.endpoint_flags & WARDEN_EP_AUDIT_POLICIES);
+	/* Enforced: nothing for it; audit half: allow. */
+	const struct policy_entry *e = find(&f->out, ID_POD_CIDR_24, IN, 0, 0, 72);
+
+	assert_non_null(e);
+	assert_int_equal(e->value.flags, 0);
+	assert_int_equal(e->value.audit_flags, WARDEN_POLICY_ALLOW);
+	assert_int_equal(count_identity(&f->out, ID_POD_CIDR_7, IN), 0);
+}
+
+static void test_collect_pod_prefixes(void **state)
+{
+	struct fixture *f = *state;
+	struct policy_spec *s = add_spec(add_policy(&f->set, "p"), "");
+	struct policy_rule *r = add_rule(s, EG, false);
+	struct policy_prefix *prefixes = NULL;
+	struct label_set labels;
+	size_t count = 0;
+	char buf[64];
+
+	rule_cidr(r, "10.200.0.0/24", "10.200.0.7/32", NULL);
+	r->cidrs[0].selects_pods = true;
+	rule_cidr(r, "10.0.0.0/8", "10.1.0.0/16", NULL); /* a Cilium CIDR rule */
+	assert_int_equal(
+	    policy_set__collect_pod_prefixes(&f->set, false, &prefixes, &count), 0);
+	assert_int_equal(count, 2);
+	policy_prefix__format(&prefixes[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.200.0.0/24");
+	policy_prefix__format(&prefixes[1], buf, sizeof(buf));
+	assert_string_equal(buf, "10.200.0.7/32");
+	free(prefixes);
+	assert_int_equal(
+	    policy_set__collect_pod_prefixes(&f->set, true, &prefixes, &count), 0);
+	assert_int_equal(count, 4);
+	free(prefixes);
+
+	assert_int_equal(identity__pod_cidr_labels(&f->identities[14].prefix, &labels),
+			 0);
+	label_set__format(&labels, buf, sizeof(buf));
+	assert_string_equal(buf, "cidr:10.0.0.0/8,warden:pod-cidr");
+	label_set__free(&labels);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1769,6 +2070,14 @@ int main(void)
 	    T(test_cookie_uses_policy_id),
 	    T(test_audit_policy_halves),
 	    T(test_audit_only_policy),
+	    T(test_ipblock_selects_pods_by_address),
+	    T(test_cilium_cidr_rule_selects_no_pod),
+	    T(test_pod_cidr_only_through_cidrs),
+	    T(test_pod_cidr_with_requires),
+	    T(test_pod_cidr_not_for_l7_rules),
+	    T(test_pod_cidr_named_port),
+	    T(test_pod_cidr_ingress_and_audit_flags),
+	    T(test_collect_pod_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -396,6 +396,8 @@ static void test_knp_model(void **state)
 	assert_int_equal(r->cidrs[0].except_count, 2);
 	policy_prefix__format(&r->cidrs[0].except[1], buf, sizeof(buf));
 	assert_string_equal(buf, "10.2.0.0/16");
+	/* Kubernetes' ipBlock selects pod addresses too (Cilium's CIDRs not). */
+	assert_true(r->cidrs[0].selects_pods);
 	assert_int_equal(r->endpoint_count, 1);
 	assert_int_equal(r->endpoints[0].count, 1);
 	assert_true(has_req(&r->endpoints[0], "k8s", "io.kubernetes.pod.namespace",
@@ -1031,6 +1033,9 @@ static void test_cidrs(void **state)
 	assert_string_equal(buf, "192.0.2.7/32");
 	assert_int_equal(spec->rules[0].cidrs[1].prefix.family, 6);
 	assert_int_equal(spec->rules[1].cidrs[0].except_count, 1);
+	/* Cilium's rule: CIDRs do not select endpoints. */
+	assert_false(spec->rules[0].cidrs[0].selects_pods);
+	assert_false(spec->rules[1].cidrs[0].selects_pods);
 	policy_set__free(&set);
 
 	assert_error(parse_fail(CNP_HEAD "spec:\n"
@@ -1059,6 +1064,32 @@ static void test_cidrs(void **state)
 				&diag),
 		     "spec.egress[0].toCIDRSet[0].except[0]", 10, "is not inside cidr",
 		     false);
+	/* An ipBlock with host bits (Kubernetes' e2e suite writes `podIP/4`):
+	 * read with them cleared, and a warning naming both. */
+	{
+		struct policy_diag warn = {0};
+		struct policy_rule *r;
+
+		assert_int_equal(parse(KNP_HEAD
+				       "spec:\n"
+				       "  podSelector: {}\n"
+				       "  egress:\n"
+				       "  - to:\n"
+				       "    - ipBlock: {cidr: 10.200.0.5/4, except: "
+				       "[10.200.0.5/32]}\n",
+				       &set, &warn),
+				 0);
+		r = &set.items[0].specs[0].rules[0];
+		policy_prefix__format(&r->cidrs[0].prefix, buf, sizeof(buf));
+		assert_string_equal(buf, "0.0.0.0/4");
+		policy_prefix__format(&r->cidrs[0].except[0], buf, sizeof(buf));
+		assert_string_equal(buf, "10.200.0.5/32");
+		assert_int_equal(warn.warning_count, 1);
+		assert_non_null(strstr(warn.warnings[0].message,
+				       "`10.200.0.5/4` has host bits set: read as "
+				       "`0.0.0.0/4`"));
+		policy_set__free(&set);
+	}
 	assert_error(
 	    parse_fail(KNP_HEAD
 		       "spec:\n"

@@ -25,6 +25,7 @@
 
 /* Capacities: user space reports usage against these. */
 #define WARDEN_IPCACHE_MAX 65536
+#define WARDEN_POD_CIDR_MAX 16384 /* prefixes of NetworkPolicy ipBlocks */
 #define WARDEN_ENDPOINTS_MAX 4096 /* also the local-endpoints-by-address map */
 #define WARDEN_POLICY_MAX 262144
 #define WARDEN_CT_MAX 262144
@@ -56,7 +57,10 @@ enum warden_reserved_identity {
 /* Endpoint identities are allocated from here (cluster-local range). */
 #define WARDEN_IDENTITY_USER_MIN 256
 #define WARDEN_IDENTITY_USER_MAX 65535
-/* CIDR identities are node-local, allocated from 1 << 24 like Cilium. */
+/*
+ * CIDR identities are node-local, allocated from 1 << 24 like Cilium; so
+ * are pod-CIDR identities (see warden_pod_cidr below), from the same range.
+ */
 #define WARDEN_IDENTITY_LOCAL_MIN (1u << 24)
 #define WARDEN_IDENTITY_LOCAL_MAX ((1u << 24) + 0xffffff)
 
@@ -89,6 +93,20 @@ struct warden_ipcache_value {
 };
 
 /*
+ * The pod-CIDR map (warden_pod_cidr): an LPM trie with the ipcache's key
+ * and value, holding only the prefixes (and except prefixes) of CIDR peers
+ * that select pods too: Kubernetes NetworkPolicy ipBlocks, and with
+ * `wardend --cidr-rules-select-pods` every CIDR rule. Each prefix maps to
+ * a pod-CIDR identity of its own, never the CIDR identity the same prefix
+ * has in the ipcache, so that rules which must not select pods (Cilium's
+ * toCIDR) have no entry for it. A pod's address resolves to the pod's own
+ * identity in the ipcache; for an endpoint with WARDEN_EP_POD_CIDR_<dir>,
+ * a new flow whose peer has an endpoint identity also looks the peer's
+ * address up here and the policy map once more with the identity found
+ * (bpf/lib/policy.h). A miss means no such rule covers the address.
+ */
+
+/*
  * Endpoint table, keyed by the ifindex of the endpoint's host-side veth
  * (where the tc programs are attached).
  */
@@ -107,6 +125,10 @@ enum warden_endpoint_flags {
 	/* Answer a default-deny drop with a TCP RST / ICMP unreachable. */
 	WARDEN_EP_REJECT_INGRESS = 1u << 6,
 	WARDEN_EP_REJECT_EGRESS = 1u << 7,
+	/* Its policy has entries for pod-CIDR identities in this direction:
+	 * a new flow with an endpoint peer also looks up warden_pod_cidr. */
+	WARDEN_EP_POD_CIDR_INGRESS = 1u << 8,
+	WARDEN_EP_POD_CIDR_EGRESS = 1u << 9,
 };
 
 struct warden_endpoint_key {
@@ -170,7 +192,9 @@ struct warden_endpoint_addr_key {
  *   - a protocol, any port:   prefixlen 80
  *   - a port range:           80 + n, the range split into aligned blocks
  * identity 0 means "any peer"; the datapath looks up the peer's identity
- * first and identity 0 second, and a deny from either wins. User space
+ * first and identity 0 second (and, for an endpoint peer of an endpoint
+ * with WARDEN_EP_POD_CIDR_<dir>, the peer address's pod-CIDR identity),
+ * and a deny from any of them wins. User space
  * folds deny precedence into the entries of one trie (an allow entry that a
  * broader deny covers is written as a deny), so one lookup per identity is
  * the whole decision.
