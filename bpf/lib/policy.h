@@ -25,6 +25,8 @@
  * cookie names the rule behind what is reported: the deciding rule of
  * the enforced verdict, or for an audited flow the rule that would have
  * dropped it; 0 for a default verdict without an audit-mode policy.
+ * by_rule tells an allow that a map entry gave from the default allow of
+ * a direction no policy enforces.
  */
 struct policy_verdict {
 	__u32 cookie;
@@ -32,6 +34,7 @@ struct policy_verdict {
 	__u8 drop;	   /* enum warden_reason, 0 = forward */
 	__u8 audit;	   /* enum warden_reason policy would have dropped with */
 	bool reject;	   /* with drop: answer with a TCP RST / ICMP unreachable */
+	bool by_rule;	   /* without drop: an allow entry matched */
 };
 
 static __always_inline __u32 policy_enforce_flag(__u8 direction)
@@ -80,12 +83,14 @@ static __always_inline void policy_decide(const struct warden_policy_value *by_i
 		verdict->cookie = any_peer->rule_cookie;
 		verdict->reject = any_peer->flags & WARDEN_POLICY_REJECT;
 	} else if (by_identity && (by_identity->flags & WARDEN_POLICY_ALLOW)) {
+		verdict->by_rule = true;
 		verdict->cookie = by_identity->rule_cookie;
 		verdict->proxy_port = by_identity->proxy_port;
 		if (any_peer && (any_peer->flags & WARDEN_POLICY_ALLOW) &&
 		    !any_peer->proxy_port)
 			verdict->proxy_port = 0;
 	} else if (any_peer && (any_peer->flags & WARDEN_POLICY_ALLOW)) {
+		verdict->by_rule = true;
 		verdict->cookie = any_peer->rule_cookie;
 		verdict->proxy_port = any_peer->proxy_port;
 	} else if (ep_flags & policy_enforce_flag(direction)) {
