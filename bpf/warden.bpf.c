@@ -6,10 +6,11 @@
  *   warden_from_container  tc ingress of the host veth = the pod's egress
  *   warden_to_container    tc egress of the host veth  = the pod's ingress
  *
- * Per packet: endpoint by ifindex -> parse -> peer identity (ipcache) ->
- * conntrack (an ICMP error related to a flow passes here) -> (new flow)
- * policy -> verdict, counters and events; a denied packet may be answered
- * (RST / ICMP) instead of only dropped. All the logic is in bpf/lib/
+ * Per packet: endpoint by ifindex -> parse -> peer identity (ipcache) and
+ * where the source came from -> conntrack (an ICMP error related to a flow
+ * passes here) -> (new flow) policy -> verdict, counters and events; a
+ * denied packet may be answered (RST / ICMP) instead of only dropped.
+ * All the logic is in bpf/lib/
  * (the flow decision in bpf/lib/flow.h); this file owns the maps and
  * wires the modules together. The map layouts and names are the ABI
  * in include/warden/abi/maps.h.
@@ -22,6 +23,7 @@
 #include "lib/parse.h"
 #include "lib/policy.h"
 #include "lib/reject.h"
+#include "lib/source.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -64,6 +66,14 @@ struct {
 	__uint(max_entries, WARDEN_CT_MAX);
 } warden_ct SEC(".maps");
 
+/* Only revocations write here: see struct warden_ct_revoked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct warden_ct_key);
+	__type(value, struct warden_ct_revoked);
+	__uint(max_entries, WARDEN_CT_REVOKED_MAX);
+} warden_ct_revoked SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__type(key, struct warden_metrics_key);
@@ -92,6 +102,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 {
 	const struct flow_maps maps = {
 	    .ct = &warden_ct,
+	    .revoked = &warden_ct_revoked,
 	    .policy = &warden_policy,
 	    .pod_cidr = &warden_pod_cidr,
 	    .local_endpoints = &warden_local_endpoints,
@@ -139,20 +150,18 @@ static __always_inline int handle_packet(struct __sk_buff *skb, __u8 direction)
 	if (ret < 0)
 		goto drop;
 
+	/* The source address names the sender only where it came from (lib/source.h). */
 	__builtin_memcpy(&ep_addr, ep.ipv4, sizeof(ep_addr));
 	if (direction == WARDEN_DIR_EGRESS) {
 		trace.peer_identity = ipcache_lookup4(&warden_ipcache, pkt.daddr);
-		/*
-		 * A pod may only send from its own address; otherwise it could
-		 * borrow another endpoint's identity at the receiver.
-		 */
-		if (pkt.saddr != ep_addr) {
-			ret = -WARDEN_DROP_SPOOFED_SOURCE;
-			goto drop;
-		}
+		ret = source_check_own(&pkt, ep_addr);
 	} else {
 		trace.peer_identity = ipcache_lookup4(&warden_ipcache, pkt.saddr);
+		ret = source_check_peer(skb, &warden_local_endpoints, pkt.saddr,
+					trace.peer_identity);
 	}
+	if (ret < 0)
+		goto drop;
 
 	ret = flow_handle(skb, &maps, &ep, ep_addr, &pkt, &trace, &reject);
 	if (ret < 0)

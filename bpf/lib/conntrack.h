@@ -139,14 +139,16 @@ static __always_inline void ct_update(struct warden_ct_value *entry,
 }
 
 /*
- * Record a new flow that policy accepted. Failure to insert is ignored:
- * the packet was allowed and its successors will be judged again.
+ * Record a flow that policy accepted, with `flags` (enum warden_ct_flags:
+ * SEEN_REPLY for an entry recreated from a reply, PROXIED) besides what
+ * the packet says. Failure to insert is ignored: the packet was allowed
+ * and its successors will be judged again.
  */
 static __always_inline void ct_create(void *ct, const struct warden_ct_key *key,
 				      const struct warden_packet *pkt,
 				      __u32 remote_identity, __u32 rule_cookie,
 				      __u32 policy_revision, __be16 proxy_port,
-				      __u32 bytes, __u64 now)
+				      __u16 flags, __u32 bytes, __u64 now)
 {
 	struct warden_ct_value value = {
 	    .proxy_port = proxy_port,
@@ -155,11 +157,59 @@ static __always_inline void ct_create(void *ct, const struct warden_ct_key *key,
 	    .policy_revision = policy_revision,
 	    .remote_identity = remote_identity,
 	    .rule_cookie = rule_cookie,
-	    .flags = ct_flags_of_packet(pkt),
+	    .flags = flags | ct_flags_of_packet(pkt),
 	};
 
 	value.expires_ns = now + ct_lifetime(pkt->protocol, pkt->tcp_flags, value.flags);
 	bpf_map_update_elem(ct, key, &value, BPF_ANY);
+}
+
+/*
+ * Remember that the flow whose original-direction key is *orig was revoked
+ * (struct warden_ct_revoked), or refresh the record: written when a
+ * re-check revokes the flow and whenever a packet of it is dropped, so it
+ * outlives the flow's conntrack entry for as long as the flow goes on.
+ */
+static __always_inline void ct_revoked_record(void *revoked,
+					      const struct warden_ct_key *orig,
+					      const struct warden_ct_value *entry,
+					      __u64 now)
+{
+	struct warden_ct_revoked record = {
+	    .expires_ns = now + WARDEN_CT_TCP_ESTABLISHED_NS,
+	    .policy_revision = entry->policy_revision,
+	    .rule_cookie = entry->rule_cookie,
+	    .flags = entry->flags,
+	    .proxy_port = entry->proxy_port,
+	};
+
+	bpf_map_update_elem(revoked, orig, &record, BPF_ANY);
+}
+
+/*
+ * The revocation record of the flow a packet without a conntrack entry
+ * belongs to: its own key (the packet goes the flow's original way,
+ * *status CT_ESTABLISHED) or the reversed one (CT_REPLY); *orig is then
+ * the record's key. NULL when there is none, or it expired.
+ */
+static __always_inline struct warden_ct_revoked *
+ct_revoked_lookup(void *revoked, const struct warden_ct_key *key,
+		  const struct warden_ct_key *rev, const struct warden_ct_key **orig,
+		  int *status, __u64 now)
+{
+	struct warden_ct_revoked *record;
+
+	record = bpf_map_lookup_elem(revoked, key);
+	*orig = key;
+	*status = CT_ESTABLISHED;
+	if (!record) {
+		record = bpf_map_lookup_elem(revoked, rev);
+		*orig = rev;
+		*status = CT_REPLY;
+	}
+	if (record && record->expires_ns <= now)
+		return NULL;
+	return record;
 }
 
 /*

@@ -34,6 +34,7 @@ struct policy_verdict {
 	__u8 drop;	   /* enum warden_reason, 0 = forward */
 	__u8 audit;	   /* enum warden_reason policy would have dropped with */
 	bool reject;	   /* with drop: answer with a TCP RST / ICMP unreachable */
+	bool by_rule;	   /* without drop: an allow entry matched */
 };
 
 static __always_inline __u32 policy_enforce_flag(__u8 direction)
@@ -144,12 +145,15 @@ static __always_inline void policy_decide(const struct policy_lookup *e, __u32 e
 		verdict->cookie = any_peer->rule_cookie;
 		verdict->reject = any_peer->flags & WARDEN_POLICY_REJECT;
 	} else if (by_identity->flags & WARDEN_POLICY_ALLOW) {
+		verdict->by_rule = true;
 		verdict->cookie = by_identity->rule_cookie;
 		verdict->proxy_port = by_identity->proxy_port;
 	} else if (by_pod_cidr->flags & WARDEN_POLICY_ALLOW) {
+		verdict->by_rule = true;
 		verdict->cookie = by_pod_cidr->rule_cookie;
 		verdict->proxy_port = by_pod_cidr->proxy_port;
 	} else if (any_peer->flags & WARDEN_POLICY_ALLOW) {
+		verdict->by_rule = true;
 		verdict->cookie = any_peer->rule_cookie;
 		verdict->proxy_port = any_peer->proxy_port;
 	} else if (ep_flags & policy_enforce_flag(direction)) {

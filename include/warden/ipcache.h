@@ -4,6 +4,15 @@
  * learns remote nodes' endpoints) writes prefixes here; a sink mirrors every
  * change into the datapath's LPM map. Keeping the sink separate means the
  * cache can be filled from etcd without knowing about BPF.
+ *
+ * Several owners may claim the same prefix at once, one per class of
+ * identity, and the highest class is in force: reserved identities (the
+ * host's addresses) over endpoint identities over CIDR identities (a
+ * policy's `toCIDR: <host address>/32`). So a CIDR rule never takes an
+ * address from the host or an endpoint, and when the rule goes, the
+ * address keeps its owner's identity. upsert() sets the claim of its
+ * identity's class, remove() drops it; the sink sees the identity in
+ * force whenever it changes, and the prefix only when no claim is left.
  */
 #ifndef WARDEN_IPCACHE_H
 #define WARDEN_IPCACHE_H
@@ -24,7 +33,9 @@ struct ipcache_sink {
 struct ipcache_ops {
 	int (*upsert)(struct ipcache *cache, const struct policy_prefix *prefix,
 		      uint32_t identity);
-	int (*remove)(struct ipcache *cache, const struct policy_prefix *prefix);
+	/* Drop identity's claim; -ENOENT if its class holds none or another. */
+	int (*remove)(struct ipcache *cache, const struct policy_prefix *prefix,
+		      uint32_t identity);
 	/* Longest-prefix lookup; returns WARDEN_IDENTITY_WORLD on a miss. */
 	uint32_t (*lookup)(struct ipcache *cache, const struct policy_prefix *addr);
 	size_t (*count)(struct ipcache *cache);
@@ -49,9 +60,10 @@ static inline int ipcache__upsert(struct ipcache *c, const struct policy_prefix 
 	return c->ops->upsert(c, p, identity);
 }
 
-static inline int ipcache__remove(struct ipcache *c, const struct policy_prefix *p)
+static inline int ipcache__remove(struct ipcache *c, const struct policy_prefix *p,
+				  uint32_t identity)
 {
-	return c->ops->remove(c, p);
+	return c->ops->remove(c, p, identity);
 }
 
 static inline uint32_t ipcache__lookup(struct ipcache *c, const struct policy_prefix *a)

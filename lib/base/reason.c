@@ -19,6 +19,8 @@ static const struct {
     [WARDEN_DROP_POLICY_REVOKED] = {"Policy revoked established flow", "policy_revoked"},
     [WARDEN_DROP_SPOOFED_SOURCE] = {"Spoofed source address", "spoofed_source"},
     [WARDEN_DROP_PROXY_REQUIRED] = {"L7 policy requires the proxy", "proxy_required"},
+    [WARDEN_DROP_SPOOFED_PEER] = {"Spoofed source from outside the endpoint",
+				  "spoofed_peer_source"},
 };
 
 const char *warden_reason__name(unsigned int reason)

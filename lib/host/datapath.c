@@ -126,19 +126,25 @@ static struct warden_endpoint_addr_key endpoint_addr_key(const __u8 ipv4[4])
 	return key;
 }
 
-/* Both tables: by veth (the endpoint's own hooks) and by address (a source
- * endpoint's hook looking at its local destination's ingress policy). */
+/*
+ * Both tables: by veth (the endpoint's own hooks) and by address (a source
+ * endpoint's hook looking at its local destination's ingress policy, a
+ * destination's hook checking that a packet with the endpoint's address
+ * came from its veth). The entry's host_ifindex is that veth, ifindex.
+ */
 int datapath__endpoint_set(struct datapath *dp, int ifindex,
 			   const struct warden_endpoint_info *info)
 {
 	struct warden_endpoint_key key = {.ifindex = (__u32)ifindex};
 	struct warden_endpoint_addr_key addr = endpoint_addr_key(info->ipv4);
+	struct warden_endpoint_info entry = *info;
 
+	entry.host_ifindex = (__u32)ifindex;
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_local_endpoints), &addr,
-				info, BPF_ANY))
+				&entry, BPF_ANY))
 		return -errno;
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_endpoints), &key, info,
-				BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_endpoints), &key,
+				&entry, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -367,6 +373,9 @@ void datapath__forget_endpoint(struct datapath *dp, uint32_t endpoint_id)
 	delete_matching(bpf_map__fd(dp->skel->maps.warden_ct),
 			sizeof(struct warden_ct_key),
 			offsetof(struct warden_ct_key, endpoint_id), endpoint_id);
+	delete_matching(bpf_map__fd(dp->skel->maps.warden_ct_revoked),
+			sizeof(struct warden_ct_key),
+			offsetof(struct warden_ct_key, endpoint_id), endpoint_id);
 }
 
 int datapath__events_fd(struct datapath *dp)
@@ -399,9 +408,10 @@ size_t datapath__map_usage(struct datapath *dp, struct datapath_map_usage *out,
 			   size_t max)
 {
 	struct bpf_map *maps[] = {
-	    dp->skel->maps.warden_ipcache, dp->skel->maps.warden_endpoints,
-	    dp->skel->maps.warden_policy,  dp->skel->maps.warden_ct,
-	    dp->skel->maps.warden_metrics, dp->skel->maps.warden_pod_cidr};
+	    dp->skel->maps.warden_ipcache,    dp->skel->maps.warden_endpoints,
+	    dp->skel->maps.warden_policy,     dp->skel->maps.warden_ct,
+	    dp->skel->maps.warden_ct_revoked, dp->skel->maps.warden_metrics,
+	    dp->skel->maps.warden_pod_cidr};
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && n < max; i++, n++) {

@@ -3,16 +3,21 @@
  * redirect.h for what each piece does. The ruleset goes to the kernel
  * through libnftables (the library the nft tool is built on), the rule and
  * route through route netlink (netlink.h): no process is started. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nftables/libnftables.h>
 
 #include "warden/abi/maps.h"
+#include "warden/cni.h"
 #include "warden/errbuf.h"
+#include "warden/netdev.h"
 #include "warden/netlink.h"
 #include "warden/redirect.h"
 
@@ -97,35 +102,78 @@ static int policy_routing_setup(char *err, size_t err_len)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-int redirect__setup(uint16_t proxy_port, char *err, size_t err_len)
+/*
+ * TCP early demux looks up an established or TIME_WAIT socket for every
+ * incoming TCP packet, before routing, forwarded ones included; a
+ * forwarded packet that found one is dropped (ip_forward() refuses an skb
+ * that has a socket). The proxy's accepted sockets carry the tuple of the
+ * client's connection (their local address is the server's), so after a
+ * proxied connection the proxy's TIME_WAIT socket would swallow a new,
+ * unproxied connection on the same ports for a minute. Off (a per network
+ * namespace setting): forwarded packets get no socket lookup, local ones
+ * find theirs after routing.
+ */
+static int early_demux_disable(char *err, size_t err_len)
 {
+	const char *path = "/proc/sys/net/ipv4/tcp_early_demux";
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		snprintf(err, err_len, "write %s: %s", path, strerror(-ret));
+	return ret;
+}
+
+int redirect__setup(uint16_t proxy_port, uint32_t pod_net, int pod_prefix_len, char *err,
+		    size_t err_len)
+{
+	char net[INET_ADDRSTRLEN];
 	char *ruleset = NULL;
 	size_t ruleset_len = 0;
 	FILE *f;
 	int ret;
 
 	redirect__teardown();
+	ret = early_demux_disable(err, err_len);
+	if (ret)
+		return ret;
+	if (!inet_ntop(AF_INET, &pod_net, net, sizeof(net)) || pod_prefix_len < 0 ||
+	    pod_prefix_len > 32) {
+		snprintf(err, err_len, "bad pod CIDR for the redirect rules");
+		return -EINVAL;
+	}
 	f = open_memstream(&ruleset, &ruleset_len);
 	if (!f) {
 		ret = -errno;
 		snprintf(err, err_len, "ruleset: %s", strerror(errno));
 		return ret;
 	}
+	/*
+	 * No socket lookup for a packet the datapath did not mark, but for
+	 * what comes from outside the node to a pod address: a lookup by
+	 * tuple alone matched the proxy's TIME_WAIT sockets and captured new
+	 * connections that reused their ports but were not proxied.
+	 */
 	fprintf(
 	    f,
 	    "table ip " REDIRECT_NFT_TABLE " {\n"
 	    "  chain prerouting {\n"
 	    "    type filter hook prerouting priority mangle; policy accept;\n"
-	    /* Not for a bare SYN: it may hit a TIME_WAIT socket of the
-	     * proxy and must go to the listener instead. */
-	    "    meta l4proto tcp tcp flags & (syn | ack) != syn socket transparent 1 "
-	    "meta mark set %#x accept\n"
-	    "    meta l4proto tcp meta mark & %#x == %#x tproxy to 127.0.0.1:%u accept\n"
+	    "    meta mark & %#x == %#x meta l4proto tcp tproxy to 127.0.0.1:%u accept\n"
 	    "    meta mark & %#x == %#x drop\n"
+	    "    iifname \"" NETDEV_VETH_PREFIX "*\" return\n"
+	    "    iifname \"" CNI_HOST_IFNAME_PREFIX "*\" return\n"
+	    "    ip daddr %s/%d meta l4proto tcp socket mark & %#x == %#x "
+	    "meta mark set meta mark & %#x | %#x accept\n"
 	    "  }\n"
 	    "}\n",
-	    WARDEN_MARK_TO_PROXY, WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY, proxy_port,
-	    WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY);
+	    WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY, proxy_port, WARDEN_MARK_MASK,
+	    WARDEN_MARK_TO_PROXY, net, pod_prefix_len, WARDEN_MARK_MASK,
+	    WARDEN_MARK_FROM_PROXY, ~(unsigned int)WARDEN_MARK_MASK,
+	    WARDEN_MARK_TO_PROXY);
 	if (fclose(f)) {
 		free(ruleset);
 		snprintf(err, err_len, "ruleset: out of memory");

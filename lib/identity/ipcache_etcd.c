@@ -158,12 +158,16 @@ static int apply(struct etcd_ipcache *ec, struct claim_entry *e)
 
 	if (want && (!e->applied || e->applied_id != id)) {
 		err = ipcache__upsert(ec->inner, &e->prefix, id);
+		/* The table keeps a claim per class of identity: the old one
+		 * goes (a claim of the same class was just replaced). */
+		if (!err && e->applied)
+			ipcache__remove(ec->inner, &e->prefix, e->applied_id);
 		if (!err) {
 			e->applied = true;
 			e->applied_id = id;
 		}
 	} else if (!want && e->applied) {
-		err = ipcache__remove(ec->inner, &e->prefix);
+		err = ipcache__remove(ec->inner, &e->prefix, e->applied_id);
 		if (!err || err == -ENOENT) {
 			e->applied = false;
 			err = 0;
@@ -271,13 +275,14 @@ static int etcd_upsert(struct ipcache *c, const struct policy_prefix *prefix,
 	return 0;
 }
 
-static int etcd_remove(struct ipcache *c, const struct policy_prefix *prefix)
+static int etcd_remove(struct ipcache *c, const struct policy_prefix *prefix,
+		       uint32_t identity)
 {
 	struct etcd_ipcache *ec = to_etcd(c);
 	struct claim_entry *e = find(ec, prefix);
 	int err;
 
-	if (!e || !e->local)
+	if (!e || !e->local || e->local_id != identity)
 		return -ENOENT;
 	e->local = false;
 	err = apply(ec, e); /* another node's claim, if any, takes effect */

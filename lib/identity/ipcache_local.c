@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The local ipcache backend: an array of (prefix, identity) mirrored into a
- * sink. Lookups are linear longest-prefix scans; they serve the control
- * plane (`policy trace`, events), never the packet path, which uses the
- * kernel's LPM trie.
+ * The local ipcache backend: an array of prefixes, each with the claims
+ * its owners hold on it (host, endpoint, CIDR rule) and the one in force,
+ * mirrored into a sink. Lookups are linear longest-prefix scans; they
+ * serve the control plane (`policy trace`, events), never the packet
+ * path, which uses the kernel's LPM trie.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,9 +15,21 @@
 #include "warden/ipcache.h"
 #include "warden/prefix.h"
 
+/*
+ * Who may claim a prefix, lowest priority first: the class of an identity
+ * is its numeric range (include/warden/abi/maps.h).
+ */
+enum ipcache_claim {
+	CLAIM_CIDR,	/* node-local CIDR identities, from policy rules */
+	CLAIM_ENDPOINT, /* endpoint identities */
+	CLAIM_RESERVED, /* host and the other reserved identities */
+	CLAIM_COUNT,
+};
+
 struct ipcache_entry {
 	struct policy_prefix prefix;
-	uint32_t identity;
+	uint32_t identity;	      /* in force: the highest claim */
+	uint32_t claims[CLAIM_COUNT]; /* 0 = no claim of that class */
 };
 
 /* Open addressing over prefixes, so 10,000 CIDRs are not quadratic. */
@@ -40,6 +53,24 @@ static uint64_t prefix_hash(const struct policy_prefix *p)
 	for (size_t i = 0; i < sizeof(p->addr); i++)
 		h = (h ^ bytes[i]) * 0x100000001b3ull;
 	return h;
+}
+
+static enum ipcache_claim claim_of(uint32_t identity)
+{
+	if (identity < WARDEN_IDENTITY_USER_MIN)
+		return CLAIM_RESERVED;
+	if (identity <= WARDEN_IDENTITY_USER_MAX)
+		return CLAIM_ENDPOINT;
+	return CLAIM_CIDR;
+}
+
+/* The claim in force among claims[], 0 if there is none. */
+static uint32_t claims_winner(const uint32_t claims[CLAIM_COUNT])
+{
+	for (int i = CLAIM_COUNT - 1; i >= 0; i--)
+		if (claims[i])
+			return claims[i];
+	return 0;
 }
 
 static struct local_ipcache *to_local(struct ipcache *c)
@@ -93,15 +124,23 @@ static int slots_rebuild(struct local_ipcache *lc, size_t slot_count)
 	return 0;
 }
 
+/*
+ * Set identity's claim on prefix (replacing the claim of its class). The
+ * sink learns the identity in force when it changes; if the sink refuses,
+ * the cache stays as it was.
+ */
 static int local_upsert(struct ipcache *c, const struct policy_prefix *prefix,
 			uint32_t identity)
 {
 	struct local_ipcache *lc = to_local(c);
+	uint32_t claims[CLAIM_COUNT] = {0}, winner;
 	struct ipcache_entry *slot = NULL;
 	bool found;
 	size_t pos;
 	int err;
 
+	if (!identity)
+		return -EINVAL;
 	/* Keep the table at most half full. */
 	if ((lc->count + 1) * 2 > lc->slot_count) {
 		err = slots_rebuild(lc, lc->slot_count ? lc->slot_count * 2 : 256);
@@ -109,8 +148,10 @@ static int local_upsert(struct ipcache *c, const struct policy_prefix *prefix,
 			return err;
 	}
 	pos = slot_find(lc, prefix, &found);
-	if (found)
+	if (found) {
 		slot = &lc->items[lc->slots[pos] - 1];
+		memcpy(claims, slot->claims, sizeof(claims));
+	}
 	if (!slot && lc->count == lc->capacity) {
 		size_t cap = lc->capacity ? lc->capacity * 2 : 64;
 		struct ipcache_entry *items = realloc(lc->items, cap * sizeof(*items));
@@ -120,34 +161,30 @@ static int local_upsert(struct ipcache *c, const struct policy_prefix *prefix,
 		lc->items = items;
 		lc->capacity = cap;
 	}
+	claims[claim_of(identity)] = identity;
+	winner = claims_winner(claims);
 	/* The datapath first: if the kernel refuses, the cache stays as it was. */
-	if (lc->sink.set) {
-		err = lc->sink.set(lc->sink.ctx, prefix, identity);
+	if (lc->sink.set && (!slot || slot->identity != winner)) {
+		err = lc->sink.set(lc->sink.ctx, prefix, winner);
 		if (err)
 			return err;
 	}
 	if (!slot) {
 		slot = &lc->items[lc->count++];
 		lc->slots[pos] = lc->count;
+		slot->prefix = *prefix;
 	}
-	slot->prefix = *prefix;
-	slot->identity = identity;
+	memcpy(slot->claims, claims, sizeof(claims));
+	slot->identity = winner;
 	return 0;
 }
 
-static int local_remove(struct ipcache *c, const struct policy_prefix *prefix)
+/* Forget the entry at slot position pos (the sink already knows). */
+static void entry_forget(struct local_ipcache *lc, size_t pos)
 {
-	struct local_ipcache *lc = to_local(c);
-	size_t pos, idx, last, mask, next;
+	size_t idx, last, mask, next;
 	bool found;
 
-	if (!lc->slot_count)
-		return -ENOENT;
-	pos = slot_find(lc, prefix, &found);
-	if (!found)
-		return -ENOENT;
-	if (lc->sink.remove)
-		lc->sink.remove(lc->sink.ctx, prefix);
 	idx = lc->slots[pos] - 1;
 	last = lc->count - 1;
 	lc->slots[pos] = 0;
@@ -166,6 +203,48 @@ static int local_remove(struct ipcache *c, const struct policy_prefix *prefix)
 		lc->slots[slot_find(lc, &lc->items[idx].prefix, &found)] = idx + 1;
 	}
 	lc->count--;
+}
+
+/*
+ * Drop identity's claim on prefix (-ENOENT if its class holds another one,
+ * or none). A lower claim left takes over; with none left the prefix
+ * leaves the cache and the sink.
+ */
+static int local_remove(struct ipcache *c, const struct policy_prefix *prefix,
+			uint32_t identity)
+{
+	struct local_ipcache *lc = to_local(c);
+	enum ipcache_claim class = claim_of(identity);
+	struct ipcache_entry *slot;
+	uint32_t winner;
+	bool found;
+	size_t pos;
+	int err;
+
+	if (!lc->slot_count)
+		return -ENOENT;
+	pos = slot_find(lc, prefix, &found);
+	if (!found)
+		return -ENOENT;
+	slot = &lc->items[lc->slots[pos] - 1];
+	if (!identity || slot->claims[class] != identity)
+		return -ENOENT;
+	slot->claims[class] = 0;
+	winner = claims_winner(slot->claims);
+	if (winner) {
+		if (winner != slot->identity && lc->sink.set) {
+			err = lc->sink.set(lc->sink.ctx, prefix, winner);
+			if (err) {
+				slot->claims[class] = identity;
+				return err;
+			}
+		}
+		slot->identity = winner;
+		return 0;
+	}
+	if (lc->sink.remove)
+		lc->sink.remove(lc->sink.ctx, prefix);
+	entry_forget(lc, pos);
 	return 0;
 }
 

@@ -214,7 +214,8 @@ int agent__start(struct agent *agent)
 		ret = datapath_setup(agent);
 	if (ret)
 		return ret;
-	if (redirect__setup(agent->config.proxy_port, err, sizeof(err))) {
+	if (redirect__setup(agent->config.proxy_port, agent->config.pod_net,
+			    agent->config.pod_prefix_len, err, sizeof(err))) {
 		pr_warn("L7 redirect set-up: %s\n", err);
 		return -EIO;
 	}

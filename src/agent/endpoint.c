@@ -320,7 +320,7 @@ fail:
 		datapath__endpoint_delete(agent->datapath, ep->net.host_ifindex);
 	}
 	if (in_ipcache)
-		ipcache__remove(agent->ipcache, &prefix);
+		ipcache__remove(agent->ipcache, &prefix, ep->identity);
 	if (have_net)
 		netdev_endpoint__destroy(&ep->net);
 	if (have_identity)
@@ -345,7 +345,7 @@ static void endpoint_teardown(struct agent *agent, struct endpoint *ep)
 	datapath__policy_sync(agent->datapath, ep->entries.items, ep->entries.count, NULL,
 			      0);
 	datapath__forget_endpoint(agent->datapath, ep->id);
-	ipcache__remove(agent->ipcache, &prefix);
+	ipcache__remove(agent->ipcache, &prefix, ep->identity);
 	identity__release(agent->identities, ep->identity);
 	list_remove(agent, ep);
 	endpoint_free(ep);

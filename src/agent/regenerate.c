@@ -33,26 +33,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * The /32 of the host or of an endpoint keeps its own identity in the
- * ipcache, whatever CIDR a policy names. (The endpoints are read here, not
- * looked up through endpoint.c, which calls into regeneration.)
- */
-static bool prefix_is_endpoint_or_host(struct agent *agent, const struct policy_prefix *p)
-{
-	uint32_t addr;
-
-	if (p->family != 4 || p->len != 32)
-		return false;
-	memcpy(&addr, p->addr, 4);
-	if (addr == agent->config.gateway)
-		return true;
-	for (size_t i = 0; i < agent->endpoint_count; i++)
-		if (agent->endpoints[i]->net.ipv4 == addr)
-			return true;
-	return false;
-}
-
 static void release_cidrs(struct agent *agent, struct cidr_identity *cidrs, size_t count,
 			  const struct cidr_identity *keep, size_t keep_count)
 {
@@ -65,8 +45,11 @@ static void release_cidrs(struct agent *agent, struct cidr_identity *cidrs, size
 		for (size_t j = 0; j < keep_count; j++)
 			if (keep[j].identity == cidrs[i].identity)
 				kept = true;
-		if (!kept && !prefix_is_endpoint_or_host(agent, &cidrs[i].prefix))
-			ipcache__remove(agent->ipcache, &cidrs[i].prefix);
+		/* Only the CIDR claim goes: the /32 of the host or of an
+		 * endpoint keeps its owner's identity (lib/identity/ipcache). */
+		if (!kept)
+			ipcache__remove(agent->ipcache, &cidrs[i].prefix,
+					cidrs[i].identity);
 	}
 }
 
@@ -276,8 +259,6 @@ int regenerate__apply(struct agent *agent, const struct policy_set *candidate, c
 	/* Compiled everywhere: now write. New CIDR prefixes first, so the
 	 * identities the new entries name resolve before they are used. */
 	for (size_t i = 0; i < cidr_count; i++) {
-		if (prefix_is_endpoint_or_host(agent, &cidrs[i].prefix))
-			continue;
 		ret =
 		    ipcache__upsert(agent->ipcache, &cidrs[i].prefix, cidrs[i].identity);
 		if (ret) {

@@ -41,7 +41,9 @@
 #define EP_IDENTITY 1001
 #define EP_IP "10.0.1.7"
 #define PEER_IP "10.0.2.5" /* in 10.0.2.0/24 -> PEER_IDENTITY */
-#define PEER_IDENTITY 2002
+/* A CIDR identity: a peer group of many addresses, none a local endpoint
+ * (an endpoint identity must come from its own veth, lib/source.h). */
+#define PEER_IDENTITY (WARDEN_IDENTITY_LOCAL_MIN + 2002)
 #define OTHER_IP "10.0.3.9" /* not in the ipcache: world */
 #define WORLD_IP "8.8.8.8"
 
@@ -314,10 +316,18 @@ struct run_result {
 	struct packet out;
 };
 
-static struct run_result run_marked(struct bpf_program *prog, const struct packet *p,
-				    uint32_t mark)
+/*
+ * One run with skb->mark set and skb->ingress_ifindex (the device the
+ * packet entered the host on; 0: made on this host), keeping the frame
+ * and mark it leaves with.
+ */
+static struct run_result run_marked_from(struct bpf_program *prog, const struct packet *p,
+					 uint32_t mark, uint32_t ingress_ifindex)
 {
-	struct __sk_buff ctx = {.ifindex = TEST_IFINDEX, .mark = mark}, ctx_out = {0};
+	struct __sk_buff ctx = {.ifindex = TEST_IFINDEX,
+				.mark = mark,
+				.ingress_ifindex = ingress_ifindex},
+			 ctx_out = {0};
 	struct run_result r = {0};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
 		    .data_out = r.out.data, .data_size_out = sizeof(r.out.data),
@@ -329,6 +339,12 @@ static struct run_result run_marked(struct bpf_program *prog, const struct packe
 	r.mark = ctx_out.mark;
 	r.out.len = opts.data_size_out;
 	return r;
+}
+
+static struct run_result run_marked(struct bpf_program *prog, const struct packet *p,
+				    uint32_t mark)
+{
+	return run_marked_from(prog, p, mark, 0);
 }
 
 /* ---- maps -------------------------------------------------------------- */
@@ -358,12 +374,31 @@ static size_t map_count(struct bpf_map *map)
 	return n;
 }
 
+/*
+ * Both endpoint tables, as datapath__endpoint_set() writes them: by the
+ * test interface, and by address (the endpoint's veth is the test
+ * interface, so that is its host_ifindex).
+ */
+static void endpoint_write(struct warden_endpoint_info *info)
+{
+	struct warden_endpoint_key key = {.ifindex = TEST_IFINDEX};
+	struct warden_endpoint_addr_key addr = {.family = WARDEN_FAMILY_IPV4};
+
+	info->host_ifindex = TEST_IFINDEX;
+	memcpy(addr.addr, info->ipv4, 4);
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_local_endpoints, &addr,
+					      sizeof(addr), info, sizeof(*info), BPF_ANY),
+			 0);
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key,
+					      sizeof(key), info, sizeof(*info), BPF_ANY),
+			 0);
+}
+
 /* The endpoint, with the audit-mode policies' default-deny cookies. */
 static void endpoint_set_audit(uint32_t flags, uint32_t revision,
 			       uint32_t audit_default_ingress,
 			       uint32_t audit_default_egress)
 {
-	struct warden_endpoint_key key = {.ifindex = TEST_IFINDEX};
 	struct warden_endpoint_info info = {
 	    .endpoint_id = EP_ID,
 	    .identity = EP_IDENTITY,
@@ -375,9 +410,7 @@ static void endpoint_set_audit(uint32_t flags, uint32_t revision,
 	uint32_t addr = ip4(EP_IP);
 
 	memcpy(info.ipv4, &addr, sizeof(addr));
-	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key,
-					      sizeof(key), &info, sizeof(info), BPF_ANY),
-			 0);
+	endpoint_write(&info);
 }
 
 static void endpoint_set(uint32_t flags, uint32_t revision)
@@ -389,7 +422,6 @@ static void endpoint_set(uint32_t flags, uint32_t revision)
 static void endpoint_set_as(uint32_t endpoint_id, uint32_t identity, const char *addr,
 			    uint32_t flags)
 {
-	struct warden_endpoint_key key = {.ifindex = TEST_IFINDEX};
 	struct warden_endpoint_info info = {
 	    .endpoint_id = endpoint_id,
 	    .identity = identity,
@@ -399,9 +431,7 @@ static void endpoint_set_as(uint32_t endpoint_id, uint32_t identity, const char 
 	uint32_t a = ip4(addr);
 
 	memcpy(info.ipv4, &a, sizeof(a));
-	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key,
-					      sizeof(key), &info, sizeof(info), BPF_ANY),
-			 0);
+	endpoint_write(&info);
 }
 
 static void ipcache_set(const char *addr, uint32_t prefix_len, uint32_t identity)
@@ -640,6 +670,8 @@ static int test_setup(void **state)
 	map_clear(skel->maps.warden_ipcache);
 	map_clear(skel->maps.warden_policy);
 	map_clear(skel->maps.warden_ct);
+	map_clear(skel->maps.warden_ct_revoked);
+	map_clear(skel->maps.warden_local_endpoints);
 	map_clear(skel->maps.warden_metrics);
 	events_consume();
 
@@ -2022,7 +2054,14 @@ static void test_reject_tcp_syn_gets_rst_ack(void **state)
 	assert_int_equal(events[0].length, p.len);
 	assert_int_equal(events[0].tcp_flags, TCP_SYN);
 
-	/* Payload and FIN count too; IP options are gone from the answer. */
+	/*
+	 * Payload and FIN count too; IP options are gone from the answer. A
+	 * segment without SYN could be a reply (lib/flow.h): with ingress
+	 * open, it would be taken as one, so ingress is enforced here.
+	 */
+	endpoint_set(WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_REJECT_EGRESS |
+			 WARDEN_EP_ENFORCE_INGRESS,
+		     1);
 	syn.tcp_flags = TCP_FIN;
 	syn.payload = 5;
 	syn.ihl = 7;
@@ -2041,8 +2080,9 @@ static void test_reject_tcp_ack_gets_rst(void **state)
 	struct tcphdr tcp;
 
 	(void)state;
-	/* An ingress deny entry that asks for reject. */
-	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	/* An ingress deny entry that asks for reject. Egress enforced too,
+	 * or the segment could be the reply of a flow the pod may open. */
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
 	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
 		   WARDEN_POLICY_DENY | WARDEN_POLICY_REJECT, 0x50005);
 	seg.seq = 5000;
@@ -2066,7 +2106,9 @@ static void test_reject_tcp_ack_gets_rst(void **state)
 	assert_int_equal(events[0].rule_cookie, 0x50005);
 
 	/* A deny entry without REJECT is a plain drop, endpoint flag or not. */
-	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_REJECT_INGRESS, 1);
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_REJECT_INGRESS |
+			 WARDEN_EP_ENFORCE_EGRESS,
+		     1);
 	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
 		   WARDEN_POLICY_DENY, 0x50005);
 	r = run_marked(skel->progs.warden_to_container, &p, 0);
@@ -2263,10 +2305,10 @@ static void test_reject_answer_reaches_local_sender(void **state)
 	setup_egress_dns();
 	assert_int_equal(egress_packet(&q), TC_ACT_OK);
 
-	/* B, at PEER_IP: the query arrives and is rejected. */
+	/* B, at PEER_IP: the query arrives (from A's veth) and is rejected. */
 	endpoint_set_as(b_id, PEER_IDENTITY, PEER_IP,
 			WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_REJECT_INGRESS);
-	r = run_marked(skel->progs.warden_to_container, &q, 0);
+	r = run_marked_from(skel->progs.warden_to_container, &q, 0, TEST_IFINDEX);
 	assert_icmp_unreachable(&r, PEER_IP, EP_IP, &q, 20 + 8);
 	answer = r.out;
 	/* Into the host through B's veth: its egress hook lets it pass once. */
@@ -2370,6 +2412,537 @@ static void test_l7_redirect_marks_and_reports(void **state)
 	assert_int_equal(events[0].flags, 0);
 }
 
+/* ---- tests: the datapath under change (issue 11) ---------------------- */
+
+/*
+ * Another local endpoint, the client: its own /32 and identity in the
+ * ipcache, and its entry in warden_local_endpoints, whose veth is
+ * CLIENT_VETH. Its packets reach the test endpoint's hooks from there.
+ */
+#define CLIENT_IP "10.0.1.9"
+#define CLIENT_IDENTITY 1002
+#define CLIENT_ID 11
+#define CLIENT_VETH 55
+#define OUTSIDE_IFINDEX 77 /* a device of the host that no endpoint owns */
+#define HOST_IP "10.0.0.1"
+
+static void client_register(void)
+{
+	struct warden_endpoint_addr_key addr = {.family = WARDEN_FAMILY_IPV4};
+	struct warden_endpoint_info info = {
+	    .endpoint_id = CLIENT_ID,
+	    .identity = CLIENT_IDENTITY,
+	    .policy_revision = 1,
+	    .host_ifindex = CLIENT_VETH,
+	};
+	uint32_t a = ip4(CLIENT_IP);
+
+	memcpy(info.ipv4, &a, 4);
+	memcpy(addr.addr, &a, 4);
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_local_endpoints, &addr,
+					      sizeof(addr), &info, sizeof(info), BPF_ANY),
+			 0);
+	ipcache_set(CLIENT_IP, 32, CLIENT_IDENTITY);
+	ipcache_set(HOST_IP, 32, WARDEN_IDENTITY_HOST);
+}
+
+/* f through warden_to_container, entering the host on ingress_ifindex. */
+static struct run_result ingress_from(const struct flow f, uint32_t mark,
+				      uint32_t ingress_ifindex)
+{
+	struct packet p = build(&f);
+
+	return run_marked_from(skel->progs.warden_to_container, &p, mark,
+			       ingress_ifindex);
+}
+
+static struct run_result egress_marked(const struct flow f)
+{
+	struct packet p = build(&f);
+
+	return run_marked(skel->progs.warden_from_container, &p, 0);
+}
+
+static bool revoked_get(const struct flow *f, uint8_t direction,
+			struct warden_ct_revoked *record)
+{
+	struct warden_ct_key key = ct_key(f, direction);
+
+	return bpf_map__lookup_elem(skel->maps.warden_ct_revoked, &key, sizeof(key),
+				    record, sizeof(*record), 0) == 0;
+}
+
+/*
+ * The proxy's upstream connection to the test endpoint (the server of an
+ * L7 ingress rule): the server's packets of it are replies to the proxy
+ * (marked for it) and keep passing when any policy change bumps the
+ * revision; a change that really revokes the L7 allow still cuts it.
+ */
+static void test_proxied_flow_survives_revision_bumps(void **state)
+{
+	struct flow syn = tcp_flow(CLIENT_IP, 40000, EP_IP, 80, TCP_SYN);
+	struct flow data = tcp_flow(EP_IP, 80, CLIENT_IP, 40000, TCP_ACK | 0x08);
+	struct flow ack = tcp_flow(CLIENT_IP, 40000, EP_IP, 80, TCP_ACK);
+	struct warden_policy_key key =
+	    policy_key(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96);
+	struct warden_policy_value l7 = {.flags = WARDEN_POLICY_ALLOW,
+					 .rule_cookie = 0x60006,
+					 .proxy_port = htons(WARDEN_PROXY_PORT_DEFAULT)};
+	struct warden_ct_value v;
+	struct warden_ct_revoked record;
+	struct run_result r;
+
+	(void)state;
+	client_register();
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_policy, &key, sizeof(key),
+					      &l7, sizeof(l7), BPF_ANY),
+			 0);
+	/* Straight from the client's veth, the L7 port is the proxy's. */
+	r = ingress_from(syn, 0, CLIENT_VETH);
+	assert_int_equal(r.retval, TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_PROXY_REQUIRED, WARDEN_DIR_INGRESS), 1);
+
+	/* The proxy's connection, with the client's address, made here. */
+	r = ingress_from(syn, WARDEN_MARK_FROM_PROXY, 0);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_PROXIED);
+	assert_int_equal(v.proxy_port, 0);
+	/* The server's answer goes back to the proxy's socket: marked. */
+	r = egress_marked(tcp_flow(EP_IP, 80, CLIENT_IP, 40000, TCP_SYN | TCP_ACK));
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark & WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY);
+
+	/* Unrelated changes: the revision moves, the server streams on. */
+	for (uint32_t revision = 2; revision < 6; revision++) {
+		endpoint_set(WARDEN_EP_ENFORCE_INGRESS, revision);
+		r = egress_marked(data);
+		assert_int_equal(r.retval, TC_ACT_OK);
+		assert_int_equal(r.mark & WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY);
+		assert_int_equal(ingress_from(ack, WARDEN_MARK_FROM_PROXY, 0).retval,
+				 TC_ACT_OK);
+	}
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS), 0);
+	assert_int_equal(metrics(WARDEN_DROP_PROXY_REQUIRED, WARDEN_DIR_EGRESS), 0);
+	assert_true(ct_get(&syn, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.policy_revision, 5);
+
+	/* The L7 allow revoked for real: cut, both ways, and recorded. */
+	assert_int_equal(
+	    bpf_map__delete_elem(skel->maps.warden_policy, &key, sizeof(key), 0), 0);
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 6);
+	assert_int_equal(egress_marked(data).retval, TC_ACT_SHOT);
+	assert_int_equal(ingress_from(ack, WARDEN_MARK_FROM_PROXY, 0).retval,
+			 TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS), 1);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
+	assert_true(revoked_get(&syn, WARDEN_DIR_INGRESS, &record));
+	assert_int_equal(record.policy_revision, 6);
+	assert_true(record.flags & WARDEN_CT_PROXIED);
+}
+
+/*
+ * A packet sent to the endpoint that claims a local endpoint's address
+ * must come from that endpoint's veth (or from the proxy, made here); one
+ * that claims a host address must be made here. Checked before conntrack:
+ * an established flow's tuple is no pass either.
+ */
+static void test_forged_sources_from_outside_dropped(void **state)
+{
+	struct flow dgram = udp_flow(CLIENT_IP, 5555, EP_IP, 5000);
+	struct flow from_host = udp_flow(HOST_IP, 5555, EP_IP, 5000);
+	struct flow from_peer = udp_flow(PEER_IP, 5555, EP_IP, 5000);
+
+	(void)state;
+	client_register();
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	policy_set(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 5000, 96,
+		   WARDEN_POLICY_ALLOW, 0x70007);
+	policy_set(WARDEN_IDENTITY_HOST, WARDEN_DIR_INGRESS, 0, 0, 72,
+		   WARDEN_POLICY_ALLOW, 0x70008);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 5000, 96,
+		   WARDEN_POLICY_ALLOW, 0x70009);
+
+	/* From where they live: pass (and the client's flow is tracked). */
+	assert_int_equal(ingress_from(dgram, 0, CLIENT_VETH).retval, TC_ACT_OK);
+	assert_int_equal(ingress_from(from_host, 0, 0).retval, TC_ACT_OK);
+	assert_int_equal(ingress_from(dgram, WARDEN_MARK_FROM_PROXY, 0).retval,
+			 TC_ACT_OK);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_INGRESS), 3);
+	events_consume();
+
+	/* The same, from a device of the host no endpoint owns: dropped. */
+	assert_int_equal(ingress_from(dgram, 0, OUTSIDE_IFINDEX).retval, TC_ACT_SHOT);
+	assert_int_equal(events_consume(), 1);
+	assert_drop_event(&events[0], WARDEN_DROP_SPOOFED_PEER, WARDEN_DIR_INGRESS);
+	assert_int_equal(events[0].src_identity, CLIENT_IDENTITY);
+	assert_int_equal(ingress_from(from_host, 0, OUTSIDE_IFINDEX).retval, TC_ACT_SHOT);
+	/* From another endpoint's veth, or made here without the proxy's
+	 * mark, or with the mark but from outside: dropped too. */
+	assert_int_equal(ingress_from(dgram, 0, TEST_IFINDEX).retval, TC_ACT_SHOT);
+	assert_int_equal(ingress_from(dgram, 0, 0).retval, TC_ACT_SHOT);
+	assert_int_equal(
+	    ingress_from(dgram, WARDEN_MARK_FROM_PROXY, OUTSIDE_IFINDEX).retval,
+	    TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_SPOOFED_PEER, WARDEN_DIR_INGRESS), 5);
+	/* An endpoint identity's address that no local endpoint has. */
+	ipcache_set("10.0.1.66", 32, CLIENT_IDENTITY);
+	assert_int_equal(
+	    ingress_from(udp_flow("10.0.1.66", 5555, EP_IP, 5000), 0, CLIENT_VETH).retval,
+	    TC_ACT_SHOT);
+	/* Addresses of world and CIDR identities are policy's business. */
+	assert_int_equal(ingress_from(from_peer, 0, OUTSIDE_IFINDEX).retval, TC_ACT_OK);
+	assert_int_equal(metrics(WARDEN_DROP_SPOOFED_PEER, WARDEN_DIR_INGRESS), 6);
+	/* The endpoint's own egress: its own address only, as before. */
+	assert_int_equal(egress(udp_flow(CLIENT_IP, 5555, PEER_IP, 53)), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_SPOOFED_SOURCE, WARDEN_DIR_EGRESS), 1);
+}
+
+#define OTHER_FLOWS 2048
+
+/*
+ * The conntrack entry of `flow` (direction) is evicted: the LRU decides
+ * when that happens (the kernel's choice, approximate and per CPU, so no
+ * test can make it evict a given entry in bounded time), so the entry is
+ * deleted here, and OTHER_FLOWS flows of another endpoint go through the
+ * program, as the traffic that would have evicted it. Then the test
+ * endpoint is back on the test interface with `flags` and `revision`.
+ */
+static void ct_evict(const struct flow *flow, uint8_t direction, uint32_t flags,
+		     uint32_t revision)
+{
+	struct flow f = udp_flow("10.0.9.9", 1024, WORLD_IP, 1024);
+	struct warden_ct_key key = ct_key(flow, direction);
+	struct warden_ct_value v;
+	struct packet p;
+
+	assert_int_equal(bpf_map__delete_elem(skel->maps.warden_ct, &key, sizeof(key), 0),
+			 0);
+	endpoint_set_as(9, 9009, "10.0.9.9", 0);
+	p = build(&f);
+	for (int sent = 0; sent < OTHER_FLOWS; sent++) {
+		/* The ports of the UDP header: source, destination. */
+		uint16_t ports[2] = {htons(1024), htons(1024 + sent)};
+
+		memcpy(p.data + ETH_HLEN + 20, ports, sizeof(ports));
+		assert_int_equal(egress_packet(&p), TC_ACT_OK);
+	}
+	assert_false(ct_get(flow, direction, &v));
+	endpoint_set(flags, revision);
+	map_clear(skel->maps.warden_metrics);
+	events_consume();
+}
+
+/*
+ * A revoked flow whose conntrack entry other traffic evicted stays cut:
+ * the server pushing data, which its open egress would allow as a new
+ * flow, is dropped as revoked, and the client's segments too.
+ */
+static void test_revoked_flow_stays_dead_after_eviction(void **state)
+{
+	struct flow syn = tcp_flow(CLIENT_IP, 40000, EP_IP, 7000, TCP_SYN);
+	struct flow push = tcp_flow(EP_IP, 7000, CLIENT_IP, 40000, TCP_ACK | 0x08);
+	struct flow ack = tcp_flow(CLIENT_IP, 40000, EP_IP, 7000, TCP_ACK);
+	const uint32_t flags = WARDEN_EP_ENFORCE_INGRESS;
+	struct warden_ct_revoked record;
+
+	(void)state;
+	client_register();
+	endpoint_set(flags, 1);
+	policy_set(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 7000, 96,
+		   WARDEN_POLICY_ALLOW, 0x80008);
+	assert_int_equal(ingress_from(syn, 0, CLIENT_VETH).retval, TC_ACT_OK);
+	assert_int_equal(egress(push), TC_ACT_OK);
+	/* Revoked. */
+	policy_del(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 7000, 96);
+	endpoint_set(flags, 2);
+	assert_int_equal(egress(push), TC_ACT_SHOT);
+	assert_true(revoked_get(&syn, WARDEN_DIR_INGRESS, &record));
+
+	ct_evict(&syn, WARDEN_DIR_INGRESS, flags, 2);
+	/* Only revocations write the records: the other flows left it, and
+	 * added none. */
+	assert_true(revoked_get(&syn, WARDEN_DIR_INGRESS, &record));
+	assert_int_equal(map_count(skel->maps.warden_ct_revoked), 1);
+
+	/* The server's next segment: not a new egress flow, still revoked. */
+	assert_int_equal(egress(push), TC_ACT_SHOT);
+	assert_int_equal(ingress_from(ack, 0, CLIENT_VETH).retval, TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS), 1);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS), 1);
+	/* Reported as the revocation was: the default deny decided it. */
+	assert_int_equal(events_consume(), 2);
+	assert_drop_event(&events[0], WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_EGRESS);
+	assert_drop_event(&events[1], WARDEN_DROP_POLICY_REVOKED, WARDEN_DIR_INGRESS);
+	assert_int_equal(record.rule_cookie, 0);
+	assert_int_equal(events[0].rule_cookie, record.rule_cookie);
+	assert_false(ct_get(&push, WARDEN_DIR_EGRESS, &(struct warden_ct_value){0}));
+
+	/* A bare SYN reusing the tuple is judged as new (denied) and leaves
+	 * the record: the server's data still finds it. */
+	assert_int_equal(ingress_from(syn, 0, CLIENT_VETH).retval, TC_ACT_SHOT);
+	assert_int_equal(egress(push), TC_ACT_SHOT);
+	assert_true(revoked_get(&syn, WARDEN_DIR_INGRESS, &record));
+
+	/* Allowed again by a later revision: the record goes, the flow is back. */
+	policy_set(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 7000, 96,
+		   WARDEN_POLICY_ALLOW, 0x80009);
+	endpoint_set(flags, 3);
+	assert_int_equal(egress(push), TC_ACT_OK);
+	assert_false(revoked_get(&syn, WARDEN_DIR_INGRESS, &record));
+}
+
+/*
+ * A server whose egress is default deny keeps answering after its flow's
+ * entry was evicted: its TCP segment and its UDP answer are taken as
+ * replies of what its ingress allows, and the entry is recreated.
+ */
+static void test_reply_after_eviction_with_egress_default_deny(void **state)
+{
+	struct flow syn = tcp_flow(CLIENT_IP, 40000, EP_IP, 80, TCP_SYN);
+	struct flow data = tcp_flow(EP_IP, 80, CLIENT_IP, 40000, TCP_ACK | 0x08);
+	struct flow query = udp_flow(CLIENT_IP, 33333, EP_IP, 53);
+	struct flow answer = udp_flow(EP_IP, 53, CLIENT_IP, 33333);
+	const uint32_t flags = WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS;
+	struct warden_ct_value v;
+
+	(void)state;
+	client_register();
+	endpoint_set(flags, 1);
+	policy_set(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96,
+		   WARDEN_POLICY_ALLOW, 0x90001);
+	policy_set(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 53, 96,
+		   WARDEN_POLICY_ALLOW, 0x90002);
+	assert_int_equal(ingress_from(syn, 0, CLIENT_VETH).retval, TC_ACT_OK);
+	assert_int_equal(egress(data), TC_ACT_OK);
+	assert_int_equal(ingress_from(query, 0, CLIENT_VETH).retval, TC_ACT_OK);
+
+	ct_evict(&syn, WARDEN_DIR_INGRESS, flags, 1);
+	ct_evict(&query, WARDEN_DIR_INGRESS, flags, 1);
+	/* The server's segment and answer: replies, entries recreated. */
+	assert_int_equal(egress(data), TC_ACT_OK);
+	assert_true(ct_get(&syn, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY);
+	assert_int_equal(v.rule_cookie, 0x90001);
+	assert_lifetime(&v, WARDEN_CT_TCP_ESTABLISHED_NS);
+	assert_int_equal(egress(answer), TC_ACT_OK);
+	assert_true(ct_get(&query, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY);
+	/* The client's next segment is the flow's again. */
+	assert_int_equal(
+	    ingress_from(tcp_flow(CLIENT_IP, 40000, EP_IP, 80, TCP_ACK), 0, CLIENT_VETH)
+		.retval,
+	    TC_ACT_OK);
+	assert_int_equal(metrics(WARDEN_REASON_FORWARDED, WARDEN_DIR_EGRESS), 2);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_EGRESS), 0);
+	/* No new-flow event: these flows had their verdicts. */
+	assert_int_equal(events_consume(), 0);
+
+	/* Still what the ingress allows only: another source port, no. */
+	assert_int_equal(egress(tcp_flow(EP_IP, 81, CLIENT_IP, 40000, TCP_ACK)),
+			 TC_ACT_SHOT);
+	assert_int_equal(egress(udp_flow(EP_IP, 54, CLIENT_IP, 33333)), TC_ACT_SHOT);
+	/* A bare SYN is never a reply. */
+	assert_int_equal(egress(tcp_flow(EP_IP, 80, CLIENT_IP, 40001, TCP_SYN)),
+			 TC_ACT_SHOT);
+}
+
+/*
+ * The client side: a TCP segment whose flow the endpoint opened (its
+ * egress allows it) comes back after the entry is gone, through an
+ * ingress in default deny: a reply. A datagram is not taken the same
+ * way (that would open every port to the peer's source port).
+ */
+static void test_reply_after_eviction_client_side(void **state)
+{
+	struct flow back = tcp_flow(PEER_IP, 443, EP_IP, 40000, TCP_ACK | 0x08);
+	struct flow dns_back = udp_flow(PEER_IP, 53, EP_IP, 33333);
+	struct warden_ct_value v;
+
+	(void)state;
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_TCP, 443, 96,
+		   WARDEN_POLICY_ALLOW, 0xa0001);
+	policy_set(PEER_IDENTITY, WARDEN_DIR_EGRESS, IPPROTO_UDP, 53, 96,
+		   WARDEN_POLICY_ALLOW, 0xa0002);
+	assert_int_equal(ingress(back), TC_ACT_OK);
+	assert_true(ct_get(&(struct flow){.protocol = IPPROTO_TCP,
+					  .saddr = EP_IP,
+					  .daddr = PEER_IP,
+					  .sport = 40000,
+					  .dport = 443},
+			   WARDEN_DIR_EGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY);
+	assert_int_equal(v.rule_cookie, 0xa0001);
+	assert_int_equal(ingress(dns_back), TC_ACT_SHOT);
+	assert_int_equal(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS), 1);
+	/* Not from another port, and not a bare SYN. */
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 444, EP_IP, 40000, TCP_ACK)),
+			 TC_ACT_SHOT);
+	assert_int_equal(ingress(tcp_flow(PEER_IP, 443, EP_IP, 40001, TCP_SYN)),
+			 TC_ACT_SHOT);
+}
+
+/*
+ * The proxy's connection to the endpoint lost its entry (a server with an
+ * L7 ingress rule and no egress policy): the server's next segment would
+ * be allowed as a new egress flow of its own, but it is the reply on the
+ * proxy's connection: recreated as such and marked for the proxy.
+ */
+static void test_evicted_proxied_flow_reply_goes_to_proxy(void **state)
+{
+	struct flow syn = tcp_flow(CLIENT_IP, 40000, EP_IP, 80, TCP_SYN);
+	struct flow data = tcp_flow(EP_IP, 80, CLIENT_IP, 40000, TCP_ACK | 0x08);
+	struct warden_policy_key key =
+	    policy_key(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 80, 96);
+	struct warden_policy_value l7 = {.flags = WARDEN_POLICY_ALLOW,
+					 .rule_cookie = 0xb0001,
+					 .proxy_port = htons(WARDEN_PROXY_PORT_DEFAULT)};
+	struct warden_ct_value v;
+	struct run_result r;
+
+	(void)state;
+	client_register();
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS, 1);
+	assert_int_equal(bpf_map__update_elem(skel->maps.warden_policy, &key, sizeof(key),
+					      &l7, sizeof(l7), BPF_ANY),
+			 0);
+	assert_int_equal(ingress_from(syn, WARDEN_MARK_FROM_PROXY, 0).retval, TC_ACT_OK);
+	map_clear(skel->maps.warden_ct); /* evicted */
+	r = egress_marked(data);
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark & WARDEN_MARK_MASK, WARDEN_MARK_TO_PROXY);
+	assert_true(ct_get(&syn, WARDEN_DIR_INGRESS, &v));
+	assert_int_equal(v.flags, WARDEN_CT_SEEN_REPLY | WARDEN_CT_PROXIED);
+	assert_false(ct_get(&data, WARDEN_DIR_EGRESS, &v));
+	/* An unrelated segment of the server's own is its own egress flow. */
+	r = egress_marked(tcp_flow(EP_IP, 8080, PEER_IP, 9000, TCP_ACK));
+	assert_int_equal(r.retval, TC_ACT_OK);
+	assert_int_equal(r.mark & WARDEN_MARK_MASK, 0);
+}
+
+/* A small deterministic generator, so a failure replays (xorshift32). */
+static uint32_t rnd_next(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+#define RANDOM_PACKETS 20000
+
+/*
+ * Invariants over random packets through both programs (fixed seed):
+ * sources among the client, the host, the peer group, the world and the
+ * endpoint itself, entering on the client's veth, another device or the
+ * host, with or without the proxy's mark; TCP (random flags), UDP and
+ * ICMP to random low ports. Policy: ingress allows only the client to
+ * UDP 5000 and TCP 7000; egress enforced with no rule. Every packet:
+ *
+ *  - a spoofed source is never forwarded: at egress, a source other than
+ *    the endpoint's; at ingress, the client's address from anywhere but
+ *    its veth (or the proxy's mark, made on the host), the host's from
+ *    anywhere but the host;
+ *  - what policy denies is never forwarded: at ingress only the allowed
+ *    (client, protocol, port) pass (conntrack entries exist only for
+ *    flows policy allowed, and egress allows nothing a reply could use);
+ *    at egress only replies of flows ingress allowed.
+ *
+ * Positive control: some packets of the allowed flows are forwarded.
+ */
+static void test_random_packets_keep_invariants(void **state)
+{
+	static const char *const sources[] = {CLIENT_IP, HOST_IP, PEER_IP, WORLD_IP,
+					      OTHER_IP};
+	static const uint32_t ifindexes[] = {CLIENT_VETH, OUTSIDE_IFINDEX, 0,
+					     TEST_IFINDEX};
+	static const uint8_t protocols[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP};
+	uint32_t seed = 0x11dead11, forwarded_allowed = 0, forwarded_egress = 0;
+
+	(void)state;
+	client_register();
+	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_ENFORCE_EGRESS, 1);
+	policy_set(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_UDP, 5000, 96,
+		   WARDEN_POLICY_ALLOW, 0xc0001);
+	policy_set(CLIENT_IDENTITY, WARDEN_DIR_INGRESS, IPPROTO_TCP, 7000, 96,
+		   WARDEN_POLICY_ALLOW, 0xc0002);
+
+	for (int i = 0; i < RANDOM_PACKETS; i++) {
+		uint32_t r = rnd_next(&seed), r2 = rnd_next(&seed);
+		const char *src = sources[r % 5];
+		uint32_t from = ifindexes[(r >> 3) % 4];
+		uint32_t mark = (r >> 5) & 1 ? WARDEN_MARK_FROM_PROXY : 0;
+		uint8_t protocol = protocols[(r >> 6) % 3];
+		/* Low ports, so that allowed ones come up: 4998-5001, 6999-7002. */
+		uint16_t port = ((r >> 8) & 1 ? 4998 : 6999) + ((r >> 9) & 3);
+		uint16_t other_port = 40000 + (r2 & 7);
+		bool to_endpoint = (r2 >> 3) & 3;
+		struct flow f;
+		struct run_result res;
+
+		if (to_endpoint) {
+			if (protocol == IPPROTO_TCP)
+				f = tcp_flow(src, other_port, EP_IP, port,
+					     (r2 >> 5) & 0x3f);
+			else if (protocol == IPPROTO_UDP)
+				f = udp_flow(src, other_port, EP_IP, port);
+			else
+				f = icmp_flow(src, EP_IP, (r2 >> 5) & 1 ? 8 : 0,
+					      other_port);
+			res = ingress_from(f, mark, from);
+			if (res.retval != TC_ACT_OK)
+				continue;
+			/* Spoofing: the client only from its veth or the proxy. */
+			if (!strcmp(src, CLIENT_IP))
+				assert_true(
+				    from == CLIENT_VETH ||
+				    (from == 0 && mark == WARDEN_MARK_FROM_PROXY));
+			if (!strcmp(src, HOST_IP))
+				assert_int_equal(from, 0);
+			/* Policy: the client to UDP 5000 or TCP 7000, nothing else. */
+			assert_string_equal(src, CLIENT_IP);
+			assert_true((protocol == IPPROTO_UDP && port == 5000) ||
+				    (protocol == IPPROTO_TCP && port == 7000));
+			forwarded_allowed++;
+		} else {
+			/* The endpoint sends, from its address or another. */
+			const char *own = (r2 >> 5) & 1 ? EP_IP : src;
+
+			if (protocol == IPPROTO_TCP)
+				f = tcp_flow(own, port, src, other_port,
+					     (r2 >> 6) & 0x3f);
+			else if (protocol == IPPROTO_UDP)
+				f = udp_flow(own, port, src, other_port);
+			else
+				f = icmp_flow(own, src, (r2 >> 6) & 1 ? 8 : 0,
+					      other_port);
+			res = egress_marked(f);
+			if (res.retval != TC_ACT_OK)
+				continue;
+			assert_string_equal(own, EP_IP);
+			/* Only replies of what ingress allowed: to the client,
+			 * from the allowed ports. */
+			assert_string_equal(src, CLIENT_IP);
+			assert_true((protocol == IPPROTO_UDP && port == 5000) ||
+				    (protocol == IPPROTO_TCP && port == 7000));
+			forwarded_egress++;
+		}
+	}
+	print_message(
+	    "      %d random packets: %u allowed forwarded in, %u replies out\n",
+	    RANDOM_PACKETS, forwarded_allowed, forwarded_egress);
+	assert_true(forwarded_allowed > 0);
+	assert_true(forwarded_egress > 0);
+	assert_true(metrics(WARDEN_DROP_SPOOFED_PEER, WARDEN_DIR_INGRESS) > 0);
+	assert_true(metrics(WARDEN_DROP_SPOOFED_SOURCE, WARDEN_DIR_EGRESS) > 0);
+	assert_true(metrics(WARDEN_DROP_POLICY, WARDEN_DIR_INGRESS) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2425,6 +2998,16 @@ int main(void)
 	    cmocka_unit_test_setup(test_reject_mark_passes_once, test_setup),
 	    cmocka_unit_test_setup(test_reject_answer_reaches_local_sender, test_setup),
 	    cmocka_unit_test_setup(test_lost_events_counted, test_setup),
+	    cmocka_unit_test_setup(test_proxied_flow_survives_revision_bumps, test_setup),
+	    cmocka_unit_test_setup(test_forged_sources_from_outside_dropped, test_setup),
+	    cmocka_unit_test_setup(test_revoked_flow_stays_dead_after_eviction,
+				   test_setup),
+	    cmocka_unit_test_setup(test_reply_after_eviction_with_egress_default_deny,
+				   test_setup),
+	    cmocka_unit_test_setup(test_reply_after_eviction_client_side, test_setup),
+	    cmocka_unit_test_setup(test_evicted_proxied_flow_reply_goes_to_proxy,
+				   test_setup),
+	    cmocka_unit_test_setup(test_random_packets_keep_invariants, test_setup),
 	};
 
 	return cmocka_run_group_tests_name("bpf/datapath", tests, group_setup,

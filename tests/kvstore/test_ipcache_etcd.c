@@ -160,12 +160,12 @@ static void upsert(struct node *n, const char *addr, uint32_t id)
 	assert_int_equal(ipcache__upsert(n->cache, &p, id), 0);
 }
 
-static void remove_addr(struct node *n, const char *addr)
+static void remove_addr(struct node *n, const char *addr, uint32_t id)
 {
 	struct policy_prefix p;
 
 	assert_int_equal(policy_prefix__parse(addr, &p), 0);
-	assert_int_equal(ipcache__remove(n->cache, &p), 0);
+	assert_int_equal(ipcache__remove(n->cache, &p, id), 0);
 }
 
 static uint32_t lookup(struct node *n, const char *addr)
@@ -227,7 +227,7 @@ static void test_publish_and_receive(void **state)
 	/* A change and a removal travel too. */
 	upsert(&a, "10.200.1.6", 302);
 	assert_true(wait_sink(&b, "10.200.1.6/32", 302, 5000));
-	remove_addr(&a, "10.200.1.5");
+	remove_addr(&a, "10.200.1.5", 300);
 	assert_true(wait_sink(&b, "10.200.1.5/32", 0, 5000));
 	assert_int_equal(lookup(&b, "10.200.1.5"), WARDEN_IDENTITY_WORLD);
 	assert_int_equal(sink_get(b.sink, "10.200.1.6/32"), 302);
@@ -238,7 +238,7 @@ static void test_publish_and_receive(void **state)
 		struct policy_prefix x;
 
 		assert_int_equal(policy_prefix__parse("10.9.9.9", &x), 0);
-		assert_int_equal(ipcache__remove(a.cache, &x), -ENOENT);
+		assert_int_equal(ipcache__remove(a.cache, &x, 300), -ENOENT);
 	}
 	assert_int_equal(kvstore__delete(a.kv, p, true, NULL), 0);
 	node_stop(&a);
@@ -262,7 +262,7 @@ static void test_local_wins(void **state)
 	assert_true(wait_sink(&b, "10.200.1.8/32", 302, 5000));
 	assert_int_equal(lookup(&b, "10.200.1.7"), 400);
 	assert_int_equal(sink_get(b.sink, "10.200.1.7/32"), 400);
-	remove_addr(&b, "10.200.1.7");
+	remove_addr(&b, "10.200.1.7", 400);
 	assert_int_equal(lookup(&b, "10.200.1.7"), 301);
 	assert_int_equal(sink_get(b.sink, "10.200.1.7/32"), 301);
 	/* b's removal did not delete a's key (a's value replaced b's). */
@@ -441,7 +441,7 @@ static void test_resync_after_compaction(void **state)
 	while (ipcache_etcd__connected(b.cache))
 		node_poll(&b, 10);
 	assert_int_equal(kvtest_etcd("start"), 0);
-	remove_addr(&a, "10.200.6.1");
+	remove_addr(&a, "10.200.6.1", 350);
 	upsert(&a, "10.200.6.2", 352);
 	upsert(&a, "10.200.6.3", 353);
 	assert_int_equal(kvstore__status(a.kv, &st), 0);

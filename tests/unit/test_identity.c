@@ -203,19 +203,19 @@ static void test_ipcache_longest_prefix_and_sink(void **state)
 	policy_prefix__parse("10.1.2.0/24", &narrow);
 	policy_prefix__parse("10.1.2.3/32", &addr);
 	policy_prefix__parse("192.168.1.1/32", &other);
-	assert_int_equal(ipcache__upsert(c, &wide, 100), 0);
-	assert_int_equal(ipcache__upsert(c, &narrow, 200), 0);
+	assert_int_equal(ipcache__upsert(c, &wide, 1100), 0);
+	assert_int_equal(ipcache__upsert(c, &narrow, 1200), 0);
 	assert_int_equal(log.sets, 2);
-	assert_int_equal(ipcache__lookup(c, &addr), 200);
+	assert_int_equal(ipcache__lookup(c, &addr), 1200);
 	assert_int_equal(ipcache__lookup(c, &other), WARDEN_IDENTITY_WORLD);
 	/* A refused datapath write leaves the cache as it was. */
 	log.fail_next = 1;
-	assert_int_equal(ipcache__upsert(c, &narrow, 300), -ENOSPC);
-	assert_int_equal(ipcache__lookup(c, &addr), 200);
-	assert_int_equal(ipcache__remove(c, &narrow), 0);
+	assert_int_equal(ipcache__upsert(c, &narrow, 1300), -ENOSPC);
+	assert_int_equal(ipcache__lookup(c, &addr), 1200);
+	assert_int_equal(ipcache__remove(c, &narrow, 1200), 0);
 	assert_int_equal(log.removes, 1);
-	assert_int_equal(ipcache__lookup(c, &addr), 100);
-	assert_int_equal(ipcache__remove(c, &narrow), -ENOENT);
+	assert_int_equal(ipcache__lookup(c, &addr), 1100);
+	assert_int_equal(ipcache__remove(c, &narrow, 1200), -ENOENT);
 	ipcache__free(c);
 }
 
@@ -238,7 +238,7 @@ static void test_ipcache_many_prefixes(void **state)
 		uint32_t be = __builtin_bswap32(0xac100000u + i);
 
 		memcpy(p.addr, &be, 4);
-		assert_int_equal(ipcache__remove(c, &p), 0);
+		assert_int_equal(ipcache__remove(c, &p, 1000 + i), 0);
 	}
 	for (uint32_t i = 0; i < 10000; i++) {
 		uint32_t be = __builtin_bswap32(0xac100000u + i);
@@ -247,6 +247,69 @@ static void test_ipcache_many_prefixes(void **state)
 		assert_int_equal(ipcache__lookup(c, &p),
 				 i % 2 ? 1000 + i : WARDEN_IDENTITY_WORLD);
 	}
+	ipcache__free(c);
+}
+
+/*
+ * One prefix, claimed by a CIDR rule, the host and an endpoint: the host
+ * is in force over the endpoint over the CIDR, whatever the order, and
+ * the sink learns only changes of the identity in force.
+ */
+static void test_ipcache_claims_priority(void **state)
+{
+	const uint32_t cidr = WARDEN_IDENTITY_LOCAL_MIN + 1, endpoint = 300;
+	struct sink_log log = {0};
+	struct ipcache_sink sink = {.set = sink_set, .remove = sink_remove, .ctx = &log};
+	struct ipcache *c;
+	struct policy_prefix p;
+
+	(void)state;
+	assert_int_equal(ipcache__new_local(&c, &sink), 0);
+	policy_prefix__parse("10.250.0.1/32", &p);
+
+	/* The host's address, then a CIDR rule names it: still the host. */
+	assert_int_equal(ipcache__upsert(c, &p, WARDEN_IDENTITY_HOST), 0);
+	assert_int_equal(ipcache__upsert(c, &p, cidr), 0);
+	assert_int_equal(ipcache__lookup(c, &p), WARDEN_IDENTITY_HOST);
+	assert_int_equal(log.sets, 1);
+	/* The rule goes: still the host, the datapath untouched. */
+	assert_int_equal(ipcache__remove(c, &p, cidr), 0);
+	assert_int_equal(ipcache__lookup(c, &p), WARDEN_IDENTITY_HOST);
+	assert_int_equal(log.sets, 1);
+	assert_int_equal(log.removes, 0);
+	assert_int_equal(c->ops->count(c), 1);
+
+	/* The other order: a CIDR first, then the host takes over. */
+	assert_int_equal(ipcache__upsert(c, &p, cidr), 0);
+	assert_int_equal(ipcache__remove(c, &p, WARDEN_IDENTITY_HOST), 0);
+	assert_int_equal(ipcache__lookup(c, &p), cidr);
+	assert_int_equal(log.last_identity, cidr);
+	assert_int_equal(ipcache__upsert(c, &p, WARDEN_IDENTITY_HOST), 0);
+	assert_int_equal(log.last_identity, WARDEN_IDENTITY_HOST);
+
+	/* An endpoint sits between the two. */
+	assert_int_equal(ipcache__upsert(c, &p, endpoint), 0);
+	assert_int_equal(ipcache__lookup(c, &p), WARDEN_IDENTITY_HOST);
+	assert_int_equal(ipcache__remove(c, &p, endpoint + 1), -ENOENT);
+	assert_int_equal(ipcache__remove(c, &p, WARDEN_IDENTITY_HOST), 0);
+	assert_int_equal(ipcache__lookup(c, &p), endpoint);
+	assert_int_equal(log.last_identity, endpoint);
+	assert_int_equal(ipcache__remove(c, &p, WARDEN_IDENTITY_HOST), -ENOENT);
+
+	/* A datapath that refuses the next identity keeps the claim. */
+	log.fail_next = 1;
+	assert_int_equal(ipcache__remove(c, &p, endpoint), -ENOSPC);
+	assert_int_equal(ipcache__lookup(c, &p), endpoint);
+	assert_int_equal(ipcache__remove(c, &p, endpoint), 0);
+	assert_int_equal(ipcache__lookup(c, &p), cidr);
+
+	/* The last claim gone: the prefix leaves the cache and the datapath. */
+	assert_int_equal(ipcache__remove(c, &p, cidr), 0);
+	assert_int_equal(log.removes, 1);
+	assert_int_equal(ipcache__lookup(c, &p), WARDEN_IDENTITY_WORLD);
+	assert_int_equal(c->ops->count(c), 0);
+	assert_int_equal(ipcache__remove(c, &p, cidr), -ENOENT);
+	assert_int_equal(ipcache__upsert(c, &p, 0), -EINVAL);
 	ipcache__free(c);
 }
 
@@ -260,6 +323,7 @@ int main(void)
 	    cmocka_unit_test(test_many_identities_stay_distinct),
 	    cmocka_unit_test(test_ipcache_longest_prefix_and_sink),
 	    cmocka_unit_test(test_ipcache_many_prefixes),
+	    cmocka_unit_test(test_ipcache_claims_priority),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

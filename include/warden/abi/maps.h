@@ -29,6 +29,7 @@
 #define WARDEN_ENDPOINTS_MAX 4096 /* also the local-endpoints-by-address map */
 #define WARDEN_POLICY_MAX 262144
 #define WARDEN_CT_MAX 262144
+#define WARDEN_CT_REVOKED_MAX 16384
 #define WARDEN_METRICS_MAX 16384
 #define WARDEN_EVENTS_BYTES (1 << 20)
 /*
@@ -145,7 +146,11 @@ struct warden_endpoint_info {
 				* re-checked against the policy map. */
 	__u8 ipv4[4];	       /* the endpoint's address (host byte layout
 				* as on the wire, i.e. network order) */
-	__u32 pad;
+	__u32 host_ifindex;    /* its host-side veth (the warden_endpoints
+				* key), where its packets enter the host: in
+				* warden_local_endpoints, how a destination's
+				* hook tells a packet the endpoint sent from
+				* one that only claims its address */
 	/* Rule cookie naming the audit-mode policy whose default deny would
 	 * drop a flow, per enum warden_direction (see POLICY_COOKIE in policy_compile.h).
 	 */
@@ -262,6 +267,11 @@ enum warden_ct_flags {
 				      * of the flow, either way, is dropped (the
 				      * entry stays so that the other direction
 				      * cannot restart the flow as a new one) */
+	WARDEN_CT_PROXIED = 1u << 3, /* the proxy's own connection (its first
+				      * packet carried WARDEN_MARK_FROM_PROXY):
+				      * the proxy enforces its L7 rules, and the
+				      * endpoint's packets of it are replies that
+				      * the proxy's socket must receive */
 };
 
 struct warden_ct_value {
@@ -274,6 +284,24 @@ struct warden_ct_value {
 	__u32 rule_cookie;
 	__u16 flags; /* enum warden_ct_flags */
 	__be16 proxy_port;
+};
+
+/*
+ * Revoked flows, apart from conntrack (warden_ct_revoked, an LRU hash keyed
+ * like the flow's conntrack entry in its original direction). The
+ * conntrack map is one LRU for everything: other traffic can evict a
+ * revoked entry, after which the flow's next packet would be judged as a
+ * new flow, in whichever direction it goes. Only revocations write here,
+ * so no flood of other flows can evict these records; a packet without a
+ * conntrack entry is checked against them before policy.
+ */
+struct warden_ct_revoked {
+	__u64 expires_ns;      /* refreshed by every packet it drops */
+	__u32 policy_revision; /* endpoint revision it was last judged at */
+	__u32 rule_cookie;
+	__u16 flags;	   /* the conntrack entry's (PROXIED matters) */
+	__be16 proxy_port; /* the conntrack entry's */
+	__u32 pad;
 };
 
 /* Conntrack lifetimes (ns), as Cilium's defaults but shorter for SYN/close. */
@@ -300,6 +328,9 @@ enum warden_reason {
 	WARDEN_DROP_PROXY_REQUIRED = 9,	  /* L7 rules apply, but the packet did
 					   * not come through the proxy and
 					   * cannot be redirected here */
+	WARDEN_DROP_SPOOFED_PEER = 10,	  /* sent to a pod with the source of a
+					   * local endpoint or of the host, but
+					   * it came from elsewhere */
 	WARDEN_REASON_MAX,
 };
 
@@ -390,7 +421,7 @@ WARDEN_ABI_OFFSET(warden_endpoint_info, identity, 4);
 WARDEN_ABI_OFFSET(warden_endpoint_info, flags, 8);
 WARDEN_ABI_OFFSET(warden_endpoint_info, policy_revision, 12);
 WARDEN_ABI_OFFSET(warden_endpoint_info, ipv4, 16);
-WARDEN_ABI_OFFSET(warden_endpoint_info, pad, 20);
+WARDEN_ABI_OFFSET(warden_endpoint_info, host_ifindex, 20);
 WARDEN_ABI_OFFSET(warden_endpoint_info, audit_default_cookie, 24);
 WARDEN_ABI_SIZE(warden_endpoint_addr_key, 20);
 WARDEN_ABI_OFFSET(warden_endpoint_addr_key, family, 0);
@@ -432,6 +463,14 @@ WARDEN_ABI_OFFSET(warden_ct_value, remote_identity, 28);
 WARDEN_ABI_OFFSET(warden_ct_value, rule_cookie, 32);
 WARDEN_ABI_OFFSET(warden_ct_value, flags, 36);
 WARDEN_ABI_OFFSET(warden_ct_value, proxy_port, 38);
+
+WARDEN_ABI_SIZE(warden_ct_revoked, 24);
+WARDEN_ABI_OFFSET(warden_ct_revoked, expires_ns, 0);
+WARDEN_ABI_OFFSET(warden_ct_revoked, policy_revision, 8);
+WARDEN_ABI_OFFSET(warden_ct_revoked, rule_cookie, 12);
+WARDEN_ABI_OFFSET(warden_ct_revoked, flags, 16);
+WARDEN_ABI_OFFSET(warden_ct_revoked, proxy_port, 18);
+WARDEN_ABI_OFFSET(warden_ct_revoked, pad, 20);
 
 WARDEN_ABI_SIZE(warden_metrics_key, 8);
 WARDEN_ABI_OFFSET(warden_metrics_key, endpoint_id, 0);
