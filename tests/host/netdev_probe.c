@@ -238,7 +238,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "redirect-setup") && argc == 3) {
-		if (redirect__setup((uint16_t)atoi(argv[2]), err, sizeof(err))) {
+		/* The default pod CIDR, 10.200.0.0/16: only the rule text uses it. */
+		if (redirect__setup((uint16_t)atoi(argv[2]), htonl(0x0ac80000u), 16, err,
+				    sizeof(err))) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
