@@ -43,6 +43,8 @@
 #define POD_A "10.0.2.5" /* inside the block */
 #define POD_B "10.0.2.7" /* the except: same identity as POD_A */
 #define POD_IDENTITY 2002
+#define POD_A_VETH 21 /* host-side veths of the two pods, when local */
+#define POD_B_VETH 22
 #define OTHER_POD "10.0.9.9" /* another endpoint, in 10.0.0.0/8 only */
 #define OTHER_IDENTITY 3003
 #define WORLD_IP "10.0.9.10" /* not in the ipcache: world */
@@ -116,9 +118,34 @@ struct run_result {
 	uint32_t duration_ns; /* average per repetition */
 };
 
+/*
+ * The host device a packet from saddr entered on: the veth of the local
+ * endpoint that owns the address (pods_register()), 0 for anything else
+ * (made on this host). The datapath drops a packet that claims a local
+ * endpoint's address but did not come through its veth.
+ */
+static uint32_t pods_registered;
+
+static uint32_t source_ifindex(const struct packet *p)
+{
+	uint32_t saddr;
+
+	memcpy(&saddr, p->data + sizeof(struct ethhdr) + offsetof(struct iphdr, saddr),
+	       sizeof(saddr));
+	if (!pods_registered)
+		return 0;
+	if (saddr == ip4(POD_A))
+		return POD_A_VETH;
+	if (saddr == ip4(POD_B))
+		return POD_B_VETH;
+	return 0;
+}
+
 static struct run_result run(struct bpf_program *prog, const struct packet *p, int repeat)
 {
-	struct __sk_buff ctx = {.ifindex = TEST_IFINDEX}, ctx_out = {0};
+	struct __sk_buff ctx = {.ifindex = TEST_IFINDEX,
+				.ingress_ifindex = source_ifindex(p)},
+			 ctx_out = {0};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data, .data_size_in = p->len,
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out,
 		    .ctx_size_out = sizeof(ctx_out), .repeat = repeat);
@@ -169,6 +196,32 @@ static void endpoint_set(uint32_t flags, uint32_t revision)
 	assert_int_equal(bpf_map__update_elem(skel->maps.warden_endpoints, &key,
 					      sizeof(key), &info, sizeof(info), BPF_ANY),
 			 0);
+}
+
+/* POD_A and POD_B as local endpoints behind their own veths. */
+static void pods_register(void)
+{
+	const char *addrs[] = {POD_A, POD_B};
+	const uint32_t veths[] = {POD_A_VETH, POD_B_VETH};
+
+	for (int i = 0; i < 2; i++) {
+		struct warden_endpoint_addr_key key = {.family = WARDEN_FAMILY_IPV4};
+		struct warden_endpoint_info info = {
+		    .endpoint_id = 20 + i,
+		    .identity = POD_IDENTITY,
+		    .policy_revision = 1,
+		    .host_ifindex = veths[i],
+		};
+		uint32_t a = ip4(addrs[i]);
+
+		memcpy(info.ipv4, &a, 4);
+		memcpy(key.addr, &a, 4);
+		assert_int_equal(bpf_map__update_elem(skel->maps.warden_local_endpoints,
+						      &key, sizeof(key), &info,
+						      sizeof(info), BPF_ANY),
+				 0);
+	}
+	pods_registered = 1;
 }
 
 /* An LPM entry of the ipcache or the pod-CIDR map (same key and value). */
@@ -306,6 +359,8 @@ static int test_setup(void **state)
 	map_clear(skel->maps.warden_policy);
 	map_clear(skel->maps.warden_ct);
 	map_clear(skel->maps.warden_metrics);
+	map_clear(skel->maps.warden_local_endpoints);
+	pods_registered = 0;
 	events_consume();
 
 	ipcache_set(EP_IP, 32, EP_IDENTITY);
@@ -341,6 +396,7 @@ static void test_except_tells_pods_of_one_identity_apart(void **state)
 static void test_ingress_ipblock(void **state)
 {
 	(void)state;
+	pods_register();
 	endpoint_set(WARDEN_EP_ENFORCE_INGRESS | WARDEN_EP_POD_CIDR_INGRESS, 1);
 	allow(PODS_BLOCK, WARDEN_DIR_INGRESS, 80, COOKIE_IPBLOCK);
 
@@ -424,6 +480,7 @@ static void test_deny_wins_across_lookups(void **state)
 static void test_recheck_uses_pod_cidr(void **state)
 {
 	(void)state;
+	pods_register();
 	endpoint_set(WARDEN_EP_ENFORCE_EGRESS | WARDEN_EP_POD_CIDR_EGRESS, 1);
 	allow(PODS_BLOCK, WARDEN_DIR_EGRESS, 80, COOKIE_IPBLOCK);
 	assert_int_equal(egress(POD_A, 80, TCP_SYN), TC_ACT_OK);
