@@ -159,6 +159,14 @@ $(BUILD)/tests/unit/test_http_session: tests/unit/test_http_session.c $(SESSION_
 	$(Q)$(CC) $(CFLAGS) -Isrc/proxy $(LDFLAGS) -o $@ $< $(SESSION_TEST_OBJS) \
 		$(BUILD)/libwarden.a $(LIBS) -lcmocka -lpthread
 
+# The per-source connection count of the proxy, on its own.
+$(BUILD)/tests/unit/test_source_limit: tests/unit/test_source_limit.c \
+		$(BUILD)/src/proxy/source_limit.o
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Isrc/proxy $(LDFLAGS) -o $@ $< $(BUILD)/src/proxy/source_limit.o \
+		-lcmocka -lpthread
+
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
