@@ -12,6 +12,7 @@
 #   make cni-test   the CNI suite (tests/cni/run.sh); root, real podman
 #   make bench      the benchmark (bench/README.md); make bench-quick: CI smoke; root
 #   make bench-l7-match   the L7 rule-match micro-benchmark (no root)
+#   make bench-policy-parse  peak memory of parsing huge or deep policy files
 #   make bench-apply      time to apply 100 to 10,000 rules and CIDRs; root
 
 SAN ?= 0
@@ -73,7 +74,7 @@ KVTEST_BINS := $(patsubst tests/kvstore/%.c,$(BUILD)/tests/kvstore/%,$(KVTEST_SR
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 BINS := $(BUILD)/wardend $(BUILD)/warden $(BUILD)/warden-proxy $(BUILD)/warden-cni \
-	$(BUILD)/deathstar $(BUILD)/loadgen $(BUILD)/bench-l7-match
+	$(BUILD)/deathstar $(BUILD)/loadgen $(BUILD)/bench-l7-match $(BUILD)/bench-policy-parse
 
 # `make install`: PREFIX for the daemons and the CLI; the CNI plugin goes to
 # /opt/cni/bin, the directory containerd and kubelet use by default, which
@@ -84,7 +85,7 @@ DESTDIR ?=
 CNI_BIN_DIR ?= /opt/cni/bin
 
 .PHONY: all clean test unit bpftest kvstore e2e demo deps fuzz bench bench-quick install \
-	cni-test bench-l7-match bench-apply format format-check
+	cni-test bench-l7-match bench-policy-parse bench-apply format format-check
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(KVTEST_BINS) $(BUILD)/tests/cni/cni-timer \
 	$(BUILD)/tests/cni/netdev-cni-probe $(BUILD)/tests/host/netdev-probe
@@ -168,6 +169,14 @@ $(BUILD)/tests/unit/test_http_session: tests/unit/test_http_session.c $(SESSION_
 	$(Q)$(CC) $(CFLAGS) -Isrc/proxy $(LDFLAGS) -o $@ $< $(SESSION_TEST_OBJS) \
 		$(BUILD)/libwarden.a $(LIBS) -lcmocka -lpthread
 
+# The per-source connection count of the proxy, on its own.
+$(BUILD)/tests/unit/test_source_limit: tests/unit/test_source_limit.c \
+		$(BUILD)/src/proxy/source_limit.o
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Isrc/proxy $(LDFLAGS) -o $@ $< $(BUILD)/src/proxy/source_limit.o \
+		-lcmocka -lpthread
+
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -213,6 +222,15 @@ $(BUILD)/bench-l7-match: bench/l7_match.c $(BUILD)/libwarden.a
 
 bench-l7-match: $(BUILD)/bench-l7-match
 	$(Q)$(BUILD)/bench-l7-match
+
+# Peak memory and time of parsing oversized, deep and alias-heavy policy
+# files (bench/policy_parse_rss.sh makes them). No root, not in `make test`.
+$(BUILD)/bench-policy-parse: bench/policy_parse_rss.c $(BUILD)/libwarden.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS)
+
+bench-policy-parse: $(BUILD)/bench-policy-parse
+	$(Q)bench/policy_parse_rss.sh $(BUILD)/bench-policy-parse
 
 # Time to apply 100 to 10,000 rules or CIDRs (bench/apply_scale.sh); root,
 # starts wardend. tests/e2e/test_scale.sh checks the same policies.

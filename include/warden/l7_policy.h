@@ -74,11 +74,13 @@ enum l7_verdict {
  * the rules of that peer plus those of "any peer" (unless the peer is
  * exempt from them because it is allowed at L4 only). Rules are ORed;
  * the fields of one rule are ANDed; method, path and host are anchored
- * regular expressions. *rule_cookie names the rule that allowed it; on
- * deny, the first rule of the entry that applied (the peer's own entry
- * before the any-peer one; an entry without rules is skipped), so the
- * access log can name the policy that restricted the port; 0 when no
- * entry applied or none of them has a rule.
+ * regular expressions. A regex that cannot be evaluated within its limits
+ * (L7_REGEX_*_LIMIT in l7_policy.c) does not match: a request no rule
+ * allows for certain is denied (fail closed). *rule_cookie names the rule
+ * that allowed it; on deny, the first rule of the entry that applied (the
+ * peer's own entry before the any-peer one; an entry without rules is
+ * skipped), so the access log can name the policy that restricted the
+ * port; 0 when no entry applied or none of them has a rule.
  */
 enum l7_verdict l7_policy__check(const struct l7_policy *p, uint32_t endpoint_id,
 				 uint8_t direction, uint16_t port, uint32_t peer_identity,
@@ -97,6 +99,12 @@ struct l7_decision {
 	enum l7_verdict verdict;
 	int direction;	      /* WARDEN_DIR_* of the side that decided; -1: none */
 	uint32_t rule_cookie; /* as l7_policy__check says, for that side */
+	/*
+	 * That side's deny (or audited deny) is there because a regex gave up
+	 * (its match, depth, heap or JIT stack limit, lib/l7/l7_policy.c): no
+	 * rule allowed the request for certain, and one might have.
+	 */
+	bool limit_hit;
 };
 
 /*

@@ -3,10 +3,11 @@
  * Judges requests against an L7 policy snapshot (built by
  * l7_policy_load.c) and shares it between worker threads by reference
  * count. Everything here only reads the snapshot; the one thing written per
- * request is the calling thread's own PCRE2 match data.
+ * request is the calling thread's own PCRE2 match state.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "l7_policy_internal.h"
@@ -75,53 +76,123 @@ const char *l7_policy__identity_labels(const struct l7_policy *p, uint32_t ident
 /* ---- judging a request ------------------------------------------------- */
 
 /*
- * Match data is per thread, not per call or per snapshot. pcre2_match needs
- * a writable block; creating one per call is a malloc and free per regex,
- * as dear as the JIT match itself. We never read captures, so one block
- * with a single ovector pair suits every pattern of every snapshot (a match
- * whose groups do not fit still returns >= 0), and a snapshot swap does not
- * invalidate it. The interpreter (no JIT) also keeps its backtracking frames
- * in the block, so reusing it saves that allocation too. A pthread key's
- * destructor frees it when the worker exits; the __thread copy is the fast
- * path.
+ * What a regex may cost per request. PCRE2's defaults (10,000,000 match
+ * calls, depth 10,000,000, 20 MB of heap) let one crafted request keep a
+ * worker busy for a tenth of a second per pattern (`(a+)+` against 28
+ * bytes: 138 ms interpreted, 15 ms JIT), and every other connection of
+ * that worker waits. With these, the same request gives up in 1.3 ms
+ * (0.16 ms JIT), while ordinary path patterns stay far below them: a
+ * pattern needs about one match call per subject byte plus its
+ * backtracking, and a head is at most 16 KiB.
+ *  - match limit: backtracking steps, interpreter and JIT alike;
+ *  - depth limit: nested backtracking points of the interpreter (a group
+ *    repeated N times needs about 3N), which also bounds its heap;
+ *  - heap limit: the interpreter's frames, in KiB;
+ *  - JIT stack: the JIT ignores the depth and heap limits and keeps its
+ *    backtracking on a stack of its own; without one it uses 32 KiB of the
+ *    machine stack (about 1,500 repetitions of a group). Ours grows to
+ *    L7_REGEX_JIT_STACK_MAX, about the depth the interpreter allows.
+ * Hitting any of them makes the regex "unknown": the request is denied
+ * unless another rule allows it for certain (l7_decision.limit_hit).
  */
-static pthread_once_t match_data_once = PTHREAD_ONCE_INIT;
-static pthread_key_t match_data_key;
-static bool match_data_key_ok;
-static __thread pcre2_match_data *thread_match_data;
+#define L7_REGEX_MATCH_LIMIT 100000u
+#define L7_REGEX_DEPTH_LIMIT 10000u
+#define L7_REGEX_HEAP_LIMIT_KIB 4096u
+#define L7_REGEX_JIT_STACK_START (32u << 10)
+#define L7_REGEX_JIT_STACK_MAX (128u << 10)
+
+/*
+ * Match state is per thread, not per call or per snapshot. pcre2_match
+ * needs a writable block; creating one per call is a malloc and free per
+ * regex, as dear as the JIT match itself. We never read captures, so one
+ * block with a single ovector pair suits every pattern of every snapshot (a
+ * match whose groups do not fit still returns >= 0), and a snapshot swap
+ * does not invalidate it. The interpreter (no JIT) also keeps its
+ * backtracking frames in the block, so reusing it saves that allocation
+ * too. The match context carries the limits and the thread's JIT stack
+ * (a JIT stack must not be shared by threads matching at once). A pthread
+ * key's destructor frees them when the worker exits; the __thread copy is
+ * the fast path.
+ */
+struct match_state {
+	pcre2_match_data *data;
+	pcre2_match_context *context;
+	pcre2_jit_stack *jit_stack;
+};
+
+static pthread_once_t match_state_once = PTHREAD_ONCE_INIT;
+static pthread_key_t match_state_key;
+static bool match_state_key_ok;
+static __thread struct match_state *thread_match_state;
+
+static void match_state_free(struct match_state *ms)
+{
+	if (!ms)
+		return;
+	pcre2_match_data_free(ms->data);
+	pcre2_match_context_free(ms->context);
+	pcre2_jit_stack_free(ms->jit_stack);
+	free(ms);
+}
 
 /* At thread exit; the thread's pointer is cleared in case a later
  * destructor of the same thread still checks a request. */
-static void match_data_destroy(void *md)
+static void match_state_destroy(void *ms)
 {
-	thread_match_data = NULL;
-	pcre2_match_data_free(md);
+	thread_match_state = NULL;
+	match_state_free(ms);
 }
 
-static void match_data_key_create(void)
+static void match_state_key_create(void)
 {
-	match_data_key_ok = pthread_key_create(&match_data_key, match_data_destroy) == 0;
+	match_state_key_ok =
+	    pthread_key_create(&match_state_key, match_state_destroy) == 0;
 }
 
-/* This thread's match data, or NULL on ENOMEM (then regexes do not match). */
-static pcre2_match_data *thread_match_data_get(void)
+static struct match_state *match_state_new(void)
 {
-	pcre2_match_data *md;
+	struct match_state *ms = calloc(1, sizeof(*ms));
 
-	if (thread_match_data)
-		return thread_match_data;
-	pthread_once(&match_data_once, match_data_key_create);
-	if (!match_data_key_ok)
+	if (!ms)
 		return NULL;
-	md = pcre2_match_data_create(1, NULL);
-	if (!md)
+	ms->data = pcre2_match_data_create(1, NULL);
+	ms->context = pcre2_match_context_create(NULL);
+	if (!ms->data || !ms->context)
+		goto fail;
+	if (pcre2_set_match_limit(ms->context, L7_REGEX_MATCH_LIMIT) ||
+	    pcre2_set_depth_limit(ms->context, L7_REGEX_DEPTH_LIMIT) ||
+	    pcre2_set_heap_limit(ms->context, L7_REGEX_HEAP_LIMIT_KIB))
+		goto fail;
+	/* Without JIT support this fails: the interpreter needs no stack. */
+	ms->jit_stack = pcre2_jit_stack_create(L7_REGEX_JIT_STACK_START,
+					       L7_REGEX_JIT_STACK_MAX, NULL);
+	if (ms->jit_stack)
+		pcre2_jit_stack_assign(ms->context, NULL, ms->jit_stack);
+	return ms;
+fail:
+	match_state_free(ms);
+	return NULL;
+}
+
+/* This thread's match state, or NULL on ENOMEM (then no regex matches). */
+static struct match_state *thread_match_state_get(void)
+{
+	struct match_state *ms;
+
+	if (thread_match_state)
+		return thread_match_state;
+	pthread_once(&match_state_once, match_state_key_create);
+	if (!match_state_key_ok)
 		return NULL;
-	if (pthread_setspecific(match_data_key, md)) {
-		pcre2_match_data_free(md);
+	ms = match_state_new();
+	if (!ms)
+		return NULL;
+	if (pthread_setspecific(match_state_key, ms)) {
+		match_state_free(ms);
 		return NULL;
 	}
-	thread_match_data = md;
-	return md;
+	thread_match_state = ms;
+	return ms;
 }
 
 /*
@@ -139,29 +210,43 @@ static bool bytes_equal(const char *a, const char *b, size_t len)
 	return true;
 }
 
+/* What one field, one rule or one entry says about a request. */
+enum match_result {
+	MATCH_NO,
+	MATCH_YES,
+	/* A regex gave up (a limit, no memory): the answer is not known. */
+	MATCH_UNKNOWN,
+};
+
 /*
- * Fails closed: a regex that cannot be evaluated (no match data, a match
- * or JIT stack limit hit) does not match, so the rule does not allow.
+ * Fails closed: a regex that cannot be evaluated (no match state, a match,
+ * depth, heap or JIT stack limit hit) is MATCH_UNKNOWN, which never allows.
  */
-static bool matcher_matches(const struct l7_matcher *m, const struct l7_request *req)
+static enum match_result matcher_matches(const struct l7_matcher *m,
+					 const struct l7_request *req)
 {
 	const struct http_slice *s = (const void *)((const char *)req + m->field);
 	/* PCRE2 10.42 refuses a NULL subject even with length 0. */
 	const char *subject = s->ptr ? s->ptr : "";
-	pcre2_match_data *md;
+	struct match_state *ms;
 	int rc;
 
 	if (m->kind == L7_MATCHER_LITERAL)
-		return s->len == m->len && bytes_equal(subject, m->literal, s->len);
-	md = thread_match_data_get();
-	if (!md)
-		return false;
+		return s->len == m->len && bytes_equal(subject, m->literal, s->len)
+			   ? MATCH_YES
+			   : MATCH_NO;
+	ms = thread_match_state_get();
+	if (!ms)
+		return MATCH_UNKNOWN;
 	if (m->jit)
-		rc =
-		    pcre2_jit_match(m->code, (PCRE2_SPTR)subject, s->len, 0, 0, md, NULL);
+		rc = pcre2_jit_match(m->code, (PCRE2_SPTR)subject, s->len, 0, 0, ms->data,
+				     ms->context);
 	else
-		rc = pcre2_match(m->code, (PCRE2_SPTR)subject, s->len, 0, 0, md, NULL);
-	return rc >= 0;
+		rc = pcre2_match(m->code, (PCRE2_SPTR)subject, s->len, 0, 0, ms->data,
+				 ms->context);
+	if (rc >= 0)
+		return MATCH_YES;
+	return rc == PCRE2_ERROR_NOMATCH ? MATCH_NO : MATCH_UNKNOWN;
 }
 
 /* ASCII only: header names are tokens, and the locale must not matter. */
@@ -203,27 +288,52 @@ static bool headers_match(const struct l7_rule *rule, const struct l7_request *r
 	return true;
 }
 
-static bool rule_matches(const struct l7_rule *rule, const struct l7_request *req)
+/*
+ * The fields of a rule are ANDed: one field that certainly does not match
+ * settles it (whatever another regex could not decide); otherwise a field
+ * that could not be decided leaves the rule undecided.
+ */
+static enum match_result rule_matches(const struct l7_rule *rule,
+				      const struct l7_request *req)
 {
-	for (size_t i = 0; i < rule->matcher_count; i++)
-		if (!matcher_matches(&rule->matchers[i], req))
-			return false;
-	return headers_match(rule, req);
+	enum match_result result = MATCH_YES;
+
+	for (size_t i = 0; i < rule->matcher_count; i++) {
+		enum match_result r = matcher_matches(&rule->matchers[i], req);
+
+		if (r == MATCH_NO)
+			return MATCH_NO;
+		if (r == MATCH_UNKNOWN)
+			result = MATCH_UNKNOWN;
+	}
+	if (!headers_match(rule, req))
+		return MATCH_NO;
+	return result;
 }
 
-/* The first rule of entry that allows req; its cookie into *cookie. */
-static bool entry_allows(const struct l7_entry *entry, const struct l7_request *req,
-			 uint32_t *cookie)
+/*
+ * The first rule of entry that allows req: MATCH_YES with its cookie in
+ * *cookie. Rules are ORed: MATCH_UNKNOWN when none allows and one could
+ * not be decided (a regex limit), MATCH_NO when none allows for certain.
+ */
+static enum match_result entry_allows(const struct l7_entry *entry,
+				      const struct l7_request *req, uint32_t *cookie)
 {
+	enum match_result result = MATCH_NO;
+
 	if (!entry)
-		return false;
+		return MATCH_NO;
 	for (size_t i = 0; i < entry->rule_count; i++) {
-		if (rule_matches(&entry->rules[i], req)) {
+		enum match_result r = rule_matches(&entry->rules[i], req);
+
+		if (r == MATCH_YES) {
 			*cookie = entry->rules[i].cookie;
-			return true;
+			return MATCH_YES;
 		}
+		if (r == MATCH_UNKNOWN)
+			result = MATCH_UNKNOWN;
 	}
-	return false;
+	return result;
 }
 
 static bool entry_exempts(const struct l7_entry *entry, uint32_t identity)
@@ -271,15 +381,20 @@ static uint32_t first_cookie(const struct l7_entry *peer, const struct l7_entry 
  * applies contributes its rules (an empty list contributes none); the
  * request is allowed when any of them matches. Without a snapshot or a
  * request the answer is DENY: a caller bug must not open the door.
+ * *limit_hit: the deny is there because a regex gave up (no rule allowed
+ * for certain, and one might have).
  */
-enum l7_verdict l7_policy__check(const struct l7_policy *p, uint32_t endpoint_id,
-				 uint8_t direction, uint16_t port, uint32_t peer_identity,
-				 const struct l7_request *req, uint32_t *rule_cookie)
+static enum l7_verdict check(const struct l7_policy *p, uint32_t endpoint_id,
+			     uint8_t direction, uint16_t port, uint32_t peer_identity,
+			     const struct l7_request *req, uint32_t *rule_cookie,
+			     bool *limit_hit)
 {
 	const struct l7_entry *peer, *any = NULL;
+	enum match_result peer_result, any_result = MATCH_NO;
 	uint32_t cookie = 0;
 	enum l7_verdict verdict;
 
+	*limit_hit = false;
 	if (!p || !req) {
 		verdict = L7_DENY;
 		goto out;
@@ -293,11 +408,17 @@ enum l7_verdict l7_policy__check(const struct l7_policy *p, uint32_t endpoint_id
 	}
 	if (!peer && !any) {
 		verdict = L7_NOT_APPLICABLE;
-	} else if (entry_allows(peer, req, &cookie) || entry_allows(any, req, &cookie)) {
+		goto out;
+	}
+	peer_result = entry_allows(peer, req, &cookie);
+	if (peer_result != MATCH_YES)
+		any_result = entry_allows(any, req, &cookie);
+	if (peer_result == MATCH_YES || any_result == MATCH_YES) {
 		verdict = L7_ALLOW;
 	} else {
 		verdict = L7_DENY;
 		cookie = first_cookie(peer, any);
+		*limit_hit = peer_result == MATCH_UNKNOWN || any_result == MATCH_UNKNOWN;
 	}
 out:
 	if (rule_cookie)
@@ -305,11 +426,22 @@ out:
 	return verdict;
 }
 
+enum l7_verdict l7_policy__check(const struct l7_policy *p, uint32_t endpoint_id,
+				 uint8_t direction, uint16_t port, uint32_t peer_identity,
+				 const struct l7_request *req, uint32_t *rule_cookie)
+{
+	bool limit_hit;
+
+	return check(p, endpoint_id, direction, port, peer_identity, req, rule_cookie,
+		     &limit_hit);
+}
+
 /* One side of a flow: its verdict, cookie, and whether a deny is enforced. */
 struct side {
 	enum l7_verdict verdict;
 	uint32_t cookie;
 	bool audit;
+	bool limit_hit;
 	int direction;
 };
 
@@ -320,11 +452,12 @@ static void side_check(const struct l7_policy *p, const struct l7_endpoint *ep,
 	side->verdict = L7_NOT_APPLICABLE;
 	side->cookie = 0;
 	side->audit = false;
+	side->limit_hit = false;
 	side->direction = direction;
 	if (!ep)
 		return;
-	side->verdict = l7_policy__check(p, ep->id, direction, port, peer_identity, req,
-					 &side->cookie);
+	side->verdict = check(p, ep->id, direction, port, peer_identity, req,
+			      &side->cookie, &side->limit_hit);
 	side->audit = ep->audit;
 }
 
@@ -334,6 +467,7 @@ static void decision_from(struct l7_decision *out, enum l7_verdict verdict,
 	out->verdict = verdict;
 	out->direction = side->direction;
 	out->rule_cookie = side->cookie;
+	out->limit_hit = side->limit_hit;
 }
 
 /*

@@ -7,6 +7,13 @@
  *
  * All or nothing: documents are parsed into a private set that is appended
  * to the caller's only when the whole buffer is valid and supported.
+ *
+ * Bounded memory: libyaml's loader builds a whole document before any check
+ * of ours can run, so a document of millions of nodes, or one nested a
+ * million levels deep, would cost gigabytes first. The buffer is therefore
+ * read once as events (prescan()), which libyaml produces with memory
+ * bounded by its look-ahead, and refused at the first document past
+ * PARSE_MAX_NODES or PARSE_MAX_DEPTH, before anything is built.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,11 +69,22 @@ static void diag_reset(struct policy_diag *diag)
 
 /* --- document text --- */
 
-/* Byte offset of the start of 0-based line (libyaml counts \n, \r\n, \r). */
-static size_t line_offset(const char *buf, size_t len, size_t line)
-{
-	size_t i = 0;
+/*
+ * Where the previous document started: documents come in order, so each
+ * search for a line starts there, not at the top (a file of 100,000 small
+ * documents was quadratic).
+ */
+struct line_cursor {
+	size_t line;
+	size_t offset;
+};
 
+/*
+ * Byte offset of the start of the line that is `line` lines after the one
+ * starting at offset i (libyaml counts \n, \r\n, \r).
+ */
+static size_t line_offset(const char *buf, size_t len, size_t i, size_t line)
+{
 	while (line && i < len) {
 		if (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')
 			i++;
@@ -81,15 +99,19 @@ static size_t line_offset(const char *buf, size_t len, size_t line)
  * The text of one document (for `policy get`): whole lines from its start
  * to its end, without a leading "---" line. Allocated.
  */
-static char *document_source(const char *buf, size_t len, const yaml_document_t *doc)
+static char *document_source(const char *buf, size_t len, const yaml_document_t *doc,
+			     struct line_cursor *cursor)
 {
-	size_t start = line_offset(buf, len, doc->start_mark.line);
-	size_t end =
-	    line_offset(buf, len, doc->end_mark.line + (doc->end_mark.column ? 1 : 0));
-	size_t i;
+	size_t first = doc->start_mark.line;
+	size_t last = doc->end_mark.line + (doc->end_mark.column ? 1 : 0);
+	size_t start, end, i;
 
-	if (end < start)
-		end = start;
+	if (first < cursor->line)
+		*cursor = (struct line_cursor){0};
+	cursor->offset = line_offset(buf, len, cursor->offset, first - cursor->line);
+	cursor->line = first;
+	start = cursor->offset;
+	end = last > first ? line_offset(buf, len, start, last - first) : start;
 	if (end - start >= 3 && !strncmp(buf + start, "---", 3)) {
 		for (i = start + 3; i < end && (buf[i] == ' ' || buf[i] == '\t'); i++)
 			;
@@ -346,7 +368,7 @@ static int set_append(struct parse_ctx *ctx, struct policy_set *set, struct poli
 }
 
 static int parse_document(struct parse_ctx *ctx, yaml_document_t *doc, const char *buf,
-			  size_t len, struct policy_set *set)
+			  size_t len, struct line_cursor *cursor, struct policy_set *set)
 {
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	struct policy p = {0};
@@ -382,7 +404,7 @@ static int parse_document(struct parse_ctx *ctx, yaml_document_t *doc, const cha
 	p.document = ctx->document;
 	p.line = parse_node__line(root);
 	p.file = strdup(ctx->file);
-	p.source = document_source(buf, len, doc);
+	p.source = document_source(buf, len, doc, cursor);
 	if (!p.file || !p.source) {
 		ret = parse_ctx__nomem(ctx);
 		goto fail;
@@ -416,11 +438,104 @@ static int syntax_error(struct parse_ctx *ctx, const yaml_parser_t *parser)
 				parser->context ? parser->context : "");
 }
 
+/*
+ * The event pass: counts nodes and nesting per document and stops at the
+ * first limit passed, naming the line. A syntax error is reported here as
+ * the loader would report it. 0 when every document is within the limits.
+ */
+static int prescan(struct parse_ctx *ctx, const char *buf, size_t len)
+{
+	yaml_node_t where = {0};
+	yaml_parser_t parser;
+	yaml_event_t event;
+	size_t nodes = 0, depth = 0, anchors = 0, aliases = 0, total = 0;
+	const yaml_char_t *anchor;
+	bool done = false;
+	int ret = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return parse_ctx__nomem(ctx);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	ctx->document = 0;
+	while (!ret && !done) {
+		if (!yaml_parser_parse(&parser, &event)) {
+			ret = syntax_error(ctx, &parser);
+			break;
+		}
+		anchor = NULL;
+		switch (event.type) {
+		case YAML_DOCUMENT_END_EVENT:
+			ctx->document++;
+			total += nodes;
+			nodes = depth = anchors = aliases = 0;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			anchor = event.data.sequence_start.anchor;
+			nodes++;
+			depth++;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			anchor = event.data.mapping_start.anchor;
+			nodes++;
+			depth++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			anchor = event.data.scalar.anchor;
+			nodes++;
+			break;
+		case YAML_ALIAS_EVENT:
+			aliases++;
+			nodes++;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		if (anchor)
+			anchors++;
+		where.start_mark = event.start_mark;
+		if (depth > PARSE_MAX_DEPTH)
+			ret = parse_ctx__error(ctx, &where,
+					       "the document nests deeper than %u levels",
+					       PARSE_MAX_DEPTH);
+		else if (nodes > PARSE_MAX_NODES)
+			ret = parse_ctx__error(ctx, &where,
+					       "the document has more than %u YAML nodes "
+					       "(values, lists and mappings)",
+					       PARSE_MAX_NODES);
+		else if (total + nodes > PARSE_MAX_STREAM_NODES)
+			ret = parse_ctx__error(
+			    ctx, &where,
+			    "the file has more than %u YAML nodes in all its "
+			    "documents",
+			    PARSE_MAX_STREAM_NODES);
+		else if (anchors > PARSE_MAX_ANCHORS)
+			ret = parse_ctx__error(
+			    ctx, &where, "the document has more than %u anchors (&name)",
+			    PARSE_MAX_ANCHORS);
+		else if (aliases > PARSE_MAX_ALIASES)
+			ret = parse_ctx__error(
+			    ctx, &where, "the document has more than %u aliases (*name)",
+			    PARSE_MAX_ALIASES);
+		yaml_event_delete(&event);
+	}
+	yaml_parser_delete(&parser);
+	ctx->document = 0;
+	return ret;
+}
+
 int policy_parse_buffer(const char *file, const char *buf, size_t len,
 			struct policy_set *out, struct policy_diag *diag)
 {
 	struct policy_set parsed = {0};
 	struct policy_diag scratch = {0};
+	struct line_cursor cursor = {0};
 	struct parse_ctx ctx = {0};
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -435,6 +550,9 @@ int policy_parse_buffer(const char *file, const char *buf, size_t len,
 	ctx.allow_http = diag->allow_http;
 	if (!out || (!buf && len))
 		return parse_ctx__error(&ctx, NULL, "no input");
+	ret = prescan(&ctx, buf ? buf : "", len);
+	if (ret)
+		return ret;
 	if (!yaml_parser_initialize(&parser))
 		return parse_ctx__nomem(&ctx);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)(buf ? buf : ""),
@@ -450,7 +568,7 @@ int policy_parse_buffer(const char *file, const char *buf, size_t len,
 			yaml_document_delete(&doc);
 			break;
 		}
-		ret = parse_document(&ctx, &doc, buf, len, &parsed);
+		ret = parse_document(&ctx, &doc, buf, len, &cursor, &parsed);
 		yaml_document_delete(&doc);
 		if (ret)
 			break;

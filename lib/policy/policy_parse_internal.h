@@ -31,6 +31,24 @@
  */
 #define PARSE_VISIT_BUDGET (1u << 20)
 
+/*
+ * Limits checked on the event stream before libyaml builds a document
+ * (policy_parse.c, prescan()), per document: nodes (scalars, aliases,
+ * sequences and mappings), nesting of sequences and mappings, anchors and
+ * aliases. The 10,000-rule policy of tests/e2e/test_scale.sh has 180,019
+ * nodes and parses in 41 MiB (bench/policy_parse_rss.sh), so the node
+ * limit holds about 120 MiB. libyaml's loader looks an anchor up by a
+ * linear search, for every alias and every new anchor: the two counts
+ * bound that work (a 2 MiB file of 20,000 anchors and 200,000 aliases took
+ * 19 s).
+ */
+#define PARSE_MAX_NODES (1u << 19)
+/* All documents of one buffer: the parsed set grows with it. */
+#define PARSE_MAX_STREAM_NODES (1u << 20)
+#define PARSE_MAX_DEPTH 64
+#define PARSE_MAX_ANCHORS 1024
+#define PARSE_MAX_ALIASES 65536
+
 struct parse_ctx {
 	yaml_document_t *doc;
 	const char *file;

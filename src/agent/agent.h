@@ -42,12 +42,17 @@ struct agent_config {
 	bool reject_by_default;	     /* --deny-response=reject */
 	bool cidr_rules_select_pods; /* --cidr-rules-select-pods */
 	unsigned int proxy_workers;  /* --proxy-workers; 0 = one per CPU */
+	/* --proxy-max-conns (per worker), --proxy-max-conns-per-source;
+	 * 0 = the proxy's defaults. */
+	unsigned int proxy_max_conns;
+	unsigned int proxy_max_conns_per_source;
 	const char *metrics_address; /* Prometheus endpoint, "" = off */
 	const char *netns_prefix;    /* endpoint netns names: <prefix><id> */
 	bool debug;
 };
 
 #define METRICS_LATENCY_BUCKETS 10
+#define METRICS_PROXY_LIMITS 3
 
 struct agent {
 	struct agent_config config;
@@ -103,6 +108,9 @@ struct agent {
 	struct {
 		uint64_t policy_imports;
 		uint64_t proxy_requests[4]; /* forwarded, denied, error, audit */
+		/* Requests denied and connections refused by the proxy's
+		 * limits: regex, connection cap, per-source (metrics.c). */
+		uint64_t proxy_limit_hits[METRICS_PROXY_LIMITS];
 		uint64_t proxy_latency_buckets[METRICS_LATENCY_BUCKETS];
 		double proxy_latency_sum_s;
 	} metrics;

@@ -29,6 +29,10 @@ static void usage(FILE *out)
 	    "  --pod-cidr CIDR   IPv4 range for endpoints (default 10.200.0.0/16)\n"
 	    "  --proxy-port PORT the L7 proxy's listener (default 15001)\n"
 	    "  --proxy-workers N the L7 proxy's worker threads (default: one per CPU)\n"
+	    "  --proxy-max-conns N  the L7 proxy's connections per worker (default "
+	    "4096)\n"
+	    "  --proxy-max-conns-per-source N  the L7 proxy's connections from one\n"
+	    "                    address (default: a quarter of all workers' cap)\n"
 	    "  --metrics-address IP:PORT  Prometheus endpoint (default 127.0.0.1:9962,\n"
 	    "                    \"\" to disable)\n"
 	    "  --deny-response drop|reject  what a policy-denied packet gets by "
@@ -77,6 +81,25 @@ static bool netns_prefix_valid(const char *prefix)
 	return true;
 }
 
+/* A number 1..max into *out; -EINVAL otherwise. */
+static int parse_positive(const char *text, unsigned long max, unsigned int *out)
+{
+	unsigned long value;
+	char *end;
+
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || !value || value > max)
+		return -EINVAL;
+	*out = (unsigned int)value;
+	return 0;
+}
+
+/* Options with no letter of their own: past every char value. */
+enum {
+	OPT_CIDR_RULES_SELECT_PODS = 256
+};
+
 /* Where an option that is just a string goes (NULL: not such an option). */
 static const char **string_option(struct agent_config *config, int opt)
 {
@@ -112,6 +135,17 @@ static int parse_option(struct agent_config *config, int opt, const char *arg)
 			return -EINVAL;
 		}
 		break;
+	case 'C':
+	case 'c':
+		if (parse_positive(arg, opt == 'C' ? 1u << 20 : UINT32_MAX,
+				   opt == 'C' ? &config->proxy_max_conns
+					      : &config->proxy_max_conns_per_source)) {
+			fprintf(stderr,
+				"wardend: --proxy-max-conns%s takes a positive number\n",
+				opt == 'C' ? "" : "-per-source");
+			return -EINVAL;
+		}
+		break;
 	case 'd':
 		if (strcmp(arg, "drop") && strcmp(arg, "reject")) {
 			fprintf(
@@ -132,7 +166,7 @@ static int parse_option(struct agent_config *config, int opt, const char *arg)
 	case 'v':
 		config->debug = true;
 		break;
-	case 'C':
+	case OPT_CIDR_RULES_SELECT_PODS:
 		config->cidr_rules_select_pods = true;
 		break;
 	default:
@@ -152,8 +186,10 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    {"metrics-address", required_argument, NULL, 'm'},
 	    {"deny-response", required_argument, NULL, 'd'},
 	    {"proxy-workers", required_argument, NULL, 'W'},
+	    {"proxy-max-conns", required_argument, NULL, 'C'},
+	    {"proxy-max-conns-per-source", required_argument, NULL, 'c'},
 	    {"netns-prefix", required_argument, NULL, 'n'},
-	    {"cidr-rules-select-pods", no_argument, NULL, 'C'},
+	    {"cidr-rules-select-pods", no_argument, NULL, OPT_CIDR_RULES_SELECT_PODS},
 	    {"debug", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

@@ -75,6 +75,20 @@ void metrics__observe_proxy(struct agent *agent, const char *verdict, double lat
 			agent->metrics.proxy_latency_buckets[b]++;
 }
 
+/* The access log's reasons, in agent->metrics.proxy_limit_hits order. */
+static const char *const proxy_limits[METRICS_PROXY_LIMITS] = {
+    "regex_limit",
+    "connection_limit",
+    "per_source_limit",
+};
+
+void metrics__observe_proxy_limit(struct agent *agent, const char *reason)
+{
+	for (int i = 0; i < METRICS_PROXY_LIMITS; i++)
+		if (reason && !strcmp(reason, proxy_limits[i]))
+			agent->metrics.proxy_limit_hits[i]++;
+}
+
 /* Appends to a growing buffer; the text is small (per endpoint x reason). */
 struct text {
 	char *buf;
@@ -195,6 +209,13 @@ static void render(struct agent *agent, struct text *t)
 	    "warden_proxy_request_duration_seconds_count %llu\n",
 	    (unsigned long long)total, agent->metrics.proxy_latency_sum_s,
 	    (unsigned long long)total);
+	put(t, "# HELP warden_proxy_limit_hits_total Requests the L7 proxy denied and "
+	       "connections it refused because of a limit, not a rule.\n"
+	       "# TYPE warden_proxy_limit_hits_total counter\n");
+	for (int i = 0; i < METRICS_PROXY_LIMITS; i++)
+		put(t, "warden_proxy_limit_hits_total{reason=\"%s\"} %llu\n",
+		    proxy_limits[i],
+		    (unsigned long long)agent->metrics.proxy_limit_hits[i]);
 }
 
 /* One scrape, answered at once (see the top of the file). */

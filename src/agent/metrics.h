@@ -19,5 +19,11 @@ int metrics__open(struct metrics_server **out, struct agent *agent, struct loop 
 void metrics__close(struct metrics_server *server);
 /* One request judged by the proxy: its verdict and latency. */
 void metrics__observe_proxy(struct agent *agent, const char *verdict, double latency_s);
+/*
+ * A limit of the proxy decided, not the rules: reason is the access log's
+ * (regex_limit, connection_limit, per_source_limit). Unknown reasons are
+ * not counted.
+ */
+void metrics__observe_proxy_limit(struct agent *agent, const char *reason);
 
 #endif /* WARDEN_AGENT_METRICS_H */

@@ -58,6 +58,9 @@ static int proxy_binary(char *out, size_t len)
 static int proxy_spawn(struct agent *agent)
 {
 	char bin[PATH_MAX + 32], policy[600], events[600], port[16], workers[16];
+	char max_conns[16], per_source[16];
+	const char *argv[16];
+	int argc = 0;
 	pid_t pid;
 
 	if (proxy_binary(bin, sizeof(bin))) {
@@ -68,6 +71,30 @@ static int proxy_spawn(struct agent *agent)
 	proxy_paths(agent, policy, events, sizeof(policy));
 	snprintf(port, sizeof(port), "%u", agent->config.proxy_port);
 	snprintf(workers, sizeof(workers), "%u", agent->config.proxy_workers);
+	snprintf(max_conns, sizeof(max_conns), "%u", agent->config.proxy_max_conns);
+	snprintf(per_source, sizeof(per_source), "%u",
+		 agent->config.proxy_max_conns_per_source);
+	argv[argc++] = bin;
+	argv[argc++] = "--policy";
+	argv[argc++] = policy;
+	argv[argc++] = "--port";
+	argv[argc++] = port;
+	argv[argc++] = "--events";
+	argv[argc++] = events;
+	/* 0 is not valid for these: leave the proxy's defaults then. */
+	if (agent->config.proxy_workers) {
+		argv[argc++] = "--workers";
+		argv[argc++] = workers;
+	}
+	if (agent->config.proxy_max_conns) {
+		argv[argc++] = "--max-conns";
+		argv[argc++] = max_conns;
+	}
+	if (agent->config.proxy_max_conns_per_source) {
+		argv[argc++] = "--max-conns-per-source";
+		argv[argc++] = per_source;
+	}
+	argv[argc] = NULL;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -77,13 +104,9 @@ static int proxy_spawn(struct agent *agent)
 		/* The agent blocks these for its signalfd; the proxy wants them. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* --workers 0 is not valid: leave the proxy's default then. */
-		if (agent->config.proxy_workers)
-			execl(bin, bin, "--policy", policy, "--port", port, "--events",
-			      events, "--workers", workers, (char *)NULL);
-		else
-			execl(bin, bin, "--policy", policy, "--port", port, "--events",
-			      events, (char *)NULL);
+		/* The proxy raises its descriptor limit to fit its connection
+		 * cap itself (it runs as root here, so past the hard limit too). */
+		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
 	agent->proxy.pid = pid;
@@ -183,9 +206,10 @@ void proxy__stop(struct agent *agent)
 }
 
 /*
- * Access-log datagrams from the proxy: lines "VERDICT LATENCY_US {JSON}"
- * (src/proxy/access_log.h). The prefix feeds the metrics; the JSON is kept
- * as text and parsed only if a monitor reads it.
+ * Access-log datagrams from the proxy: lines "VERDICT[:REASON] LATENCY_US
+ * {JSON}" (src/proxy/access_log.h). The prefix feeds the metrics; the JSON
+ * is kept as text and parsed only if a monitor reads it. A REFUSED line is
+ * a connection refused by a limit, not a request.
  */
 void proxy__on_events(struct agent *agent)
 {
@@ -200,7 +224,7 @@ void proxy__on_events(struct agent *agent)
 			return;
 		buf[n] = '\0';
 		for (line = buf; line < buf + n; line = end + 1) {
-			char *verdict = line, *space, *json;
+			char *verdict = line, *space, *json, *reason;
 			unsigned long long latency_us;
 
 			end = strchr(line, '\n');
@@ -215,8 +239,16 @@ void proxy__on_events(struct agent *agent)
 			if (*json != ' ' || json[1] != '{')
 				continue;
 			json++;
-			agent->proxy.requests++;
-			metrics__observe_proxy(agent, verdict, (double)latency_us / 1e6);
+			reason = strchr(verdict, ':');
+			if (reason) {
+				*reason++ = '\0';
+				metrics__observe_proxy_limit(agent, reason);
+			}
+			if (strcmp(verdict, "REFUSED")) {
+				agent->proxy.requests++;
+				metrics__observe_proxy(agent, verdict,
+						       (double)latency_us / 1e6);
+			}
 			monitor__relay_proxy(agent, json, (size_t)(end - json));
 		}
 	}

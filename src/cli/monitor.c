@@ -79,7 +79,8 @@ static bool event_matches(const json_t *event, const struct filter *f)
 {
 	const char *type = output__str(event, "type", "");
 	const char *verdict = output__str(event, "verdict", "");
-	bool l7 = !strcmp(type, "http-request");
+	/* The proxy's events: requests, and connections its limits refused. */
+	bool l7 = !strcmp(type, "http-request") || !strcmp(type, "proxy-connection");
 
 	if (f->type) {
 		if (!strcmp(f->type, "l7") && !l7)
@@ -227,6 +228,9 @@ static void print_event(const char *line, size_t len, const struct filter *f)
 		if (json_is_integer(status))
 			printf(" => %" JSON_INTEGER_FORMAT, json_integer_value(status));
 		print_word(event, "direction");
+		/* A limit decided, not the rules (a regex gave up). */
+		if (*output__str(event, "reason", ""))
+			printf(" reason=\"%s\"", output__str(event, "reason", ""));
 		policy = output__str(event, "policy", NULL);
 		if (policy)
 			printf(strchr(policy, ' ') ? " policy=\"%s\"" : " policy=%s",

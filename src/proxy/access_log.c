@@ -38,6 +38,34 @@ const char *access_verdict__name(enum access_verdict v)
 	}
 }
 
+const char *access_reason__name(enum access_reason r)
+{
+	switch (r) {
+	case ACCESS_REASON_REGEX_LIMIT:
+		return "regex_limit";
+	case ACCESS_REASON_CONNECTION_LIMIT:
+		return "connection_limit";
+	case ACCESS_REASON_SOURCE_LIMIT:
+		return "per_source_limit";
+	default:
+		return NULL;
+	}
+}
+
+const char *access_reason__text(enum access_reason r)
+{
+	switch (r) {
+	case ACCESS_REASON_REGEX_LIMIT:
+		return "L7 regex limit";
+	case ACCESS_REASON_CONNECTION_LIMIT:
+		return "Proxy connection limit";
+	case ACCESS_REASON_SOURCE_LIMIT:
+		return "Proxy per-source connection limit";
+	default:
+		return NULL;
+	}
+}
+
 int access_log__open(struct access_log *log, const char *path)
 {
 	log->fd = -1;
@@ -202,15 +230,44 @@ static void out_time(struct json_out *o)
 	out_fmt(o, "\"time\":\"%s.%06ldZ\"", when, ts.tv_nsec / 1000);
 }
 
+/* Append a formatted line to the batch (flushing first if it has no room). */
+static void batch_add(struct access_log *log, const struct json_out *o)
+{
+	if (o->overflow) {
+		log->dropped++;
+		return;
+	}
+	if (sizeof(log->batch) - log->batch_len < o->len)
+		access_log__flush(log);
+	if (!log->batch_len) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		log->batch_since_us =
+		    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
+	memcpy(log->batch + log->batch_len, o->buf, o->len);
+	log->batch_len += o->len;
+	log->batch_records++;
+}
+
+/* The line's prefix, what the agent counts without parsing the JSON. */
+static void out_prefix(struct json_out *o, const char *verdict, enum access_reason reason,
+		       uint64_t latency_us)
+{
+	const char *name = access_reason__name(reason);
+
+	out_fmt(o, "%s%s%s %llu ", verdict, name ? ":" : "", name ? name : "",
+		(unsigned long long)latency_us);
+}
+
 void access_log__send(struct access_log *log, const struct access_record *rec)
 {
 	struct json_out o = {.buf = log->buf, .cap = sizeof(log->buf)};
 
 	if (log->fd < 0)
 		return;
-	/* The line's prefix: what the agent counts without parsing. */
-	out_fmt(&o, "%s %llu ", access_verdict__name(rec->verdict),
-		(unsigned long long)rec->latency_us);
+	out_prefix(&o, access_verdict__name(rec->verdict), rec->reason, rec->latency_us);
 	out_str(&o, "{\"type\":\"http-request\",");
 	out_time(&o);
 	out_str(&o, ",\"verdict\":\"");
@@ -228,6 +285,11 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 	out_fmt(&o, ",\"rule_cookie\":%u,\"latency_us\":%llu,\"revision\":%llu",
 		rec->rule_cookie, (unsigned long long)rec->latency_us,
 		(unsigned long long)rec->revision);
+	if (rec->reason != ACCESS_REASON_NONE) {
+		out_str(&o, ",\"reason\":\"");
+		out_str(&o, access_reason__text(rec->reason));
+		out_str(&o, "\"");
+	}
 	if (rec->error) {
 		out_str(&o, ",\"error\":");
 		out_quoted(&o, rec->error, strlen(rec->error));
@@ -235,20 +297,28 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 	out_peer(&o, "source", &rec->source);
 	out_peer(&o, "destination", &rec->destination);
 	out_raw(&o, "}\n", 2);
-	if (o.overflow) {
-		log->dropped++;
-		return;
-	}
-	if (sizeof(log->batch) - log->batch_len < o.len)
-		access_log__flush(log);
-	if (!log->batch_len) {
-		struct timespec ts;
+	batch_add(log, &o);
+}
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		log->batch_since_us =
-		    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-	}
-	memcpy(log->batch + log->batch_len, o.buf, o.len);
-	log->batch_len += o.len;
-	log->batch_records++;
+/*
+ * A refused connection has no request: its line says who, to where, why
+ * and the limit, in the shape of a datapath event (reason, verdict,
+ * protocol), so `warden monitor` prints it like one.
+ */
+void access_log__send_refusal(struct access_log *log, const struct access_refusal *ref)
+{
+	struct json_out o = {.buf = log->buf, .cap = sizeof(log->buf)};
+
+	if (log->fd < 0 || ref->reason == ACCESS_REASON_NONE)
+		return;
+	out_prefix(&o, "REFUSED", ref->reason, 0);
+	out_str(&o, "{\"type\":\"proxy-connection\",");
+	out_time(&o);
+	out_str(&o, ",\"verdict\":\"REFUSED\",\"reason\":\"");
+	out_str(&o, access_reason__text(ref->reason));
+	out_fmt(&o, "\",\"limit\":%u,\"protocol\":\"TCP\"", ref->limit);
+	out_peer(&o, "source", &ref->source);
+	out_peer(&o, "destination", &ref->destination);
+	out_raw(&o, "}\n", 2);
+	batch_add(log, &o);
 }

@@ -4,10 +4,13 @@
  * datagram socket (the agent's, which counts them for the metrics and
  * relays them to `warden monitor`). A line is
  *
- *   VERDICT LATENCY_US {JSON object}\n
+ *   VERDICT[:REASON] LATENCY_US {JSON object}\n
  *
  * so the agent can count a request without parsing its JSON (it parses
- * only what a monitor reads). Records are batched: a batch goes out when
+ * only what a monitor reads). REASON (a metrics label, e.g.
+ * DENIED:regex_limit) is there when a limit, not the rules, decided; a
+ * connection refused before any request (REFUSED:per_source_limit) is a
+ * line of its own, type "proxy-connection". Records are batched: a batch goes out when
  * it is full or ACCESS_LOG_DELAY_US after its first record, so the agent
  * wakes up at most ~50 times a second per worker whatever the request
  * rate (at 10,000 requests/s one wake-up per request cost the agent more
@@ -32,6 +35,15 @@ enum access_verdict {
 	ACCESS_VERDICT_COUNT,
 };
 
+/* What decided when it was a limit rather than the rules. */
+enum access_reason {
+	ACCESS_REASON_NONE,
+	ACCESS_REASON_REGEX_LIMIT,	/* DENIED: a regex gave up (l7_policy.c) */
+	ACCESS_REASON_CONNECTION_LIMIT, /* REFUSED: the worker's --max-conns */
+	ACCESS_REASON_SOURCE_LIMIT,	/* REFUSED: --max-conns-per-source */
+	ACCESS_REASON_COUNT,
+};
+
 struct access_peer {
 	uint32_t ipv4; /* network order */
 	uint16_t port; /* host order */
@@ -47,12 +59,21 @@ struct access_record {
 	struct http_slice host;
 	int status;
 	enum access_verdict verdict;
-	const char *error; /* why, for ACCESS_ERROR; else NULL */
-	int direction;	   /* WARDEN_DIR_*, or -1 when no L7 rule applied */
+	enum access_reason reason; /* ACCESS_REASON_NONE: the rules decided */
+	const char *error;	   /* why, for ACCESS_ERROR; else NULL */
+	int direction;		   /* WARDEN_DIR_*, or -1 when no L7 rule applied */
 	/* The allowing rule; on DENIED/AUDIT the first rule of the denying entry. */
 	uint32_t rule_cookie;
 	uint64_t latency_us;
 	uint64_t revision;
+	struct access_peer source;
+	struct access_peer destination;
+};
+
+/* A connection closed at accept, before any request. */
+struct access_refusal {
+	enum access_reason reason;
+	unsigned int limit; /* the limit it hit */
 	struct access_peer source;
 	struct access_peer destination;
 };
@@ -74,6 +95,10 @@ struct access_log {
 #define ACCESS_LOG_DELAY_US 20000u
 
 const char *access_verdict__name(enum access_verdict v);
+/* "regex_limit", ... (the line prefix, a metrics label); NULL for NONE. */
+const char *access_reason__name(enum access_reason r);
+/* "L7 regex limit", ... (the JSON "reason"); NULL for NONE. */
+const char *access_reason__text(enum access_reason r);
 
 /* path NULL: a disabled log (send is a no-op). Returns 0 or -errno. */
 int access_log__open(struct access_log *log, const char *path);
@@ -83,6 +108,8 @@ static inline bool access_log__enabled(const struct access_log *log)
 }
 /* Queue one record (the batch is flushed first if it has no room). */
 void access_log__send(struct access_log *log, const struct access_record *rec);
+/* Queue one refused connection (a "proxy-connection" line). */
+void access_log__send_refusal(struct access_log *log, const struct access_refusal *ref);
 /* Send what is queued (also when closing). */
 void access_log__flush(struct access_log *log);
 /*

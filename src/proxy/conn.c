@@ -124,7 +124,7 @@ void conn__abort(struct conn *c)
 	 * timer or the other socket's event: it must leave the run queue
 	 * before the end of the round frees it. */
 	worker__unschedule(&c->run_task);
-	worker__conn_detach(c->worker, &c->link);
+	worker__conn_detach(c->worker, &c->link, c->session.source.sin_addr.s_addr);
 	worker__reap(c->worker, &c->reap_task);
 }
 
@@ -542,6 +542,39 @@ static void on_upstream_event(struct watch *watch, uint32_t events)
 
 /* ---- API -------------------------------------------------------------- */
 
+/* The address the client meant to reach. */
+static int original_destination(const struct proxy_config *config, int fd,
+				struct sockaddr_in *dst)
+{
+	socklen_t len = sizeof(*dst);
+
+	if (config->upstream_mode) {
+		*dst = config->upstream;
+		return 0;
+	}
+	/* TPROXY: the local address of the accepted socket is the
+	 * address the client meant to reach. */
+	if (getsockname(fd, (struct sockaddr *)dst, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+void conn__refuse(struct worker *w, int fd, const struct sockaddr_in *peer,
+		  enum conn_limit which)
+{
+	const struct proxy_config *config = w->config;
+	struct sockaddr_in dst;
+
+	if (!original_destination(config, fd, &dst))
+		http_env__refuse(w->ctx, peer, &dst,
+				 which == CONN_LIMIT_SOURCE
+				     ? ACCESS_REASON_SOURCE_LIMIT
+				     : ACCESS_REASON_CONNECTION_LIMIT,
+				 which == CONN_LIMIT_SOURCE ? config->max_conns_per_source
+							    : config->max_conns);
+	close(fd);
+}
+
 int conn__accept(struct worker *w, int fd, const struct sockaddr_in *peer)
 {
 	const struct proxy_config *config = w->config;
@@ -549,20 +582,13 @@ int conn__accept(struct worker *w, int fd, const struct sockaddr_in *peer)
 	struct conn *c;
 	int err;
 
-	if (config->upstream_mode) {
-		dst = config->upstream;
-	} else {
-		/* TPROXY: the local address of the accepted socket is the
-		 * address the client meant to reach. */
-		socklen_t len = sizeof(dst);
-
-		if (getsockname(fd, (struct sockaddr *)&dst, &len) < 0)
-			return -errno;
-		/* A connection made to our own port (not diverted to it)
-		 * would make us connect to ourselves, again and again. */
-		if (dst.sin_port == htons(config->port))
-			return -ELOOP;
-	}
+	err = original_destination(config, fd, &dst);
+	if (err)
+		return err;
+	/* A connection made to our own port (not diverted to it) would make
+	 * us connect to ourselves, again and again. */
+	if (!config->upstream_mode && dst.sin_port == htons(config->port))
+		return -ELOOP;
 	/* Accepted sockets inherit TCP_NODELAY and SO_MARK from the
 	 * listener (the kernel clones the listening socket). */
 	c = malloc(sizeof(*c));

@@ -24,6 +24,14 @@ struct conn;
 /* Take over an accepted socket (worker->ctx is the worker's http_env).
  * Returns 0, or -errno (the caller closes fd). */
 int conn__accept(struct worker *w, int fd, const struct sockaddr_in *peer);
+/* Which limit refused a connection at accept. */
+enum conn_limit {
+	CONN_LIMIT_WORKER, /* --max-conns of the worker (or the source table full) */
+	CONN_LIMIT_SOURCE, /* --max-conns-per-source */
+};
+/* Refuse an accepted socket: count and log it (access log), close fd. */
+void conn__refuse(struct worker *w, int fd, const struct sockaddr_in *peer,
+		  enum conn_limit which);
 /* SIGTERM: close at the next request boundary. */
 void conn__drain(struct conn *c);
 /* Close both sockets now; the memory goes at the end of the round. */

@@ -104,6 +104,7 @@ int http_env__init(struct http_env *env, const struct proxy_config *config,
 		return err;
 	}
 	memset(env->requests, 0, sizeof(env->requests));
+	memset(env->limited, 0, sizeof(env->limited));
 	env->config = config;
 	env->limits.max_head = HTTP_MAX_HEAD;
 	return access_log__open(&env->log, config->events_path);
@@ -213,6 +214,47 @@ static void resolve_peers(struct http_session *s, const struct l7_policy *p,
 	s->peers_generation = generation;
 }
 
+void http_env__refuse(struct http_env *env, const struct sockaddr_in *source,
+		      const struct sockaddr_in *destination, enum access_reason reason,
+		      unsigned int limit)
+{
+	struct access_refusal ref;
+	const struct l7_policy *p;
+	const struct l7_endpoint *src_ep, *dst_ep;
+	uint32_t src_id, dst_id;
+	uint64_t generation;
+
+	env->limited[reason]++;
+	if (!access_log__enabled(&env->log))
+		return;
+	p = policy_view__peek(&env->policy, &generation);
+	src_ep = l7_policy__endpoint_of(p, source->sin_addr.s_addr);
+	dst_ep = l7_policy__endpoint_of(p, destination->sin_addr.s_addr);
+	src_id = l7_policy__identity_of(p, source->sin_addr.s_addr);
+	dst_id = l7_policy__identity_of(p, destination->sin_addr.s_addr);
+	ref = (struct access_refusal){
+	    .reason = reason,
+	    .limit = limit,
+	    .source =
+		{
+		    .ipv4 = source->sin_addr.s_addr,
+		    .port = ntohs(source->sin_port),
+		    .identity = src_id,
+		    .labels = l7_policy__identity_labels(p, src_id),
+		    .endpoint = src_ep ? src_ep->name : NULL,
+		},
+	    .destination =
+		{
+		    .ipv4 = destination->sin_addr.s_addr,
+		    .port = ntohs(destination->sin_port),
+		    .identity = dst_id,
+		    .labels = l7_policy__identity_labels(p, dst_id),
+		    .endpoint = dst_ep ? dst_ep->name : NULL,
+		},
+	};
+	access_log__send_refusal(&env->log, &ref);
+}
+
 static void log_request(struct http_session *s, struct http_env *env)
 {
 	const struct l7_policy *p = s->snapshot;
@@ -223,6 +265,7 @@ static void log_request(struct http_session *s, struct http_env *env)
 		return;
 	s->logged = true;
 	env->requests[s->verdict]++;
+	env->limited[s->reason]++;
 	if (!access_log__enabled(&env->log))
 		return;
 	if (!p)
@@ -234,6 +277,7 @@ static void log_request(struct http_session *s, struct http_env *env)
 	    .host = {s->host, s->host_len},
 	    .status = s->status,
 	    .verdict = s->verdict,
+	    .reason = s->reason,
 	    .error = s->error,
 	    .direction = s->direction,
 	    .rule_cookie = s->rule_cookie,
@@ -270,6 +314,7 @@ static void request_reset(struct http_session *s)
 	s->request_start = 0;
 	s->status = 0;
 	s->verdict = ACCESS_FORWARDED;
+	s->reason = ACCESS_REASON_NONE;
 	s->error = NULL;
 	s->direction = -1;
 	s->rule_cookie = 0;
@@ -368,6 +413,9 @@ static void judge(struct http_session *s, struct http_env *env,
 		s->verdict = ACCESS_DENIED;
 	else if (decision.verdict == L7_AUDIT)
 		s->verdict = ACCESS_AUDIT;
+	/* A regex gave up: the deny (or the audited one) is the limit's. */
+	if (decision.limit_hit)
+		s->reason = ACCESS_REASON_REGEX_LIMIT;
 	/*
 	 * After a 101 the proxy only tunnels bytes. WebSocket keeps one
 	 * exchange on the connection, but an upgrade to another protocol

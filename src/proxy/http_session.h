@@ -38,6 +38,8 @@ struct http_env {
 	struct access_log log;
 	struct http_limits limits;
 	uint64_t requests[ACCESS_VERDICT_COUNT];
+	/* Requests denied and connections refused by a limit, by reason. */
+	uint64_t limited[ACCESS_REASON_COUNT];
 	struct http_request request;
 	struct http_response response;
 	char path[HTTP_MAX_HEAD + 1];
@@ -46,6 +48,14 @@ struct http_env {
 int http_env__init(struct http_env *env, const struct proxy_config *config,
 		   struct policy_holder *holder);
 void http_env__destroy(struct http_env *env);
+/*
+ * A connection from source to destination (the original one) was refused
+ * at accept by a limit (reason, its value): count and log it. No request
+ * was read; the caller closes the socket.
+ */
+void http_env__refuse(struct http_env *env, const struct sockaddr_in *source,
+		      const struct sockaddr_in *destination, enum access_reason reason,
+		      unsigned int limit);
 /* The end of a worker round: the access log's batch goes out if due.
  * Returns when to be called again (us), 0 if nothing waits. */
 uint64_t http_env__round_end(struct http_env *env, uint64_t now_us);
@@ -106,6 +116,7 @@ struct http_session {
 	uint64_t snapshot_generation;
 	int status;
 	enum access_verdict verdict;
+	enum access_reason reason;
 	const char *error;
 	int direction;
 	uint32_t rule_cookie;

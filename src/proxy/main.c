@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "http_session.h"
 #include "policy_holder.h"
 #include "proxy.h"
+#include "source_limit.h"
 #include "warden/log.h"
 #include "worker.h"
 
@@ -38,8 +40,8 @@ static void usage(FILE *out)
 	    "usage: warden-proxy --policy FILE [--port PORT] [--workers N] [--events "
 	    "PATH]\n"
 	    "                    [--mark MARK] [--upstream IP:PORT] [--bind IP]\n"
-	    "                    [--max-conns N] [--header-timeout S] [--idle-timeout "
-	    "S]\n"
+	    "                    [--max-conns N] [--max-conns-per-source N]\n"
+	    "                    [--header-timeout S] [--idle-timeout S]\n"
 	    "                    [--connect-timeout S] [-v|--debug]\n"
 	    "  --policy FILE       the agent's L7 policy document (JSON); SIGHUP reloads "
 	    "it\n"
@@ -51,6 +53,8 @@ static void usage(FILE *out)
 	    "IP:PORT\n"
 	    "  --bind IP           listening address (default 0.0.0.0)\n"
 	    "  --max-conns N       connections per worker (default %u)\n"
+	    "  --max-conns-per-source N  connections from one client address, all\n"
+	    "                      workers (default: a quarter of workers x max-conns)\n"
 	    "  --header-timeout S  complete request head within S seconds (default 10)\n"
 	    "  --idle-timeout S    keep-alive idle connection (default 60)\n"
 	    "  --connect-timeout S upstream connect (default 5)\n",
@@ -102,11 +106,18 @@ static int parse_endpoint(const char *text, struct sockaddr_in *out)
 	return 0;
 }
 
+/* Connections the proxy may hold at once: the cap of every worker. */
+static uint64_t total_conns(const struct proxy_config *config)
+{
+	return (uint64_t)config->workers * config->max_conns;
+}
+
 static int parse_options(int argc, char **argv, struct proxy_config *config)
 {
 	enum {
 		OPT_BIND = 256,
 		OPT_MAX_CONNS,
+		OPT_MAX_CONNS_SOURCE,
 		OPT_HEADER,
 		OPT_IDLE,
 		OPT_CONNECT
@@ -120,6 +131,7 @@ static int parse_options(int argc, char **argv, struct proxy_config *config)
 	    {"upstream", required_argument, NULL, 'u'},
 	    {"bind", required_argument, NULL, OPT_BIND},
 	    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	    {"max-conns-per-source", required_argument, NULL, OPT_MAX_CONNS_SOURCE},
 	    {"header-timeout", required_argument, NULL, OPT_HEADER},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
 	    {"connect-timeout", required_argument, NULL, OPT_CONNECT},
@@ -189,6 +201,12 @@ static int parse_options(int argc, char **argv, struct proxy_config *config)
 				what = "--max-conns: expected 1..1048576";
 			config->max_conns = (unsigned int)value;
 			break;
+		case OPT_MAX_CONNS_SOURCE:
+			if (parse_uint(optarg, UINT32_MAX, &value) || !value)
+				what = "--max-conns-per-source: expected a positive "
+				       "number";
+			config->max_conns_per_source = (unsigned int)value;
+			break;
 		case OPT_HEADER:
 			if (parse_seconds(optarg, &config->timeouts.header))
 				what = "--header-timeout: expected seconds";
@@ -225,7 +243,72 @@ static int parse_options(int argc, char **argv, struct proxy_config *config)
 		usage(stderr);
 		err = -EINVAL;
 	}
+	/* A quarter of the total: one client can hold many connections, and
+	 * at least three others as many. */
+	if (!err && !config->max_conns_per_source)
+		config->max_conns_per_source =
+		    (unsigned int)(total_conns(config) / 4 ? total_conns(config) / 4 : 1);
 	return err;
+}
+
+/* ---- file descriptors ------------------------------------------------- */
+
+/*
+ * A connection holds two descriptors (client, upstream); each worker has
+ * its epoll, eventfd, listener and access-log socket, plus one accept past
+ * the cap (refused at once); the process its standard streams, the policy
+ * file while it is read, and what libraries open.
+ */
+#define FDS_PER_WORKER 8
+#define FDS_MARGIN 64
+
+static uint64_t fds_needed(const struct proxy_config *config)
+{
+	return total_conns(config) * 2 + (uint64_t)config->workers * FDS_PER_WORKER +
+	       FDS_MARGIN;
+}
+
+/*
+ * The connection cap is only real if the descriptors exist: with the
+ * inherited RLIMIT_NOFILE (often 1,024) accept() would fail long before
+ * it, at about 500 proxied connections for the whole node. Raise the soft
+ * limit up to the hard one; past the hard one, raise both (root: the
+ * kernel's fs.nr_open is the ceiling). If neither works, refuse to start:
+ * a proxy that silently holds fewer connections than configured is the
+ * bug this prevents.
+ */
+static int fit_fd_limit(const struct proxy_config *config)
+{
+	uint64_t need = fds_needed(config);
+	struct rlimit before, want;
+	int err;
+
+	if (getrlimit(RLIMIT_NOFILE, &before) < 0)
+		return -errno;
+	if (before.rlim_cur == RLIM_INFINITY || before.rlim_cur >= need)
+		return 0;
+	want.rlim_cur = need;
+	want.rlim_max = before.rlim_max == RLIM_INFINITY || before.rlim_max >= need
+			    ? before.rlim_max
+			    : need;
+	if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+		err = -errno;
+		fprintf(stderr,
+			"warden-proxy: %u workers x %u connections need %llu file "
+			"descriptors (2 per connection), but RLIMIT_NOFILE is %llu "
+			"(hard %llu) and raising it failed: %s; lower --max-conns or "
+			"--workers, or raise the limit (ulimit -n, fs.nr_open)\n",
+			config->workers, config->max_conns, (unsigned long long)need,
+			(unsigned long long)before.rlim_cur,
+			(unsigned long long)before.rlim_max, strerror(-err));
+		return err;
+	}
+	pr_info("file descriptor limit raised from %llu (hard %llu) to %llu (hard "
+		"%llu) for %u workers x %u connections\n",
+		(unsigned long long)before.rlim_cur, (unsigned long long)before.rlim_max,
+		(unsigned long long)want.rlim_cur, (unsigned long long)want.rlim_max,
+		config->workers, config->max_conns);
+	return 0;
 }
 
 /* ---- policy ----------------------------------------------------------- */
@@ -295,6 +378,7 @@ struct proxy {
 	struct proxy_config config;
 	struct policy_holder holder;
 	bool holder_ready;
+	struct source_limit sources;
 	unsigned int worker_count;
 	struct worker *workers[MAX_WORKERS];
 	struct http_env *envs[MAX_WORKERS];
@@ -312,7 +396,8 @@ static int start_workers(struct proxy *px)
 		err = http_env__init(px->envs[i], &px->config, &px->holder);
 		if (err)
 			return err;
-		err = worker__new(&px->config, i, px->envs[i], &px->workers[i]);
+		err = worker__new(&px->config, i, px->envs[i], &px->sources,
+				  &px->workers[i]);
 		if (err)
 			return err;
 		px->worker_count = i + 1;
@@ -351,6 +436,7 @@ static void wait_signals(struct proxy *px, const sigset_t *set)
 static void stop_workers(struct proxy *px)
 {
 	uint64_t totals[ACCESS_VERDICT_COUNT] = {0};
+	uint64_t limited[ACCESS_REASON_COUNT] = {0};
 
 	for (unsigned int i = 0; i < px->worker_count; i++)
 		worker__stop(px->workers[i]);
@@ -358,12 +444,19 @@ static void stop_workers(struct proxy *px)
 		worker__join(px->workers[i]);
 		for (int v = 0; v < ACCESS_VERDICT_COUNT; v++)
 			totals[v] += px->envs[i]->requests[v];
+		for (int r = 0; r < ACCESS_REASON_COUNT; r++)
+			limited[r] += px->envs[i]->limited[r];
 	}
-	pr_info("requests: %llu forwarded, %llu denied, %llu audited, %llu errors\n",
+	pr_info("requests: %llu forwarded, %llu denied (%llu by the regex limits), "
+		"%llu audited, %llu errors; connections refused: %llu over the cap, "
+		"%llu over the per-source limit\n",
 		(unsigned long long)totals[ACCESS_FORWARDED],
 		(unsigned long long)totals[ACCESS_DENIED],
+		(unsigned long long)limited[ACCESS_REASON_REGEX_LIMIT],
 		(unsigned long long)totals[ACCESS_AUDIT],
-		(unsigned long long)totals[ACCESS_ERROR]);
+		(unsigned long long)totals[ACCESS_ERROR],
+		(unsigned long long)limited[ACCESS_REASON_CONNECTION_LIMIT],
+		(unsigned long long)limited[ACCESS_REASON_SOURCE_LIMIT]);
 }
 
 int main(int argc, char **argv)
@@ -377,6 +470,13 @@ int main(int argc, char **argv)
 		return 1;
 	if (parse_options(argc, argv, &px->config))
 		goto cleanup;
+	if (fit_fd_limit(&px->config))
+		goto cleanup;
+	if (source_limit__init(&px->sources, total_conns(&px->config),
+			       px->config.max_conns_per_source)) {
+		pr_warn("out of memory\n");
+		goto cleanup;
+	}
 	if (load_policy(px->config.policy_path, &initial))
 		goto cleanup;
 	check_mark(&px->config);
@@ -396,10 +496,12 @@ int main(int argc, char **argv)
 		px->worker_count = 0;
 		goto cleanup;
 	}
-	pr_info("warden-proxy: %u workers on %s:%u%s, policy revision %llu\n",
+	pr_info("warden-proxy: %u workers on %s:%u%s, policy revision %llu, "
+		"%u connections per worker, %u per source\n",
 		px->worker_count, inet_ntoa(px->config.bind_addr), px->config.port,
 		px->config.upstream_mode ? " (upstream mode)" : " (transparent)",
-		(unsigned long long)l7_policy__revision(initial));
+		(unsigned long long)l7_policy__revision(initial), px->config.max_conns,
+		px->config.max_conns_per_source);
 	wait_signals(px, &set);
 	stop_workers(px);
 	ret = 0;
@@ -413,6 +515,7 @@ cleanup:
 	}
 	if (px->holder_ready)
 		policy_holder__destroy(&px->holder);
+	source_limit__destroy(&px->sources);
 	free(px);
 	return ret;
 }

@@ -32,8 +32,9 @@ struct proxy_config {
 	struct in_addr bind_addr; /* 0.0.0.0 unless --bind */
 	uint16_t port;
 	unsigned int workers;
-	unsigned int max_conns; /* per worker */
-	uint32_t mark;		/* SO_MARK of every proxy socket; 0: not set */
+	unsigned int max_conns;		   /* per worker */
+	unsigned int max_conns_per_source; /* per client address, all workers */
+	uint32_t mark;			   /* SO_MARK of every proxy socket; 0: not set */
 	/*
 	 * --upstream: a test and benchmark mode. The proxy listens like any
 	 * server (no IP_TRANSPARENT) and every connection's "original

@@ -176,10 +176,11 @@ void worker__conn_attach(struct worker *w, struct list_node *link)
 	w->conn_count++;
 }
 
-void worker__conn_detach(struct worker *w, struct list_node *link)
+void worker__conn_detach(struct worker *w, struct list_node *link, uint32_t source)
 {
 	list__del(link);
 	w->conn_count--;
+	source_limit__release(w->sources, source);
 }
 
 static void listener_pause(struct worker *w)
@@ -206,8 +207,8 @@ static void on_listen(struct watch *watch, uint32_t events)
 	for (int i = 0; i < ACCEPT_BATCH && w->listen_fd >= 0; i++) {
 		struct sockaddr_in peer;
 		socklen_t len = sizeof(peer);
-		int fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int err, fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &len,
+				      SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -222,16 +223,35 @@ static void on_listen(struct watch *watch, uint32_t events)
 			}
 			return;
 		}
-		/* The cap protects the worker (memory, descriptors) from floods
-		 * of idle or slow clients: closed at once, never queued. */
-		if (w->conn_count >= w->config->max_conns || peer.sin_family != AF_INET) {
-			w->refused++;
+		if (peer.sin_family != AF_INET) {
 			close(fd);
 			continue;
 		}
+		/* The cap protects the worker (memory, descriptors) from floods
+		 * of idle or slow clients: closed at once, never queued. */
+		if (w->conn_count >= w->config->max_conns) {
+			w->refused++;
+			conn__refuse(w, fd, &peer, CONN_LIMIT_WORKER);
+			continue;
+		}
+		/* The per-source limit keeps one client (one pod) from taking
+		 * every slot of every worker. */
+		err = source_limit__acquire(w->sources, peer.sin_addr.s_addr);
+		if (err) {
+			if (err == -EUSERS)
+				w->refused_source++;
+			else
+				w->refused++;
+			conn__refuse(w, fd, &peer,
+				     err == -EUSERS ? CONN_LIMIT_SOURCE
+						    : CONN_LIMIT_WORKER);
+			continue;
+		}
 		w->accepted++;
-		if (conn__accept(w, fd, &peer) < 0)
+		if (conn__accept(w, fd, &peer) < 0) {
+			source_limit__release(w->sources, peer.sin_addr.s_addr);
 			close(fd);
+		}
 	}
 }
 
@@ -354,7 +374,7 @@ fail:
 }
 
 int worker__new(const struct proxy_config *config, unsigned int index, void *ctx,
-		struct worker **out)
+		struct source_limit *sources, struct worker **out)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct worker *w;
@@ -366,6 +386,7 @@ int worker__new(const struct proxy_config *config, unsigned int index, void *ctx
 	w->index = index;
 	w->config = config;
 	w->ctx = ctx;
+	w->sources = sources;
 	w->listen_fd = w->stop_fd = -1;
 	w->listen_watch.on_event = on_listen;
 	w->stop_watch.on_event = on_stop;

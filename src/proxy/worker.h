@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "proxy.h"
+#include "source_limit.h"
 
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -102,18 +103,21 @@ struct worker {
 	unsigned int conn_count;
 	bool stopping;
 	uint64_t stop_deadline;
-	uint64_t round_end_due; /* conn__round_end wants another call by then */
+	uint64_t round_end_due;	      /* conn__round_end wants another call by then */
+	struct source_limit *sources; /* shared by the workers */
 	uint64_t accepted;
-	uint64_t refused; /* over the connection cap */
+	uint64_t refused;	 /* over the connection cap */
+	uint64_t refused_source; /* over the per-source limit */
 };
 
 /*
  * Create a worker and its listening socket (bound now, so an address in use
- * is reported before any thread starts). ctx is handed to connections.
+ * is reported before any thread starts). ctx is handed to connections;
+ * sources counts connections per client address over all workers.
  * Returns 0 or -errno with a message logged.
  */
 int worker__new(const struct proxy_config *config, unsigned int index, void *ctx,
-		struct worker **out);
+		struct source_limit *sources, struct worker **out);
 int worker__start(struct worker *w);
 /* Ask the worker to stop accepting and finish (any thread; async-safe). */
 void worker__stop(struct worker *w);
@@ -134,7 +138,9 @@ void worker__unschedule(struct task *t);
  */
 void worker__reap(struct worker *w, struct task *t);
 void worker__conn_attach(struct worker *w, struct list_node *link);
-void worker__conn_detach(struct worker *w, struct list_node *link);
+/* The connection is gone: it leaves the list and gives back the slot of
+ * its source address (ipv4, network order) taken at accept. */
+void worker__conn_detach(struct worker *w, struct list_node *link, uint32_t source);
 
 static inline uint64_t worker__now(const struct worker *w)
 {

@@ -20,6 +20,10 @@
   client.py hold HOST PORT SECONDS          connect and keep the connection
         open (for the connection cap test); prints "closed" if the proxy
         closed it.
+  client.py many HOST PORT N SECONDS [PATH] N connections at once, one
+        keep-alive GET PATH (default /public/a.txt) on each; prints "<k> of
+        <N> answered 200" once all are answered, then keeps them open SECONDS.
+With SOURCE_IP set, every connection is made from that address.
 """
 import socket
 import os
@@ -69,9 +73,41 @@ def read_response(sock):
     return head + b"\r\n\r\n" + rest
 
 
+def connect(host, port):
+    source = os.environ.get("SOURCE_IP")
+    return socket.create_connection((host, port), source_address=(source, 0) if source else None)
+
+
+def many(host, port, n, seconds, path):
+    socks = []
+    for _ in range(n):
+        try:
+            socks.append(connect(host, port))
+        except OSError:
+            break
+    ok = 0
+    for s in socks:
+        try:
+            s.sendall(b"GET %s HTTP/1.1\r\nHost: server\r\n\r\n" % path.encode())
+        except OSError:
+            pass
+    for s in socks:
+        try:
+            if read_response(s).startswith(b"HTTP/1.1 200 "):
+                ok += 1
+        except OSError:
+            pass
+    print(f"{ok} of {n} answered 200", flush=True)
+    time.sleep(seconds)
+
+
 def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    sock = socket.create_connection((host, port))
+    if mode == "many":
+        many(host, port, int(sys.argv[4]), float(sys.argv[5]),
+             sys.argv[6] if len(sys.argv) > 6 else "/public/a.txt")
+        return
+    sock = connect(host, port)
     if mode == "send":
         for part in sys.argv[4:]:
             sock.sendall(unescape(part))

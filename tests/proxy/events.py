@@ -2,10 +2,11 @@
 """Bind a Unix datagram socket (the proxy's --events) and append every
 access-log record to OUT as one JSON line. usage: events.py SOCKET_PATH OUT
 
-A datagram carries one or more lines "VERDICT LATENCY_US {JSON}"
+A datagram carries one or more lines "VERDICT[:REASON] LATENCY_US {JSON}"
 (src/proxy/access_log.h); the prefix must repeat the JSON's verdict and
-latency, else a line {"format_error": ...} is written instead, which the
-tests' record checks then fail on."""
+latency (0 for a refused connection, which has none), else a line
+{"format_error": ...} is written instead, which the tests' record checks
+then fail on. A REASON is kept in the record as "prefix_reason"."""
 import json
 import os
 import socket
@@ -22,10 +23,15 @@ with open(out, "a", buffering=1) as f:
             if not line:
                 continue
             try:
-                verdict, latency, text = line.split(" ", 2)
+                prefix, latency, text = line.split(" ", 2)
+                verdict, _, reason = prefix.partition(":")
                 record = json.loads(text)
-                if record["verdict"] != verdict or record["latency_us"] != int(latency):
-                    raise ValueError("prefix %s %s disagrees with the record" % (verdict, latency))
-                f.write(text + "\n")
+                if record["verdict"] != verdict or record.get("latency_us", 0) != int(latency):
+                    raise ValueError("prefix %s %s disagrees with the record" % (prefix, latency))
+                if bool(reason) != ("reason" in record):
+                    raise ValueError("prefix %s and the record's reason disagree" % prefix)
+                if reason:
+                    record["prefix_reason"] = reason
+                f.write(json.dumps(record) + "\n")
             except (ValueError, KeyError) as e:
                 f.write(json.dumps({"format_error": str(e), "line": line}) + "\n")

@@ -147,6 +147,7 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # the descriptor test opens 150 connections at once
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ SRV=127.0.0.2
 SRV_PORT=${SRV_PORT:-25080}
 PX_PORT=${PX_PORT:-25001}
 PX2_PORT=$((PX_PORT + 1))
+PX3_PORT=$((PX_PORT + 2))
+PX4_PORT=$((PX_PORT + 3))
 DEAD_PORT=$((SRV_PORT + 19)) # nothing listens there
 URL=http://127.0.0.1:$PX_PORT
 # The defaults are 10 s and 60 s; shorter keeps the timeout tests short.
@@ -93,7 +95,8 @@ policy_doc() {
                 "audit": $server_audit}$extra_ep],
  "l7": [{"endpoint": 1, "direction": "ingress", "port": $SRV_PORT, "identity": 0, "exempt": [],
          "rules": [{"method": "GET", "path": "/public.*", "host": null, "headers": [], "cookie": 65537},
-                   {"method": "POST|PUT", "path": "/upload.*", "host": null, "headers": [], "cookie": 65538}]}
+                   {"method": "POST|PUT", "path": "/upload.*", "host": null, "headers": [], "cookie": 65538},
+                   {"method": "GET", "path": "/re/(a+)+", "host": null, "headers": [], "cookie": 65539}]}
         $extra_l7]}
 EOF
 }
@@ -129,7 +132,7 @@ if [ ! -x "$PROXY" ]; then
 	echo "proxy: 0 passed, 1 failed"
 	exit 1
 fi
-for p in "$SRV_PORT" "$PX_PORT" "$PX2_PORT" "$DEAD_PORT"; do
+for p in "$SRV_PORT" "$PX_PORT" "$PX2_PORT" "$PX3_PORT" "$PX4_PORT" "$DEAD_PORT"; do
 	if ! port_free "$p"; then
 		echo "port $p is in use (set SRV_PORT / PX_PORT)"
 		echo "proxy: 0 passed, 1 failed"
@@ -392,6 +395,99 @@ expect "over the per-worker connection cap: closed at once" closed \
 wait "$hold1"
 expect "the connection under the cap was held open meanwhile (the control)" open "$(cat "$T/hold1")"
 
+echo "=== regex limits"
+# /re/(a+)+ backtracks catastrophically on a's followed by anything else.
+many_a=$(printf 'a%.0s' $(seq 40))
+expect "a path the regex matches at once: forwarded (the server's 404)" 404 \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$URL/re/$many_a")"
+start=$(date +%s%N)
+expect "a path that makes the regex give up (match limit): 403, fail closed" 403 \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$URL/re/${many_a}b")"
+ms=$((($(date +%s%N) - start) / 1000000))
+check "... answered in ${ms} ms (the limit bounds the work)" test "$ms" -lt 2000
+
+echo "=== connection limits and file descriptors"
+# Per source: two workers share the count; the 4th connection from
+# 127.0.0.1 is refused while 127.0.0.3 (another "pod") is still served.
+python3 "$HERE/events.py" "$T/events3.sock" "$T/events3.log" &
+PIDS+=($!)
+"$PROXY" --policy "$T/policy.json" --port "$PX3_PORT" --bind 127.0.0.1 \
+	--upstream "$SRV:$SRV_PORT" --workers 2 --max-conns 16 --max-conns-per-source 3 \
+	--events "$T/events3.sock" >"$T/proxy3.log" 2>&1 &
+PX3_PID=$!
+PIDS+=($PX3_PID)
+check "a proxy with --max-conns-per-source 3 listens" wait_port 127.0.0.1 "$PX3_PORT"
+for i in 1 2 3; do
+	SOURCE_IP=127.0.0.1 client hold 127.0.0.1 "$PX3_PORT" 4 >"$T/hold3.$i" &
+	PIDS+=($!)
+done
+held=
+for _ in $(seq 50); do
+	[ "$(ss -Htn state established "sport = :$PX3_PORT" | wc -l)" -ge 3 ] && held=1 && break
+	sleep 0.1
+done
+check "three connections from 127.0.0.1 held open" test -n "$held"
+expect "the 4th connection from 127.0.0.1: closed at once" closed \
+	"$(SOURCE_IP=127.0.0.1 client hold 127.0.0.1 "$PX3_PORT" 1)"
+expect "meanwhile 127.0.0.3 (another source) is served" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.3 "http://127.0.0.1:$PX3_PORT/public/a.txt")"
+held=
+for i in 1 2 3; do
+	for _ in $(seq 60); do [ -s "$T/hold3.$i" ] && break; sleep 0.1; done
+	held+=$(cat "$T/hold3.$i")
+done
+expect "the three held connections stayed open throughout (the control)" openopenopen "$held"
+expect "after they closed, 127.0.0.1 is served again (the count went back)" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.1 "http://127.0.0.1:$PX3_PORT/public/a.txt")"
+for _ in $(seq 30); do grep -q per_source_limit "$T/events3.log" 2>/dev/null && break; sleep 0.1; done
+python3 - "$T/events3.log" >"$T/out" 2>&1 <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+bad = [r for r in recs if "format_error" in r]
+assert not bad, bad
+refused = [r for r in recs if r.get("type") == "proxy-connection"]
+assert len(refused) == 1, refused
+r = refused[0]
+assert r["verdict"] == "REFUSED" and r["prefix_reason"] == "per_source_limit", r
+assert r["reason"] == "Proxy per-source connection limit" and r["limit"] == 3, r
+assert r["source"]["ip"] == "127.0.0.1" and r["destination"]["endpoint"] == "default/server", r
+ok = [r for r in recs if r.get("verdict") == "FORWARDED" and r["source"]["ip"] == "127.0.0.3"]
+assert ok, recs
+print("refusal logged")
+EOF
+if grep -q "refusal logged" "$T/out"; then
+	pass "access log: the refused connection, with its own reason, source and limit"
+else
+	fail "access log: the refused connection, with its own reason, source and limit"
+	sed 's/^/      /' "$T/out" | tail -10
+fi
+
+# Descriptors: under a soft limit of 128 the proxy raises its own to fit
+# --max-conns (200 connections x 2 fds + its own), then serves 150 at once.
+(ulimit -S -n 128 && exec "$PROXY" --policy "$T/policy.json" --port "$PX4_PORT" \
+	--bind 127.0.0.1 --upstream "$SRV:$SRV_PORT" --workers 1 --max-conns 200 \
+	--max-conns-per-source 200 \
+	>"$T/proxy4.log" 2>&1) &
+PX4_PID=$!
+PIDS+=($PX4_PID)
+check "a proxy started under 'ulimit -Sn 128' with --max-conns 200 listens" \
+	wait_port 127.0.0.1 "$PX4_PORT"
+soft=$(awk '/Max open files/ {print $4}' "/proc/$PX4_PID/limits" 2>/dev/null)
+check "its descriptor limit was raised to fit the cap (soft limit now ${soft:-?}, needs 472)" \
+	test "${soft:-0}" -ge 472
+grep -o 'file descriptor limit raised.*' "$T/proxy4.log" | sed 's/^/      /'
+client many 127.0.0.1 "$PX4_PORT" 150 3 >"$T/many" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 300); do grep -q answered "$T/many" && break; sleep 0.1; done
+fds=$(find "/proc/$PX4_PID/fd" -mindepth 1 2>/dev/null | wc -l)
+expect "150 connections at once through it, all answered" "150 of 150 answered 200" "$(cat "$T/many")"
+check "... holding $fds descriptors, more than the inherited 128" test "$fds" -gt 300
+out=$("$PROXY" --policy "$T/policy.json" --port "$PX4_PORT" --bind 127.0.0.1 \
+	--upstream "$SRV:$SRV_PORT" --workers 2 --max-conns 1048576 2>&1)
+rc=$?
+check "a cap no descriptor limit can hold: refuses to start, saying why (rc $rc)" \
+	bash -c '[ "$1" -eq 1 ] && grep -q "need 4194[0-9]* file descriptors" <<<"$2"' _ "$rc" "$out"
+
 echo "=== access log"
 python3 - "$T/events.log" >"$T/out" 2>&1 <<'EOF'
 import json, sys
@@ -403,6 +499,9 @@ ok = find(verdict="FORWARDED", method="GET", url="/public/a.txt", status=200, ru
 egress = find(verdict="DENIED", direction="egress")
 err = find(verdict="ERROR", status=400)
 assert deny and ok and egress and err, (len(deny), len(ok), len(egress), len(err))
+limit = find(verdict="DENIED", status=403, reason="L7 regex limit", prefix_reason="regex_limit")
+assert limit and limit[-1]["url"].startswith("/re/a") and limit[-1]["rule_cookie"] == 65537, limit
+assert not [r for r in recs if "format_error" in r], recs
 r = ok[-1]
 assert r["type"] == "http-request" and r["host"], r
 assert r["destination"]["endpoint"] == "default/server", r

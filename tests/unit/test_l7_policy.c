@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -1094,6 +1095,157 @@ static void test_concurrent_checks(void **state)
 	}
 }
 
+/* ---- regex limits ------------------------------------------------------ */
+
+/*
+ * Server 10.0.0.2 (endpoint 2, identity 257): ingress port 80 allows
+ * GET /(a+)+ (catastrophic backtracking on "/aaa...!"), GET /ok, and
+ * P(UT|OST) on the same pathological path; port 81 allows GET /(?:a|b)*!
+ * (a group repeated once per byte: deep backtracking) and, on port 82, the
+ * same pathological rule followed by one that matches "/a...!" for certain.
+ */
+static const char limits_doc[] =
+    "{'revision': 1,"
+    " 'ipcache': [{'prefix': '10.0.0.2/32', 'identity': 257}],"
+    " 'identities': [],"
+    " 'endpoints': [{'id': 2, 'name': 'd/server', 'ipv4': '10.0.0.2',"
+    "                'identity': 257}],"
+    " 'l7': [{'endpoint': 2, 'direction': 'ingress', 'port': 80, 'identity': 0,"
+    "         'rules': [{'method': 'GET', 'path': '/(a+)+', 'cookie': 31},"
+    "                   {'method': 'GET', 'path': '/ok', 'cookie': 32},"
+    "                   {'method': 'P(UT|OST)', 'path': '/(a+)+', 'cookie': 33}]},"
+    "        {'endpoint': 2, 'direction': 'ingress', 'port': 81, 'identity': 0,"
+    "         'rules': [{'method': 'GET', 'path': '/(?:a|b)*!', 'cookie': 41}]},"
+    "        {'endpoint': 2, 'direction': 'ingress', 'port': 82, 'identity': 0,"
+    "         'rules': [{'method': 'GET', 'path': '/(a+)+', 'cookie': 51},"
+    "                   {'method': 'GET', 'path': '/a*!', 'cookie': 52}]}]}";
+
+/* "/" + n times 'a' + tail, in a static buffer. */
+static const char *a_path(size_t n, const char *tail)
+{
+	static char buf[16384];
+
+	assert_true(n + strlen(tail) + 2 <= sizeof(buf));
+	buf[0] = '/';
+	memset(buf + 1, 'a', n);
+	strcpy(buf + 1 + n, tail);
+	return buf;
+}
+
+static struct l7_decision decide_at(const struct l7_policy *p, uint16_t port,
+				    const char *method, const char *path)
+{
+	struct l7_request req = request(method, path, "h");
+	struct l7_flow flow = {
+	    .destination = l7_policy__endpoint_of(p, ip("10.0.0.2")),
+	    .source_identity = 2,
+	    .destination_identity = 257,
+	    .port = port,
+	};
+	struct l7_decision d;
+
+	assert_non_null(flow.destination);
+	l7_policy__decide(p, &flow, &req, &d);
+	return d;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * PCRE2's own limits (10,000,000 steps) let this regex finish against 20
+ * bytes; ours do not: the explicit limit is what stops it.
+ */
+static void test_regex_limit_is_ours(void **state)
+{
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	const char *path = a_path(20, "!");
+	int error;
+	PCRE2_SIZE offset;
+	pcre2_code *code =
+	    pcre2_compile((PCRE2_SPTR) "/(a+)+", PCRE2_ZERO_TERMINATED,
+			  PCRE2_ANCHORED | PCRE2_ENDANCHORED, &error, &offset, NULL);
+	struct l7_policy *p = load_ok(limits_doc);
+	struct l7_decision d;
+
+	(void)state;
+	assert_non_null(code);
+	assert_non_null(md);
+	assert_int_equal(
+	    pcre2_match(code, (PCRE2_SPTR)path, strlen(path), 0, 0, md, NULL),
+	    PCRE2_ERROR_NOMATCH);
+	d = decide_at(p, 80, "GET", path);
+	assert_int_equal(d.verdict, L7_DENY);
+	assert_true(d.limit_hit);
+	pcre2_match_data_free(md);
+	pcre2_code_free(code);
+	l7_policy__put(p);
+}
+
+static void test_regex_limits_fail_closed(void **state)
+{
+	struct l7_policy *p = load_ok(limits_doc);
+	struct l7_decision d;
+	double start, took;
+
+	(void)state;
+	/* Positive controls on the same entry: a plain match, and the
+	 * pathological regex against a subject it matches at once. */
+	d = decide_at(p, 80, "GET", "/ok");
+	assert_int_equal(d.verdict, L7_ALLOW);
+	assert_int_equal(d.rule_cookie, 32);
+	assert_false(d.limit_hit);
+	d = decide_at(p, 80, "GET", a_path(40, ""));
+	assert_int_equal(d.verdict, L7_ALLOW);
+	assert_int_equal(d.rule_cookie, 31);
+	assert_false(d.limit_hit);
+	/* An ordinary deny is not a limit's. */
+	d = decide_at(p, 80, "GET", "/b");
+	assert_int_equal(d.verdict, L7_DENY);
+	assert_false(d.limit_hit);
+
+	/* 2^40 ways to split the a's: unbounded, this would never end. */
+	start = now_ms();
+	d = decide_at(p, 80, "GET", a_path(40, "!"));
+	took = now_ms() - start;
+	assert_int_equal(d.verdict, L7_DENY);
+	assert_true(d.limit_hit);
+	assert_int_equal(d.rule_cookie, 31); /* the entry's first rule */
+	if (took > 250)
+		fail_msg("the limited match took %.1f ms", took);
+
+	/* A field that certainly does not match settles the rule: the method
+	 * (PUT|POST regex) fails, so the path's limit does not matter. */
+	d = decide_at(p, 80, "DELETE", a_path(40, "!"));
+	assert_int_equal(d.verdict, L7_DENY);
+	assert_false(d.limit_hit);
+	d = decide_at(p, 80, "PUT", a_path(40, "!"));
+	assert_int_equal(d.verdict, L7_DENY);
+	assert_true(d.limit_hit);
+
+	/* Another rule that allows for certain wins over one that gave up. */
+	d = decide_at(p, 82, "GET", a_path(40, "!"));
+	assert_int_equal(d.verdict, L7_ALLOW);
+	assert_int_equal(d.rule_cookie, 52);
+	assert_false(d.limit_hit);
+
+	/* Depth: a group repeated once per byte. 3,000 repetitions are within
+	 * the limits (also for the JIT, whose default 32 KiB stack gives up
+	 * at about 1,500); 8,000 are not. */
+	d = decide_at(p, 81, "GET", a_path(3000, "!"));
+	assert_int_equal(d.verdict, L7_ALLOW);
+	assert_int_equal(d.rule_cookie, 41);
+	d = decide_at(p, 81, "GET", a_path(8000, "!"));
+	assert_int_equal(d.verdict, L7_DENY);
+	assert_true(d.limit_hit);
+	l7_policy__put(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1115,6 +1267,8 @@ int main(void)
 	    cmocka_unit_test(test_large_document),
 	    cmocka_unit_test(test_refcount),
 	    cmocka_unit_test(test_concurrent_checks),
+	    cmocka_unit_test(test_regex_limit_is_ours),
+	    cmocka_unit_test(test_regex_limits_fail_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1305,6 +1305,102 @@ static void test_alias_expansion_bounded(void **state)
 	free(yaml);
 }
 
+/*
+ * The limits of lib/policy/policy_parse_internal.h, checked on the event
+ * stream before libyaml builds the document (bench/policy_parse_rss.sh
+ * measures the memory). Each limit has a control just under it that gets
+ * past the pre-scan and fails later, for having no spec.
+ */
+#define MAX_NODES 524288
+#define MAX_STREAM_NODES 1048576
+#define MAX_ANCHORS 1024
+#define MAX_ALIASES 65536
+
+/*
+ * CNP_HEAD, then "x: [first, item, item...]" nested depth levels deep; item
+ * NULL: a new anchor each, "&a1 a", "&a2 a"...
+ */
+static char *limits_doc(int depth, size_t items, const char *first, const char *item)
+{
+	size_t cap = strlen(CNP_HEAD) + 2 * (size_t)depth + strlen(first) +
+		     items * (item ? strlen(item) + 1 : 16) + 16;
+	char *yaml = malloc(cap);
+	size_t len;
+
+	assert_non_null(yaml);
+	len = (size_t)snprintf(yaml, cap, CNP_HEAD "x: ");
+	for (int i = 0; i < depth; i++)
+		yaml[len++] = '[';
+	len += (size_t)snprintf(yaml + len, cap - len, "%s", first);
+	for (size_t i = 0; i < items; i++)
+		len += item ? (size_t)snprintf(yaml + len, cap - len, ",%s", item)
+			    : (size_t)snprintf(yaml + len, cap - len, ",&a%zu a", i + 1);
+	for (int i = 0; i < depth; i++)
+		yaml[len++] = ']';
+	yaml[len++] = '\n';
+	yaml[len] = 0;
+	assert_true(len < cap);
+	return yaml;
+}
+
+static void expect_limit(char *yaml, const char *message_part)
+{
+	struct policy_diag diag = {0};
+	const struct policy_diag_entry *e = parse_fail(yaml, &diag);
+
+	if (!strstr(e->message, message_part))
+		fail_msg("error was \"%s\", expected one containing \"%s\"", e->message,
+			 message_part);
+	free(yaml);
+}
+
+static void test_document_limits(void **state)
+{
+	/* CNP_HEAD and the key x are 10 nodes, x's list 1 per level. */
+	size_t head = 10;
+
+	(void)state;
+	expect_limit(limits_doc(63, 0, "a", ""), "neither `spec` nor `specs`");
+	expect_limit(limits_doc(64, 0, "a", ""), "nests deeper than 64 levels");
+	expect_limit(limits_doc(100000, 0, "a", ""), "nests deeper than 64 levels");
+	expect_limit(limits_doc(1, MAX_NODES - head - 2, "a", "a"),
+		     "neither `spec` nor `specs`");
+	expect_limit(limits_doc(1, MAX_NODES - head - 1, "a", "a"),
+		     "more than 524288 YAML nodes");
+	expect_limit(limits_doc(1, MAX_ANCHORS - 1, "&a0 a", NULL),
+		     "neither `spec` nor `specs`");
+	expect_limit(limits_doc(1, MAX_ANCHORS, "&a0 a", NULL), "more than 1024 anchors");
+	expect_limit(limits_doc(1, MAX_ALIASES, "&a0 a", "*a0"),
+		     "neither `spec` nor `specs`");
+	expect_limit(limits_doc(1, MAX_ALIASES + 1, "&a0 a", "*a0"),
+		     "more than 65536 aliases");
+}
+
+/* All documents of one buffer together: the third of 400,000 nodes each. */
+static void test_stream_limit(void **state)
+{
+	struct policy_diag diag = {0};
+	size_t per_doc = 400000, cap = 3 * (per_doc * 2 + 64), len = 0;
+	char *yaml = malloc(cap);
+
+	(void)state;
+	assert_non_null(yaml);
+	for (int d = 0; d < 3; d++) {
+		len += (size_t)snprintf(yaml + len, cap - len, "---\nx: [a");
+		for (size_t i = 1; i < per_doc; i++) {
+			yaml[len++] = ',';
+			yaml[len++] = 'a';
+		}
+		len += (size_t)snprintf(yaml + len, cap - len, "]\n");
+	}
+	assert_true(len < cap);
+	parse_fail(yaml, &diag);
+	assert_int_equal(diag.error.document, 2);
+	assert_non_null(
+	    strstr(diag.error.message, "more than 1048576 YAML nodes in all"));
+	free(yaml);
+}
+
 /* Duplicate keys are found in long mappings too (sorted, not pairwise). */
 static void test_duplicate_in_long_mapping(void **state)
 {
@@ -1410,6 +1506,8 @@ int main(void)
 	    cmocka_unit_test(test_all_or_nothing),
 	    cmocka_unit_test(test_parse_file),
 	    cmocka_unit_test(test_alias_expansion_bounded),
+	    cmocka_unit_test(test_document_limits),
+	    cmocka_unit_test(test_stream_limit),
 	    cmocka_unit_test(test_duplicate_in_long_mapping),
 	    cmocka_unit_test(test_annotations_modes),
 	    cmocka_unit_test(test_annotations_errors),
