@@ -209,7 +209,8 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 	if (log->fd < 0)
 		return;
 	/* The line's prefix: what the agent counts without parsing. */
-	out_fmt(&o, "%s %llu ", access_verdict__name(rec->verdict),
+	out_fmt(&o, "%s%s%s %llu ", access_verdict__name(rec->verdict),
+		rec->reason ? ":" : "", rec->reason ? rec->reason : "",
 		(unsigned long long)rec->latency_us);
 	out_str(&o, "{\"type\":\"http-request\",");
 	out_time(&o);
@@ -228,6 +229,10 @@ void access_log__send(struct access_log *log, const struct access_record *rec)
 	out_fmt(&o, ",\"rule_cookie\":%u,\"latency_us\":%llu,\"revision\":%llu",
 		rec->rule_cookie, (unsigned long long)rec->latency_us,
 		(unsigned long long)rec->revision);
+	if (rec->reason) {
+		out_str(&o, ",\"reason\":");
+		out_quoted(&o, rec->reason, strlen(rec->reason));
+	}
 	if (rec->error) {
 		out_str(&o, ",\"error\":");
 		out_quoted(&o, rec->error, strlen(rec->error));

@@ -4,9 +4,10 @@
  * datagram socket (the agent's, which counts them for the metrics and
  * relays them to `warden monitor`). A line is
  *
- *   VERDICT LATENCY_US {JSON object}\n
+ *   VERDICT[:REASON] LATENCY_US {JSON object}\n
  *
- * so the agent can count a request without parsing its JSON (it parses
+ * so the agent can count a request without parsing its JSON (REASON, when
+ * there is one, is the record's "reason": see ACCESS_REASON_*) (it parses
  * only what a monitor reads). Records are batched: a batch goes out when
  * it is full or ACCESS_LOG_DELAY_US after its first record, so the agent
  * wakes up at most ~50 times a second per worker whatever the request
@@ -32,6 +33,16 @@ enum access_verdict {
 	ACCESS_VERDICT_COUNT,
 };
 
+/*
+ * Why a verdict was not the rules' own, when it was not:
+ * NO_RULE: DENIED because no L7 rule applies to a flow the datapath
+ * redirected (nothing explains the redirect: fail closed); LIFTED:
+ * FORWARDED because a revision lifted the L7 restriction of the flow (a
+ * connection redirected before that, now allowed at L4).
+ */
+#define ACCESS_REASON_NO_RULE "no-rule"
+#define ACCESS_REASON_LIFTED "lifted"
+
 struct access_peer {
 	uint32_t ipv4; /* network order */
 	uint16_t port; /* host order */
@@ -47,8 +58,9 @@ struct access_record {
 	struct http_slice host;
 	int status;
 	enum access_verdict verdict;
-	const char *error; /* why, for ACCESS_ERROR; else NULL */
-	int direction;	   /* WARDEN_DIR_*, or -1 when no L7 rule applied */
+	const char *error;  /* why, for ACCESS_ERROR; else NULL */
+	const char *reason; /* ACCESS_REASON_*, or NULL */
+	int direction;	    /* WARDEN_DIR_*, or -1 when no L7 rule applied */
 	/* The allowing rule; on DENIED/AUDIT the first rule of the denying entry. */
 	uint32_t rule_cookie;
 	uint64_t latency_us;

@@ -235,6 +235,7 @@ static void log_request(struct http_session *s, struct http_env *env)
 	    .status = s->status,
 	    .verdict = s->verdict,
 	    .error = s->error,
+	    .reason = s->reason,
 	    .direction = s->direction,
 	    .rule_cookie = s->rule_cookie,
 	    .latency_us = s->latency_us,
@@ -271,6 +272,7 @@ static void request_reset(struct http_session *s)
 	s->status = 0;
 	s->verdict = ACCESS_FORWARDED;
 	s->error = NULL;
+	s->reason = NULL;
 	s->direction = -1;
 	s->rule_cookie = 0;
 	s->latency_us = 0;
@@ -364,10 +366,28 @@ static void judge(struct http_session *s, struct http_env *env,
 	l7_policy__decide(s->snapshot, &flow, &lr, &decision);
 	s->direction = decision.direction;
 	s->rule_cookie = decision.rule_cookie;
-	if (decision.verdict == L7_DENY)
+	switch (decision.verdict) {
+	case L7_DENY:
 		s->verdict = ACCESS_DENIED;
-	else if (decision.verdict == L7_AUDIT)
+		break;
+	case L7_AUDIT:
 		s->verdict = ACCESS_AUDIT;
+		break;
+	case L7_NO_RULE:
+		/*
+		 * The datapath sent this flow here, but no rule of the
+		 * snapshot applies to it (a snapshot behind the datapath, a
+		 * bug): refuse it rather than pass it unfiltered.
+		 */
+		s->verdict = ACCESS_DENIED;
+		s->reason = ACCESS_REASON_NO_RULE;
+		break;
+	case L7_LIFTED:
+		s->reason = ACCESS_REASON_LIFTED;
+		break;
+	default:
+		break;
+	}
 	/*
 	 * After a 101 the proxy only tunnels bytes. WebSocket keeps one
 	 * exchange on the connection, but an upgrade to another protocol
@@ -377,6 +397,7 @@ static void judge(struct http_session *s, struct http_env *env,
 	 */
 	if (s->verdict != ACCESS_DENIED && req->upgrade && !upgrade_is_websocket(req)) {
 		s->verdict = ACCESS_DENIED;
+		s->reason = NULL;
 		s->rule_cookie = 0;
 	}
 }

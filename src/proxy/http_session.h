@@ -107,6 +107,7 @@ struct http_session {
 	int status;
 	enum access_verdict verdict;
 	const char *error;
+	const char *reason; /* ACCESS_REASON_*, or NULL */
 	int direction;
 	uint32_t rule_cookie;
 	uint64_t latency_us;
