@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "warden/fault.h"
 #include "warden/log.h"
 #include "warden/netdev.h"
 
@@ -196,6 +197,14 @@ int netdev_endpoint__create(struct netdev_endpoint *ep, const char *netns_prefix
 				      ns_up,  host_up,	ns_gw,	ns_default, host_route};
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (fault__hit(FAULT_NETDEV)) {
+			/* A test hook (warden/fault.h): this step "fails". */
+			snprintf(err, err_len,
+				 "%s %s %s: failed (injected by a test hook)",
+				 steps[i][0], steps[i][1], steps[i][2]);
+			ret = -EIO;
+			goto fail;
+		}
 		ret = run_checked(steps[i], err, err_len);
 		if (ret)
 			goto fail;

@@ -146,8 +146,14 @@ static int local_remove(struct ipcache *c, const struct policy_prefix *prefix)
 	pos = slot_find(lc, prefix, &found);
 	if (!found)
 		return -ENOENT;
-	if (lc->sink.remove)
-		lc->sink.remove(lc->sink.ctx, prefix);
+	/* The datapath first, as for an upsert: if the kernel refuses, the
+	 * cache keeps the entry the kernel still has. */
+	if (lc->sink.remove) {
+		int err = lc->sink.remove(lc->sink.ctx, prefix);
+
+		if (err)
+			return err;
+	}
 	idx = lc->slots[pos] - 1;
 	last = lc->count - 1;
 	lc->slots[pos] = 0;
