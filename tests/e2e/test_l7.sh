@@ -132,7 +132,12 @@ t_63_keepalive_denied_then_allowed_and_policy_change() {
 		"POST /v1/request-landing" "PUT /v1/exhaust-port" "POST /v1/request-landing" \
 		"wait $E2E_TMP/changed" "POST /v1/request-landing" "GET /v1" >"$E2E_TMP/ka.out" 2>&1 &
 	local client=$!
-	sleep 1.5
+	# The policy changes once the first three answers are in (the client
+	# may take seconds to start on a loaded machine).
+	for _ in $(seq 200); do
+		[ "$(wc -l <"$E2E_TMP/ka.out")" -ge 3 ] && break
+		sleep 0.1
+	done
 	cat >"$E2E_TMP/l7b.yaml" <<'YAML'
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
