@@ -16,18 +16,45 @@
 
 struct datapath;
 struct ring_buffer;
+struct policy_plan;
 
 typedef void (*datapath_event_fn)(void *ctx, const struct warden_event *event);
 
+/* The maps, for sizes, names and dumps. */
+enum datapath_map {
+	DATAPATH_MAP_IPCACHE,
+	DATAPATH_MAP_ENDPOINTS,
+	DATAPATH_MAP_LOCAL_ENDPOINTS,
+	DATAPATH_MAP_POLICY,
+	DATAPATH_MAP_CT,
+	DATAPATH_MAP_METRICS,
+	DATAPATH_MAP_COUNT,
+};
+
 /* Open, load (verifier) and set up the event ring buffer. */
 int datapath__open(struct datapath **out, datapath_event_fn on_event, void *ctx);
+/*
+ * The same with other map sizes: max_entries[map], 0 keeps the size in
+ * include/warden/abi/maps.h. For tests that fill maps (they would take too
+ * long at full size); NULL is datapath__open.
+ */
+int datapath__open_sized(struct datapath **out, datapath_event_fn on_event, void *ctx,
+			 const uint32_t max_entries[DATAPATH_MAP_COUNT]);
 void datapath__close(struct datapath *dp);
+/* "warden_policy", ... and how many entries the map holds at most. */
+const char *datapath__map_name(const struct datapath *dp, enum datapath_map which);
+uint32_t datapath__map_capacity(const struct datapath *dp, enum datapath_map which);
 
 /* tc clsact on the host-side veth: from-container at ingress, to-container
  * at egress. */
 int datapath__attach(struct datapath *dp, int ifindex);
 void datapath__detach(struct datapath *dp, int ifindex);
 
+/*
+ * Every write below returns 0 or -errno; -ENOSPC means the map is full. A
+ * write that fails changes nothing (endpoint_set writes two maps: if the
+ * second write fails, the first is put back).
+ */
 int datapath__endpoint_set(struct datapath *dp, int ifindex,
 			   const struct warden_endpoint_info *info);
 int datapath__endpoint_delete(struct datapath *dp, int ifindex);
@@ -42,14 +69,37 @@ int datapath__pod_cidr_set(struct datapath *dp, const struct policy_prefix *pref
 int datapath__pod_cidr_delete(struct datapath *dp, const struct policy_prefix *prefix);
 
 /*
+ * Run a plan of policy-map writes (warden/policy_plan.h). All or nothing:
+ * when a write fails, the writes already done are undone backwards and the
+ * error returned. policy_undo runs a plan that was applied whole backwards.
+ */
+int datapath__policy_apply(struct datapath *dp, const struct policy_plan *plan);
+int datapath__policy_undo(struct datapath *dp, const struct policy_plan *plan);
+/*
  * Make the map hold exactly next[0..next_count) for one endpoint, given that
- * it holds prev[0..prev_count) now (either may be NULL with count 0): new
- * and changed entries are written first, stale ones removed last, so a
- * packet never sees less than the old or the new policy allows.
+ * it holds prev[0..prev_count) now (either may be NULL with count 0), in
+ * the safe order of a plan without a room limit (endpoint_flags: the
+ * endpoint's flags meanwhile); all or nothing.
  */
 int datapath__policy_sync(struct datapath *dp, const struct policy_entry *prev,
 			  size_t prev_count, const struct policy_entry *next,
-			  size_t next_count);
+			  size_t next_count, uint32_t endpoint_flags);
+
+/* What the kernel holds, for `warden bpf check` (arrays allocated: free()). */
+int datapath__policy_dump(struct datapath *dp, struct policy_entry **out, size_t *count);
+struct datapath_endpoint_entry {
+	int ifindex;   /* DATAPATH_MAP_ENDPOINTS */
+	uint32_t ipv4; /* DATAPATH_MAP_LOCAL_ENDPOINTS, network order */
+	struct warden_endpoint_info info;
+};
+int datapath__endpoints_dump(struct datapath *dp, enum datapath_map which,
+			     struct datapath_endpoint_entry **out, size_t *count);
+struct datapath_ipcache_entry {
+	struct policy_prefix prefix;
+	uint32_t identity;
+};
+int datapath__ipcache_dump(struct datapath *dp, struct datapath_ipcache_entry **out,
+			   size_t *count);
 
 /* Counters summed over CPUs: reason x direction for one endpoint, or all
  * endpoints when endpoint_id is 0. */

@@ -61,18 +61,29 @@ struct l7_request {
 };
 
 enum l7_verdict {
-	L7_NOT_APPLICABLE, /* no L7 rules for this endpoint/direction/port/peer */
+	L7_NOT_APPLICABLE, /* no L7 rules for this endpoint/direction/port/peer;
+			    * from l7_policy__decide: the peer is exempt (allowed
+			    * at L4 only), forward it */
 	L7_ALLOW,
 	L7_DENY,
-	L7_AUDIT, /* denied, but only by endpoints in audit mode: forward it
-		   * (l7_policy__decide only; l7_policy__check knows no modes) */
+	L7_AUDIT,   /* denied, but only by endpoints in audit mode: forward it
+		     * (l7_policy__decide only; l7_policy__check knows no modes) */
+	L7_EXEMPT,  /* l7_policy__check only: the port has any-peer rules, but this
+		     * peer is allowed there at L4 only, so they do not apply */
+	L7_LIFTED,  /* l7_policy__decide only: no rule applies, but a revision
+		     * lifted the L7 restriction of this key (the peer is allowed
+		     * at L4 now): forward it */
+	L7_NO_RULE, /* l7_policy__decide only: no rule applies to the flow at
+		     * all, so nothing explains why it was redirected: refuse it
+		     * (fail closed) */
 };
 
 /*
- * Judge a request against the L7 rules of endpoint_id in direction
+ * Judge a request against the L7 rules in force of endpoint_id in direction
  * (WARDEN_DIR_INGRESS/EGRESS) for destination port and peer identity:
  * the rules of that peer plus those of "any peer" (unless the peer is
- * exempt from them because it is allowed at L4 only). Rules are ORed;
+ * exempt from them because it is allowed at L4 only: L7_EXEMPT when no
+ * rule of its own applies either). Rules are ORed;
  * the fields of one rule are ANDed; method, path and host are anchored
  * regular expressions. A regex that cannot be evaluated within its limits
  * (L7_REGEX_*_LIMIT in l7_policy.c) does not match: a request no rule
@@ -108,14 +119,22 @@ struct l7_decision {
 };
 
 /*
- * The verdict of a request on a flow: the source endpoint's egress rules
- * and the destination endpoint's ingress rules, each when it exists. A
- * side that denies is enforced unless its endpoint is in audit mode. The
- * request passes when no side enforces a deny: L7_AUDIT if some side's
- * deny was audited, else L7_ALLOW (or L7_NOT_APPLICABLE when no rule
- * applies at all). The deciding side: for DENY the side that enforced
- * its deny, for AUDIT the side whose deny was audited (egress before
- * ingress in both cases), for ALLOW ingress when it allowed, else egress.
+ * The verdict of a request on a flow the datapath redirected: the source
+ * endpoint's egress rules and the destination endpoint's ingress rules,
+ * each when it exists. A side that denies is enforced unless its endpoint
+ * is in audit mode. The request passes when no side enforces a deny:
+ * L7_AUDIT if some side's deny was audited, else L7_ALLOW. When no rule
+ * applies on either side: L7_NOT_APPLICABLE if a side exempts the peer
+ * (allowed at L4 only), L7_LIFTED if a side's restriction was lifted,
+ * else L7_NO_RULE, which the proxy refuses. The deciding side: for DENY
+ * the side that enforced its deny, for AUDIT the side whose deny was
+ * audited (egress before ingress in both cases), for ALLOW ingress when
+ * it allowed, else egress; for LIFTED the lifted side.
+ *
+ * A snapshot with previous rules (a policy switch in progress) judges the
+ * request by both generations and the stricter decision wins; a
+ * generation with no rule for the flow does not restrict it unless the
+ * other has none either (then L7_NO_RULE).
  */
 void l7_policy__decide(const struct l7_policy *p, const struct l7_flow *flow,
 		       const struct l7_request *req, struct l7_decision *out);

@@ -4,6 +4,7 @@
  * libbpf-bootstrap: open -> load -> attach (per endpoint) -> destroy.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 #include <bpf/libbpf.h>
 
 #include "warden/datapath.h"
+#include "warden/fault.h"
 #include "warden/log.h"
+#include "warden/policy_plan.h"
 #include "warden.skel.h"
 
 struct datapath {
@@ -33,7 +36,39 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The skeleton's map of each enum datapath_map. */
+static struct bpf_map *skel_map(const struct datapath *dp, enum datapath_map which)
+{
+	switch (which) {
+	case DATAPATH_MAP_IPCACHE:
+		return dp->skel->maps.warden_ipcache;
+	case DATAPATH_MAP_ENDPOINTS:
+		return dp->skel->maps.warden_endpoints;
+	case DATAPATH_MAP_LOCAL_ENDPOINTS:
+		return dp->skel->maps.warden_local_endpoints;
+	case DATAPATH_MAP_POLICY:
+		return dp->skel->maps.warden_policy;
+	case DATAPATH_MAP_CT:
+		return dp->skel->maps.warden_ct;
+	case DATAPATH_MAP_METRICS:
+		return dp->skel->maps.warden_metrics;
+	default:
+		return NULL;
+	}
+}
+
+static int map_fd(const struct datapath *dp, enum datapath_map which)
+{
+	return bpf_map__fd(skel_map(dp, which));
+}
+
 int datapath__open(struct datapath **out, datapath_event_fn on_event, void *ctx)
+{
+	return datapath__open_sized(out, on_event, ctx, NULL);
+}
+
+int datapath__open_sized(struct datapath **out, datapath_event_fn on_event, void *ctx,
+			 const uint32_t max_entries[DATAPATH_MAP_COUNT])
 {
 	struct datapath *dp;
 	int err;
@@ -48,6 +83,17 @@ int datapath__open(struct datapath **out, datapath_event_fn on_event, void *ctx)
 		err = -errno;
 		pr_warn("open BPF object: %s\n", strerror(-err));
 		goto cleanup;
+	}
+	/* Test set-ups shrink maps so that filling them is quick. */
+	for (int i = 0; max_entries && i < DATAPATH_MAP_COUNT; i++) {
+		if (!max_entries[i])
+			continue;
+		err = bpf_map__set_max_entries(skel_map(dp, i), max_entries[i]);
+		if (err) {
+			pr_warn("size of %s: %s\n", bpf_map__name(skel_map(dp, i)),
+				strerror(-err));
+			goto cleanup;
+		}
 	}
 	err = warden_bpf__load(dp->skel);
 	if (err) {
@@ -118,6 +164,52 @@ void datapath__detach(struct datapath *dp, int ifindex)
 	bpf_tc_hook_destroy(&hook);
 }
 
+/*
+ * Every write to a map the agent owns goes through these two, so a test can
+ * make any one of them fail (include/warden/fault.h), and so that a full
+ * map says which map it is.
+ */
+static int map_update(struct datapath *dp, enum datapath_map which, const void *key,
+		      const void *value)
+{
+	if (fault__hit(FAULT_MAP_WRITE))
+		return -EIO;
+	if (bpf_map_update_elem(map_fd(dp, which), key, value, BPF_ANY)) {
+		int err = -errno;
+
+		if (err == -ENOSPC || err == -E2BIG)
+			pr_warn("%s is full (%u entries)\n",
+				datapath__map_name(dp, which),
+				datapath__map_capacity(dp, which));
+		return err == -E2BIG ? -ENOSPC : err;
+	}
+	return 0;
+}
+
+/* A missing key is not an error: the map is as wanted. */
+static int map_delete(struct datapath *dp, enum datapath_map which, const void *key)
+{
+	if (fault__hit(FAULT_MAP_WRITE))
+		return -EIO;
+	if (bpf_map_delete_elem(map_fd(dp, which), key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+const char *datapath__map_name(const struct datapath *dp, enum datapath_map which)
+{
+	const struct bpf_map *map = skel_map(dp, which);
+
+	return map ? bpf_map__name(map) : "?";
+}
+
+uint32_t datapath__map_capacity(const struct datapath *dp, enum datapath_map which)
+{
+	const struct bpf_map *map = skel_map(dp, which);
+
+	return map ? bpf_map__max_entries(map) : 0;
+}
+
 static struct warden_endpoint_addr_key endpoint_addr_key(const __u8 ipv4[4])
 {
 	struct warden_endpoint_addr_key key = {.family = WARDEN_FAMILY_IPV4};
@@ -131,39 +223,46 @@ static struct warden_endpoint_addr_key endpoint_addr_key(const __u8 ipv4[4])
  * endpoint's hook looking at its local destination's ingress policy, a
  * destination's hook checking that a packet with the endpoint's address
  * came from its veth). The entry's host_ifindex is that veth, ifindex.
+ * All or nothing: if the second write fails, the first is put back.
  */
 int datapath__endpoint_set(struct datapath *dp, int ifindex,
 			   const struct warden_endpoint_info *info)
 {
 	struct warden_endpoint_key key = {.ifindex = (__u32)ifindex};
 	struct warden_endpoint_addr_key addr = endpoint_addr_key(info->ipv4);
-	struct warden_endpoint_info entry = *info;
+	struct warden_endpoint_info entry = *info, before;
+	bool had = !bpf_map_lookup_elem(map_fd(dp, DATAPATH_MAP_LOCAL_ENDPOINTS), &addr,
+					&before);
+	int err;
 
 	entry.host_ifindex = (__u32)ifindex;
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_local_endpoints), &addr,
-				&entry, BPF_ANY))
-		return -errno;
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_endpoints), &key,
-				&entry, BPF_ANY))
-		return -errno;
-	return 0;
+	err = map_update(dp, DATAPATH_MAP_LOCAL_ENDPOINTS, &addr, &entry);
+	if (err)
+		return err;
+	err = map_update(dp, DATAPATH_MAP_ENDPOINTS, &key, &entry);
+	if (err) {
+		if (had)
+			map_update(dp, DATAPATH_MAP_LOCAL_ENDPOINTS, &addr, &before);
+		else
+			map_delete(dp, DATAPATH_MAP_LOCAL_ENDPOINTS, &addr);
+	}
+	return err;
 }
 
 int datapath__endpoint_delete(struct datapath *dp, int ifindex)
 {
 	struct warden_endpoint_key key = {.ifindex = (__u32)ifindex};
 	struct warden_endpoint_info info;
-	int fd = bpf_map__fd(dp->skel->maps.warden_endpoints);
+	int err = 0;
 
-	if (!bpf_map_lookup_elem(fd, &key, &info)) {
+	if (!bpf_map_lookup_elem(map_fd(dp, DATAPATH_MAP_ENDPOINTS), &key, &info)) {
 		struct warden_endpoint_addr_key addr = endpoint_addr_key(info.ipv4);
 
-		bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_local_endpoints),
-				    &addr);
+		err = map_delete(dp, DATAPATH_MAP_LOCAL_ENDPOINTS, &addr);
 	}
-	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
-		return -errno;
-	return 0;
+	if (!err)
+		err = map_delete(dp, DATAPATH_MAP_ENDPOINTS, &key);
+	return err;
 }
 
 static void ipcache_key_from_prefix(const struct policy_prefix *prefix,
@@ -182,10 +281,7 @@ int datapath__ipcache_set(struct datapath *dp, const struct policy_prefix *prefi
 	struct warden_ipcache_value value = {.identity = identity};
 
 	ipcache_key_from_prefix(prefix, &key);
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_ipcache), &key, &value,
-				BPF_ANY))
-		return -errno;
-	return 0;
+	return map_update(dp, DATAPATH_MAP_IPCACHE, &key, &value);
 }
 
 int datapath__ipcache_delete(struct datapath *dp, const struct policy_prefix *prefix)
@@ -193,9 +289,49 @@ int datapath__ipcache_delete(struct datapath *dp, const struct policy_prefix *pr
 	struct warden_ipcache_key key;
 
 	ipcache_key_from_prefix(prefix, &key);
-	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_ipcache), &key) &&
-	    errno != ENOENT)
-		return -errno;
+	return map_delete(dp, DATAPATH_MAP_IPCACHE, &key);
+}
+
+/* Run op forwards (undo false) or backwards (undo true). */
+static int policy_op_run(struct datapath *dp, const struct policy_op *op, bool undo)
+{
+	if (!undo)
+		return op->remove
+			   ? map_delete(dp, DATAPATH_MAP_POLICY, &op->key)
+			   : map_update(dp, DATAPATH_MAP_POLICY, &op->key, &op->value);
+	return op->had_previous
+		   ? map_update(dp, DATAPATH_MAP_POLICY, &op->key, &op->previous)
+		   : map_delete(dp, DATAPATH_MAP_POLICY, &op->key);
+}
+
+/* Undo ops[0..count) backwards; returns the first error (all are tried). */
+static int policy_ops_undo(struct datapath *dp, const struct policy_op *ops, size_t count)
+{
+	int first = 0;
+
+	while (count--) {
+		int err = policy_op_run(dp, &ops[count], true);
+
+		if (err && !first)
+			first = err;
+	}
+	if (first)
+		pr_warn("undo of a policy-map update failed: %s (`warden bpf check` "
+			"shows what differs)\n",
+			strerror(-first));
+	return first;
+}
+
+int datapath__policy_apply(struct datapath *dp, const struct policy_plan *plan)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		int err = policy_op_run(dp, &plan->ops[i], false);
+
+		if (err) {
+			policy_ops_undo(dp, plan->ops, i);
+			return err;
+		}
+	}
 	return 0;
 }
 
@@ -223,75 +359,180 @@ int datapath__pod_cidr_delete(struct datapath *dp, const struct policy_prefix *p
 	return 0;
 }
 
-static int entry_cmp(const void *a, const void *b)
+int datapath__policy_undo(struct datapath *dp, const struct policy_plan *plan)
 {
-	return memcmp(&((const struct policy_entry *)a)->key,
-		      &((const struct policy_entry *)b)->key,
-		      sizeof(struct warden_policy_key));
-}
-
-/* A copy of entries sorted by key (NULL for none), for O(log n) lookups. */
-static int entries_sorted_copy(const struct policy_entry *items, size_t count,
-			       struct policy_entry **out)
-{
-	*out = NULL;
-	if (!items || !count)
-		return 0;
-	*out = malloc(count * sizeof(*items));
-	if (!*out)
-		return -ENOMEM;
-	memcpy(*out, items, count * sizeof(*items));
-	qsort(*out, count, sizeof(*items), entry_cmp);
-	return 0;
-}
-
-/* Is key in the sorted entries? Returns the entry or NULL. */
-static const struct policy_entry *entries_find(const struct policy_entry *sorted,
-					       size_t count,
-					       const struct policy_entry *needle)
-{
-	if (!sorted || !count)
-		return NULL;
-	return bsearch(needle, sorted, count, sizeof(*needle), entry_cmp);
+	return policy_ops_undo(dp, plan->ops, plan->count);
 }
 
 int datapath__policy_sync(struct datapath *dp, const struct policy_entry *prev,
 			  size_t prev_count, const struct policy_entry *next,
-			  size_t next_count)
+			  size_t next_count, uint32_t endpoint_flags)
 {
-	int fd = bpf_map__fd(dp->skel->maps.warden_policy);
-	struct policy_entry *sorted_prev = NULL, *sorted_next = NULL;
+	struct policy_plan plan;
 	int err;
 
-	if (!prev)
-		prev_count = 0;
-	if (!next)
-		next_count = 0;
-	/* The compiler's order is deterministic but not necessarily memcmp
-	 * order; sort a copy of prev so lookups are O(log n). */
-	err = entries_sorted_copy(prev, prev_count, &sorted_prev);
+	err = policy_plan__build(prev, prev_count, next, next_count, endpoint_flags,
+				 LONG_MAX, &plan);
+	if (!err)
+		err = datapath__policy_apply(dp, &plan);
+	policy_plan__free(&plan);
+	return err;
+}
+
+/*
+ * Every key and value of a map, collected first and looked up after: a
+ * lookup during the walk could race a delete by the datapath (conntrack),
+ * but the maps read here are written by user space only.
+ */
+static int map_dump(struct datapath *dp, enum datapath_map which, void **keys_out,
+		    void **values_out, size_t *count_out)
+{
+	const struct bpf_map *map = skel_map(dp, which);
+	size_t key_size = bpf_map__key_size(map), value_size = bpf_map__value_size(map);
+	size_t cap = 64, n = 0;
+	char *keys = malloc(cap * key_size), *values = NULL, prev[64];
+	int fd = map_fd(dp, which), err = 0;
+	bool first = true;
+
+	if (!keys || key_size > sizeof(prev)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		if (n == cap) {
+			char *grown = realloc(keys, cap * 2 * key_size);
+
+			if (!grown) {
+				err = -ENOMEM;
+				goto fail;
+			}
+			keys = grown;
+			cap *= 2;
+		}
+		if (bpf_map_get_next_key(fd, first ? NULL : prev, keys + n * key_size))
+			break;
+		memcpy(prev, keys + n * key_size, key_size);
+		first = false;
+		n++;
+	}
+	if (errno != ENOENT) {
+		err = -errno;
+		goto fail;
+	}
+	values = calloc(n + 1, value_size);
+	if (!values) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!bpf_map_lookup_elem(fd, keys + i * key_size,
+					 values + i * value_size))
+			continue;
+		/* Gone meanwhile: drop it from the dump. */
+		memmove(keys + i * key_size, keys + (i + 1) * key_size,
+			(n - i - 1) * key_size);
+		n--;
+		i--;
+	}
+	*keys_out = keys;
+	*values_out = values;
+	*count_out = n;
+	return 0;
+fail:
+	free(keys);
+	free(values);
+	return err;
+}
+
+int datapath__policy_dump(struct datapath *dp, struct policy_entry **out, size_t *count)
+{
+	struct warden_policy_key *keys;
+	struct warden_policy_value *values;
+	size_t n;
+	int err = map_dump(dp, DATAPATH_MAP_POLICY, (void **)&keys, (void **)&values, &n);
+
 	if (err)
 		return err;
-	for (size_t i = 0; i < next_count; i++) {
-		const struct policy_entry *old =
-		    entries_find(sorted_prev, prev_count, &next[i]);
-
-		if (old && !memcmp(&old->value, &next[i].value, sizeof(old->value)))
-			continue;
-		if (bpf_map_update_elem(fd, &next[i].key, &next[i].value, BPF_ANY)) {
-			err = -errno;
-			goto out;
-		}
+	*out = calloc(n + 1, sizeof(**out));
+	if (*out) {
+		for (size_t i = 0; i < n; i++)
+			(*out)[i] = (struct policy_entry){keys[i], values[i]};
+		*count = n;
+	} else {
+		err = -ENOMEM;
 	}
-	err = entries_sorted_copy(next, next_count, &sorted_next);
+	free(keys);
+	free(values);
+	return err;
+}
+
+int datapath__endpoints_dump(struct datapath *dp, enum datapath_map which,
+			     struct datapath_endpoint_entry **out, size_t *count)
+{
+	struct warden_endpoint_info *values;
+	char *keys;
+	size_t n, key_size;
+	int err;
+
+	if (which != DATAPATH_MAP_ENDPOINTS && which != DATAPATH_MAP_LOCAL_ENDPOINTS)
+		return -EINVAL;
+	key_size = bpf_map__key_size(skel_map(dp, which));
+	err = map_dump(dp, which, (void **)&keys, (void **)&values, &n);
 	if (err)
-		goto out;
-	for (size_t i = 0; i < prev_count; i++)
-		if (!entries_find(sorted_next, next_count, &sorted_prev[i]))
-			bpf_map_delete_elem(fd, &sorted_prev[i].key);
-out:
-	free(sorted_next);
-	free(sorted_prev);
+		return err;
+	*out = calloc(n + 1, sizeof(**out));
+	if (*out) {
+		for (size_t i = 0; i < n; i++) {
+			struct datapath_endpoint_entry *e = &(*out)[i];
+
+			if (which == DATAPATH_MAP_ENDPOINTS) {
+				memcpy(&e->ifindex, keys + i * key_size,
+				       sizeof(e->ifindex));
+			} else {
+				const struct warden_endpoint_addr_key *k =
+				    (const void *)(keys + i * key_size);
+
+				memcpy(&e->ipv4, k->addr, 4);
+			}
+			e->info = values[i];
+		}
+		*count = n;
+	} else {
+		err = -ENOMEM;
+	}
+	free(keys);
+	free(values);
+	return err;
+}
+
+int datapath__ipcache_dump(struct datapath *dp, struct datapath_ipcache_entry **out,
+			   size_t *count)
+{
+	struct warden_ipcache_key *keys;
+	struct warden_ipcache_value *values;
+	size_t n;
+	int err =
+	    map_dump(dp, DATAPATH_MAP_IPCACHE, (void **)&keys, (void **)&values, &n);
+
+	if (err)
+		return err;
+	*out = calloc(n + 1, sizeof(**out));
+	if (*out) {
+		for (size_t i = 0; i < n; i++) {
+			struct datapath_ipcache_entry *e = &(*out)[i];
+
+			e->prefix.family = keys[i].family == WARDEN_FAMILY_IPV6 ? 6 : 4;
+			e->prefix.len =
+			    (uint8_t)(keys[i].prefixlen - WARDEN_IPCACHE_PREFIX_BASE);
+			memcpy(e->prefix.addr, keys[i].addr, sizeof(e->prefix.addr));
+			e->identity = values[i].identity;
+		}
+		*count = n;
+	} else {
+		err = -ENOMEM;
+	}
+	free(keys);
+	free(values);
 	return err;
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "warden/errbuf.h"
+#include "warden/fault.h"
 #include "warden/log.h"
 #include "warden/netdev.h"
 #include "warden/netlink.h"
@@ -152,6 +153,20 @@ static int endpoint_netns_init(void *arg)
 	return nl_sock__open(arg);
 }
 
+/*
+ * One netlink step of an endpoint's plumbing, behind a fault point
+ * (warden/fault.h) so that tests can make any step fail.
+ */
+static int plumb_request(struct nl_sock *sock, struct nlmsghdr *msg, const char *what,
+			 char *err, size_t err_len)
+{
+	if (fault__hit(FAULT_NETDEV)) {
+		snprintf(err, err_len, "%s: failed (injected by a test hook)", what);
+		return -EIO;
+	}
+	return nl_sock__request(sock, msg, what, err, err_len);
+}
+
 /* The steps of netdev_endpoint__create() after the namespace: @host and
  * @ns are sockets of the host's and of the endpoint's namespace. */
 static int endpoint_plumb(struct netdev_endpoint *ep, struct nl_sock *host,
@@ -169,7 +184,7 @@ static int endpoint_plumb(struct netdev_endpoint *ep, struct nl_sock *host,
 	 * made in the namespace under its final name. */
 	snprintf(what, sizeof(what), "create the veth pair %s / %s in %s",
 		 ep->host_ifname, ENDPOINT_IFNAME, ep->netns);
-	ret = nl_sock__request(
+	ret = plumb_request(
 	    host,
 	    nl_msg__veth(req.buf, sizeof(req), ep->host_ifname, ENDPOINT_IFNAME, nsfd),
 	    what, err, err_len);
@@ -185,29 +200,28 @@ static int endpoint_plumb(struct netdev_endpoint *ep, struct nl_sock *host,
 	/* `ip -n NS addr add A/32 dev eth0` */
 	snprintf(what, sizeof(what), "add %s/32 to %s in %s", addr, ENDPOINT_IFNAME,
 		 ep->netns);
-	ret = nl_sock__request(ns,
-			       nl_msg__addr(req.buf, sizeof(req), RTM_NEWADDR,
-					    NLM_F_CREATE | NLM_F_EXCL, eth0.ifindex,
-					    ep->ipv4, 32),
-			       what, err, err_len);
+	ret = plumb_request(ns,
+			    nl_msg__addr(req.buf, sizeof(req), RTM_NEWADDR,
+					 NLM_F_CREATE | NLM_F_EXCL, eth0.ifindex,
+					 ep->ipv4, 32),
+			    what, err, err_len);
 	if (ret)
 		return ret;
 	/* `ip -n NS link set lo up`, `… eth0 up`, `ip link set wdhN up` */
 	snprintf(what, sizeof(what), "bring lo up in %s", ep->netns);
-	ret = nl_sock__request(ns, nl_msg__link_up(req.buf, sizeof(req), 0, "lo"), what,
-			       err, err_len);
+	ret = plumb_request(ns, nl_msg__link_up(req.buf, sizeof(req), 0, "lo"), what, err,
+			    err_len);
 	if (ret)
 		return ret;
 	snprintf(what, sizeof(what), "bring %s up in %s", ENDPOINT_IFNAME, ep->netns);
-	ret = nl_sock__request(ns,
-			       nl_msg__link_up(req.buf, sizeof(req), eth0.ifindex, NULL),
-			       what, err, err_len);
+	ret = plumb_request(ns, nl_msg__link_up(req.buf, sizeof(req), eth0.ifindex, NULL),
+			    what, err, err_len);
 	if (ret)
 		return ret;
 	snprintf(what, sizeof(what), "bring %s up", ep->host_ifname);
-	ret = nl_sock__request(host,
-			       nl_msg__link_up(req.buf, sizeof(req), 0, ep->host_ifname),
-			       what, err, err_len);
+	ret =
+	    plumb_request(host, nl_msg__link_up(req.buf, sizeof(req), 0, ep->host_ifname),
+			  what, err, err_len);
 	if (ret)
 		return ret;
 	/* `ip -n NS route add G dev eth0 scope link` */
@@ -220,10 +234,10 @@ static int endpoint_plumb(struct netdev_endpoint *ep, struct nl_sock *host,
 				 .oif = eth0.ifindex};
 	snprintf(what, sizeof(what), "add the route %s dev %s scope link in %s", gw,
 		 ENDPOINT_IFNAME, ep->netns);
-	ret = nl_sock__request(ns,
-			       nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
-					     NLM_F_CREATE | NLM_F_EXCL, &to_gw),
-			       what, err, err_len);
+	ret = plumb_request(ns,
+			    nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
+					  NLM_F_CREATE | NLM_F_EXCL, &to_gw),
+			    what, err, err_len);
 	if (ret)
 		return ret;
 	/* `ip -n NS route add default via G dev eth0 src A` */
@@ -236,10 +250,10 @@ static int endpoint_plumb(struct netdev_endpoint *ep, struct nl_sock *host,
 				.oif = eth0.ifindex};
 	snprintf(what, sizeof(what), "add the route default via %s src %s in %s", gw,
 		 addr, ep->netns);
-	ret = nl_sock__request(ns,
-			       nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
-					     NLM_F_CREATE | NLM_F_EXCL, &dflt),
-			       what, err, err_len);
+	ret = plumb_request(ns,
+			    nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
+					  NLM_F_CREATE | NLM_F_EXCL, &dflt),
+			    what, err, err_len);
 	if (ret)
 		return ret;
 	/* `ip route replace A/32 dev wdhN src G` */
@@ -256,10 +270,10 @@ static int endpoint_plumb(struct netdev_endpoint *ep, struct nl_sock *host,
 				 .oif = wdh.ifindex};
 	snprintf(what, sizeof(what), "add the route %s/32 dev %s src %s", addr,
 		 ep->host_ifname, gw);
-	ret = nl_sock__request(host,
-			       nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
-					     NLM_F_CREATE | NLM_F_REPLACE, &to_ep),
-			       what, err, err_len);
+	ret = plumb_request(host,
+			    nl_msg__route(req.buf, sizeof(req), RTM_NEWROUTE,
+					  NLM_F_CREATE | NLM_F_REPLACE, &to_ep),
+			    what, err, err_len);
 	if (ret)
 		return ret;
 	ep->host_ifindex = wdh.ifindex;

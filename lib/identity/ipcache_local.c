@@ -242,8 +242,15 @@ static int local_remove(struct ipcache *c, const struct policy_prefix *prefix,
 		slot->identity = winner;
 		return 0;
 	}
-	if (lc->sink.remove)
-		lc->sink.remove(lc->sink.ctx, prefix);
+	/* The datapath first, as for an upsert: if the kernel refuses, the
+	 * cache keeps the entry the kernel still has. */
+	if (lc->sink.remove) {
+		err = lc->sink.remove(lc->sink.ctx, prefix);
+		if (err) {
+			slot->claims[class] = identity;
+			return err;
+		}
+	}
 	entry_forget(lc, pos);
 	return 0;
 }

@@ -353,16 +353,31 @@ static bool entry_exempts(const struct l7_entry *entry, uint32_t identity)
 	return false;
 }
 
-static const struct l7_entry *entry_find(const struct l7_policy *p, uint32_t endpoint_id,
-					 uint8_t direction, uint16_t port,
-					 uint32_t identity)
+static const struct l7_entry *entry_find(const struct l7_rule_set *set,
+					 uint32_t endpoint_id, uint8_t direction,
+					 uint16_t port, uint32_t identity)
 {
 	uint32_t pos;
 
-	if (!l7_index__find(&p->entries, l7_entry_key_a(endpoint_id, identity),
+	if (!l7_index__find(&set->entries, l7_entry_key_a(endpoint_id, identity),
 			    l7_entry_key_b(direction, port), &pos))
 		return NULL;
-	return &p->entry_list[pos];
+	return &set->entry_list[pos];
+}
+
+/* Was the restriction of (endpoint, direction, port) lifted for the peer
+ * (its own key, or the any-peer one)? */
+static bool set_lifted(const struct l7_rule_set *set, uint32_t endpoint_id,
+		       uint8_t direction, uint16_t port, uint32_t identity)
+{
+	uint32_t unused;
+	uint64_t key_b = l7_entry_key_b(direction, port);
+
+	return l7_index__find(&set->lifted, l7_entry_key_a(endpoint_id, identity), key_b,
+			      &unused) ||
+	       l7_index__find(&set->lifted,
+			      l7_entry_key_a(endpoint_id, WARDEN_IDENTITY_UNKNOWN), key_b,
+			      &unused);
 }
 
 /* The first rule of the first entry that has one: who restricted the port. */
@@ -379,61 +394,59 @@ static uint32_t first_cookie(const struct l7_entry *peer, const struct l7_entry 
  * The peer's own entry is tried first, then the any-peer entry, so the
  * cookie is that of the most specific allowing rule. Each entry that
  * applies contributes its rules (an empty list contributes none); the
- * request is allowed when any of them matches. Without a snapshot or a
- * request the answer is DENY: a caller bug must not open the door.
- * *limit_hit: the deny is there because a regex gave up (no rule allowed
- * for certain, and one might have).
+ * request is allowed when any of them matches. *limit_hit: the deny is
+ * there because a regex gave up (no rule allowed for certain, and one
+ * might have).
  */
-static enum l7_verdict check(const struct l7_policy *p, uint32_t endpoint_id,
-			     uint8_t direction, uint16_t port, uint32_t peer_identity,
-			     const struct l7_request *req, uint32_t *rule_cookie,
-			     bool *limit_hit)
+static enum l7_verdict set_check(const struct l7_rule_set *set, uint32_t endpoint_id,
+				 uint8_t direction, uint16_t port, uint32_t peer_identity,
+				 const struct l7_request *req, uint32_t *cookie,
+				 bool *limit_hit)
 {
 	const struct l7_entry *peer, *any = NULL;
 	enum match_result peer_result, any_result = MATCH_NO;
-	uint32_t cookie = 0;
-	enum l7_verdict verdict;
+	bool exempt = false;
 
+	*cookie = 0;
 	*limit_hit = false;
-	if (!p || !req) {
-		verdict = L7_DENY;
-		goto out;
-	}
-	peer = entry_find(p, endpoint_id, direction, port, peer_identity);
+	peer = entry_find(set, endpoint_id, direction, port, peer_identity);
 	if (peer_identity != WARDEN_IDENTITY_UNKNOWN) {
-		any =
-		    entry_find(p, endpoint_id, direction, port, WARDEN_IDENTITY_UNKNOWN);
-		if (any && entry_exempts(any, peer_identity))
+		any = entry_find(set, endpoint_id, direction, port,
+				 WARDEN_IDENTITY_UNKNOWN);
+		if (any && entry_exempts(any, peer_identity)) {
 			any = NULL;
+			exempt = true;
+		}
 	}
-	if (!peer && !any) {
-		verdict = L7_NOT_APPLICABLE;
-		goto out;
-	}
-	peer_result = entry_allows(peer, req, &cookie);
+	if (!peer && !any)
+		return exempt ? L7_EXEMPT : L7_NOT_APPLICABLE;
+	peer_result = entry_allows(peer, req, cookie);
 	if (peer_result != MATCH_YES)
-		any_result = entry_allows(any, req, &cookie);
-	if (peer_result == MATCH_YES || any_result == MATCH_YES) {
-		verdict = L7_ALLOW;
-	} else {
-		verdict = L7_DENY;
-		cookie = first_cookie(peer, any);
-		*limit_hit = peer_result == MATCH_UNKNOWN || any_result == MATCH_UNKNOWN;
-	}
-out:
-	if (rule_cookie)
-		*rule_cookie = cookie;
-	return verdict;
+		any_result = entry_allows(any, req, cookie);
+	if (peer_result == MATCH_YES || any_result == MATCH_YES)
+		return L7_ALLOW;
+	*cookie = first_cookie(peer, any);
+	*limit_hit = peer_result == MATCH_UNKNOWN || any_result == MATCH_UNKNOWN;
+	return L7_DENY;
 }
 
+/* Without a snapshot or a request the answer is DENY: a caller bug must
+ * not open the door. */
 enum l7_verdict l7_policy__check(const struct l7_policy *p, uint32_t endpoint_id,
 				 uint8_t direction, uint16_t port, uint32_t peer_identity,
 				 const struct l7_request *req, uint32_t *rule_cookie)
 {
+	uint32_t cookie = 0;
+	enum l7_verdict verdict = L7_DENY;
+
 	bool limit_hit;
 
-	return check(p, endpoint_id, direction, port, peer_identity, req, rule_cookie,
-		     &limit_hit);
+	if (p && req)
+		verdict = set_check(&p->current, endpoint_id, direction, port,
+				    peer_identity, req, &cookie, &limit_hit);
+	if (rule_cookie)
+		*rule_cookie = cookie;
+	return verdict;
 }
 
 /* One side of a flow: its verdict, cookie, and whether a deny is enforced. */
@@ -442,10 +455,11 @@ struct side {
 	uint32_t cookie;
 	bool audit;
 	bool limit_hit;
+	bool lifted;
 	int direction;
 };
 
-static void side_check(const struct l7_policy *p, const struct l7_endpoint *ep,
+static void side_check(const struct l7_rule_set *set, const struct l7_endpoint *ep,
 		       uint8_t direction, uint16_t port, uint32_t peer_identity,
 		       const struct l7_request *req, struct side *side)
 {
@@ -453,12 +467,15 @@ static void side_check(const struct l7_policy *p, const struct l7_endpoint *ep,
 	side->cookie = 0;
 	side->audit = false;
 	side->limit_hit = false;
+	side->lifted = false;
 	side->direction = direction;
 	if (!ep)
 		return;
-	side->verdict = check(p, ep->id, direction, port, peer_identity, req,
-			      &side->cookie, &side->limit_hit);
+	side->verdict = set_check(set, ep->id, direction, port, peer_identity, req,
+				  &side->cookie, &side->limit_hit);
 	side->audit = ep->audit;
+	if (side->verdict == L7_NOT_APPLICABLE)
+		side->lifted = set_lifted(set, ep->id, direction, port, peer_identity);
 }
 
 static void decision_from(struct l7_decision *out, enum l7_verdict verdict,
@@ -471,26 +488,26 @@ static void decision_from(struct l7_decision *out, enum l7_verdict verdict,
 }
 
 /*
- * Egress first. An enforced egress deny settles it, so ingress is not even
- * judged (as before audit mode existed); an audited one must still learn
- * whether ingress enforces a deny of its own. Without a snapshot, request
- * or flow the answer is DENY, as for l7_policy__check.
+ * The verdict of one generation of rules. Egress first. An enforced egress
+ * deny settles it, so ingress is not even judged (as before audit mode
+ * existed); an audited one must still learn whether ingress enforces a
+ * deny of its own. When neither side has rules for the request: an exempt
+ * peer (allowed at L4 only) is not restricted (NOT_APPLICABLE), a lifted
+ * key is forwarded (LIFTED), anything else has no rule (NO_RULE).
  */
-void l7_policy__decide(const struct l7_policy *p, const struct l7_flow *flow,
+static void set_decide(const struct l7_rule_set *set, const struct l7_flow *flow,
 		       const struct l7_request *req, struct l7_decision *out)
 {
 	struct side egress, ingress;
 
-	*out = (struct l7_decision){.verdict = L7_DENY, .direction = -1};
-	if (!p || !flow || !req)
-		return;
-	side_check(p, flow->source, WARDEN_DIR_EGRESS, flow->port,
+	*out = (struct l7_decision){.verdict = L7_NO_RULE, .direction = -1};
+	side_check(set, flow->source, WARDEN_DIR_EGRESS, flow->port,
 		   flow->destination_identity, req, &egress);
 	if (egress.verdict == L7_DENY && !egress.audit) {
 		decision_from(out, L7_DENY, &egress);
 		return;
 	}
-	side_check(p, flow->destination, WARDEN_DIR_INGRESS, flow->port,
+	side_check(set, flow->destination, WARDEN_DIR_INGRESS, flow->port,
 		   flow->source_identity, req, &ingress);
 	if (ingress.verdict == L7_DENY && !ingress.audit)
 		decision_from(out, L7_DENY, &ingress);
@@ -502,6 +519,50 @@ void l7_policy__decide(const struct l7_policy *p, const struct l7_flow *flow,
 		decision_from(out, L7_ALLOW, &ingress);
 	else if (egress.verdict == L7_ALLOW)
 		decision_from(out, L7_ALLOW, &egress);
-	else
+	else if (egress.verdict == L7_EXEMPT || ingress.verdict == L7_EXEMPT)
 		out->verdict = L7_NOT_APPLICABLE; /* direction -1, cookie 0 */
+	else if (egress.lifted)
+		decision_from(out, L7_LIFTED, &egress);
+	else if (ingress.lifted)
+		decision_from(out, L7_LIFTED, &ingress);
+}
+
+/* How strict a generation's decision is, for combining two of them. */
+static int strictness(enum l7_verdict verdict)
+{
+	switch (verdict) {
+	case L7_DENY:
+		return 3;
+	case L7_AUDIT:
+		return 2;
+	case L7_ALLOW:
+		return 1;
+	default:
+		return 0; /* no rule restricts it */
+	}
+}
+
+/*
+ * During a switch (a document with "previous") the request must pass the
+ * rules of both revisions: the stricter decision wins, the current one on
+ * a tie. A generation without a rule for the flow does not restrict it,
+ * unless neither has one: then nothing explains why the flow was
+ * redirected, and it is refused (NO_RULE).
+ */
+void l7_policy__decide(const struct l7_policy *p, const struct l7_flow *flow,
+		       const struct l7_request *req, struct l7_decision *out)
+{
+	struct l7_decision previous;
+
+	*out = (struct l7_decision){.verdict = L7_DENY, .direction = -1};
+	if (!p || !flow || !req)
+		return;
+	set_decide(&p->current, flow, req, out);
+	if (!p->has_previous)
+		return;
+	set_decide(&p->previous, flow, req, &previous);
+	if (out->verdict == L7_NO_RULE)
+		*out = previous;
+	else if (strictness(previous.verdict) > strictness(out->verdict))
+		*out = previous;
 }

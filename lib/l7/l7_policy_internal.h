@@ -117,6 +117,17 @@ struct l7_entry {
 	size_t exempt_count;
 };
 
+/*
+ * One generation of L7 rules: the entries, and the keys whose restriction a
+ * later revision lifted (the peer is allowed at L4 there now; connections
+ * the datapath redirected before still reach the proxy and are forwarded).
+ */
+struct l7_rule_set {
+	struct l7_index entries; /* key l7_entry_key_a/b -> entry_list[] */
+	struct l7_entry *entry_list;
+	struct l7_index lifted; /* key l7_entry_key_a/b -> 0 */
+};
+
 /* One compiled pattern; identical patterns share it across the snapshot. */
 struct l7_regex {
 	pcre2_code *code;
@@ -145,8 +156,12 @@ struct l7_policy {
 	struct l7_index endpoints; /* key (ipv4 as given, 0) -> endpoint_list[] */
 	struct l7_endpoint *endpoint_list;
 
-	struct l7_index entries; /* key l7_entry_key_a/b -> entry_list[] */
-	struct l7_entry *entry_list;
+	/* The rules in force, and during a policy switch the rules of the
+	 * revision being replaced (has_previous): then a request must pass
+	 * both (docs/proxy-policy.md, "Switching revisions"). */
+	struct l7_rule_set current;
+	struct l7_rule_set previous;
+	bool has_previous;
 };
 
 static inline uint64_t l7_entry_key_a(uint32_t endpoint_id, uint32_t identity)

@@ -156,7 +156,10 @@ void l7_policy_free(struct l7_policy *p)
 	for (size_t i = 0; i < p->regex_count; i++)
 		pcre2_code_free(p->regexes[i].code);
 	free(p->regexes);
-	index__free(&p->entries);
+	index__free(&p->current.entries);
+	index__free(&p->current.lifted);
+	index__free(&p->previous.entries);
+	index__free(&p->previous.lifted);
 	index__free(&p->endpoints);
 	index__free(&p->identities);
 	index__free(&p->ipcache);
@@ -168,6 +171,7 @@ void l7_policy_free(struct l7_policy *p)
 
 struct loader {
 	struct l7_policy *policy;
+	struct l7_rule_set *set;     /* the one l7[] and lifted[] go into */
 	struct l7_index regex_cache; /* (hash, length) -> regexes[] */
 	char *err;
 	size_t err_len;
@@ -660,6 +664,25 @@ static int load_exempt(struct loader *ld, const char *path, const json_t *list,
 	return 0;
 }
 
+/* "ingress" or "egress" at field, into *dir. */
+static int load_direction(struct loader *ld, const char *path, const json_t *direction,
+			  uint8_t *dir)
+{
+	char field[PATH_MAX_LEN];
+
+	if (!strcmp(json_string_value(direction), "ingress")) {
+		*dir = WARDEN_DIR_INGRESS;
+		return 0;
+	}
+	if (!strcmp(json_string_value(direction), "egress")) {
+		*dir = WARDEN_DIR_EGRESS;
+		return 0;
+	}
+	path_field(field, path, "direction");
+	return load_error(ld, field, "expected \"ingress\" or \"egress\", not \"%s\"",
+			  json_string_value(direction));
+}
+
 /*
  * One l7[] element. exempt is accepted on any entry but only the any-peer
  * (identity 0) entry's list has a meaning, so only that one is consulted.
@@ -668,7 +691,7 @@ static int load_entry(struct loader *ld, const char *path, const json_t *json, s
 {
 	static const char *const fields[] = {"endpoint", "direction", "port", "identity",
 					     "exempt",	 "rules",     NULL};
-	struct l7_entry *entry = &ld->policy->entry_list[pos];
+	struct l7_entry *entry = &ld->set->entry_list[pos];
 	uint32_t endpoint_id, identity, previous;
 	const json_t *direction, *exempt, *rules;
 	char field[PATH_MAX_LEN];
@@ -694,16 +717,9 @@ static int load_entry(struct loader *ld, const char *path, const json_t *json, s
 	if (err)
 		return err;
 
-	if (!strcmp(json_string_value(direction), "ingress")) {
-		dir = WARDEN_DIR_INGRESS;
-	} else if (!strcmp(json_string_value(direction), "egress")) {
-		dir = WARDEN_DIR_EGRESS;
-	} else {
-		path_field(field, path, "direction");
-		return load_error(ld, field,
-				  "expected \"ingress\" or \"egress\", not \"%s\"",
-				  json_string_value(direction));
-	}
+	err = load_direction(ld, path, direction, &dir);
+	if (err)
+		return err;
 	if (exempt) {
 		err = load_exempt(ld, path, exempt, entry);
 		if (err)
@@ -724,36 +740,108 @@ static int load_entry(struct loader *ld, const char *path, const json_t *json, s
 	entry->rule_count = i;
 
 	err =
-	    index__insert(&ld->policy->entries, l7_entry_key_a(endpoint_id, identity),
+	    index__insert(&ld->set->entries, l7_entry_key_a(endpoint_id, identity),
 			  l7_entry_key_b(dir, (uint16_t)port), (uint32_t)pos, &previous);
 	if (err == -EEXIST)
-		return load_error(
-		    ld, path,
-		    "duplicate of l7[%u] (same endpoint, direction, port and "
-		    "identity)",
-		    previous);
+		return load_error(ld, path,
+				  "duplicate of l7[%u] (same endpoint, direction, port "
+				  "and identity)",
+				  previous);
 	if (err)
 		return load_nomem(ld, path);
 	return 0;
 }
 
-static int load_l7(struct loader *ld, const json_t *list)
+/* base: "" for the document's own lists, "previous" for the previous set. */
+static int load_l7(struct loader *ld, const char *base, const json_t *list)
 {
 	char path[PATH_MAX_LEN];
 	size_t n = json_array_size(list);
 	int err;
 
-	ld->policy->entry_list =
-	    load_table(ld, "l7", n, sizeof(struct l7_entry), &ld->policy->entries);
-	if (!ld->policy->entry_list)
+	ld->set->entry_list =
+	    load_table(ld, "l7", n, sizeof(struct l7_entry), &ld->set->entries);
+	if (!ld->set->entry_list)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		path_item(path, "", "l7", i);
+		path_item(path, base, "l7", i);
 		err = load_entry(ld, path, json_array_get(list, i), i);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * lifted[]: keys (endpoint, direction, port, identity) whose L7 restriction
+ * a revision lifted; "since" is that revision (for people, not matched).
+ * Absent or null: none.
+ */
+static int load_lifted(struct loader *ld, const char *base, const json_t *list)
+{
+	static const char *const fields[] = {"endpoint", "direction", "port",
+					     "identity", "since",     NULL};
+	char path[PATH_MAX_LEN];
+	size_t n = list ? json_array_size(list) : 0;
+	int err;
+
+	err = index__init(&ld->set->lifted, n);
+	if (err)
+		return load_nomem(ld, "lifted");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *json = json_array_get(list, i), *direction;
+		uint32_t endpoint_id, identity;
+		uint64_t port, since;
+		uint8_t dir;
+
+		path_item(path, base, "lifted", i);
+		err = load_object(ld, path, json, fields);
+		if (!err)
+			err = field_uint32(ld, path, json, "endpoint", &endpoint_id);
+		if (!err)
+			err =
+			    field_string(ld, path, json, "direction", false, &direction);
+		if (!err)
+			err = field_uint(ld, path, json, "port", 1, UINT16_MAX, &port);
+		if (!err)
+			err = field_uint32(ld, path, json, "identity", &identity);
+		if (!err)
+			err = field_uint(ld, path, json, "since", 0, INT64_MAX, &since);
+		if (!err)
+			err = load_direction(ld, path, direction, &dir);
+		if (err)
+			return err;
+		err =
+		    index__insert(&ld->set->lifted, l7_entry_key_a(endpoint_id, identity),
+				  l7_entry_key_b(dir, (uint16_t)port), 0, NULL);
+		if (err == -EEXIST)
+			return load_error(ld, path, "duplicate key");
+		if (err)
+			return load_nomem(ld, path);
+	}
+	return 0;
+}
+
+/* One generation of rules: "l7" (required) and "lifted" of obj into set. */
+static int load_rule_set(struct loader *ld, const char *base, const json_t *obj,
+			 struct l7_rule_set *set)
+{
+	const json_t *l7, *lifted;
+	int err;
+
+	ld->set = set;
+	/*
+	 * "l7" is required even when empty: a document that lost it would
+	 * otherwise load as "no L7 rules anywhere".
+	 */
+	err = field_array(ld, base, obj, "l7", false, &l7);
+	if (!err)
+		err = field_array(ld, base, obj, "lifted", true, &lifted);
+	if (!err)
+		err = load_l7(ld, base, l7);
+	if (!err)
+		err = load_lifted(ld, base, lifted);
+	return err;
 }
 
 /*
@@ -927,8 +1015,11 @@ static int load_endpoints(struct loader *ld, const json_t *list)
 static int load_document(struct loader *ld, const json_t *doc)
 {
 	static const char *const fields[] = {"revision",  "ipcache", "identities",
-					     "endpoints", "l7",	     NULL};
-	const json_t *ipcache, *identities, *endpoints, *l7;
+					     "endpoints", "l7",	     "lifted",
+					     "previous",  NULL};
+	static const char *const previous_fields[] = {"l7", "lifted", NULL};
+	const json_t *ipcache, *identities, *endpoints, *previous;
+	char field[PATH_MAX_LEN];
 	int err;
 
 	if (!json_is_object(doc))
@@ -937,10 +1028,7 @@ static int load_document(struct loader *ld, const json_t *doc)
 	if (!err)
 		err = field_uint(ld, "", doc, "revision", 0, INT64_MAX,
 				 &ld->policy->revision);
-	/*
-	 * Every list is required, even when empty: a document that lost its
-	 * "l7" would otherwise load as "no L7 rules anywhere" and allow all.
-	 */
+	/* Every list is required, even when empty (see load_rule_set). */
 	if (!err)
 		err = field_array(ld, "", doc, "ipcache", false, &ipcache);
 	if (!err)
@@ -948,7 +1036,9 @@ static int load_document(struct loader *ld, const json_t *doc)
 	if (!err)
 		err = field_array(ld, "", doc, "endpoints", false, &endpoints);
 	if (!err)
-		err = field_array(ld, "", doc, "l7", false, &l7);
+		err = field_get(ld, "", doc, "previous", FIELD_NULLABLE,
+				FIELD_TYPE(JSON_OBJECT), "expected an object or null",
+				field, &previous);
 	if (!err)
 		err = load_ipcache(ld, ipcache);
 	if (!err)
@@ -956,7 +1046,14 @@ static int load_document(struct loader *ld, const json_t *doc)
 	if (!err)
 		err = load_endpoints(ld, endpoints);
 	if (!err)
-		err = load_l7(ld, l7);
+		err = load_rule_set(ld, "", doc, &ld->policy->current);
+	if (!err && previous) {
+		ld->policy->has_previous = true;
+		err = load_object(ld, "previous", previous, previous_fields);
+		if (!err)
+			err = load_rule_set(ld, "previous", previous,
+					    &ld->policy->previous);
+	}
 	return err;
 }
 

@@ -182,7 +182,8 @@ static int datapath_setup(struct agent *agent)
 		ret = identity_allocator__new_local(&agent->identities);
 	if (ret)
 		return ret;
-	ret = datapath__open(&agent->datapath, monitor__on_event, agent);
+	ret = datapath__open_sized(&agent->datapath, monitor__on_event, agent,
+				   agent->config.map_max_entries);
 	if (ret) {
 		pr_warn("cannot load the datapath: %s\n", strerror(-ret));
 		return ret;

@@ -48,6 +48,14 @@ struct agent_config {
 	unsigned int proxy_max_conns_per_source;
 	const char *metrics_address; /* Prometheus endpoint, "" = off */
 	const char *netns_prefix;    /* endpoint netns names: <prefix><id> */
+	/* --proxy-reload-timeout: how long an update waits for warden-proxy to
+	 * confirm a new policy document (ms). */
+	unsigned int proxy_reload_timeout_ms;
+	/* Test hooks (docs/control-protocol.md, "Test hooks"), from the
+	 * environment: WARDEN_TEST_HOOKS=1 enables the `test.fault` command;
+	 * WARDEN_TEST_MAP_MAX shrinks maps (0: the size in abi/maps.h). */
+	bool test_hooks;
+	uint32_t map_max_entries[DATAPATH_MAP_COUNT];
 	bool debug;
 };
 
@@ -102,6 +110,13 @@ struct agent {
 		time_t restart_window;
 		unsigned int burst;
 		time_t retry_at;
+		/* The acknowledgements (proxy.c): the last revision the
+		 * running proxy said it LOADED (0: none yet), the last it
+		 * REJECTED and why, the last revision written. */
+		uint64_t loaded;
+		uint64_t rejected;
+		char reject_reason[512];
+		uint64_t last_published;
 	} proxy;
 
 	/* Counted by policy_repo.c and proxy.c, exposed by metrics.c. */
@@ -111,6 +126,8 @@ struct agent {
 		/* Requests denied and connections refused by the proxy's
 		 * limits: regex, connection cap, per-source (metrics.c). */
 		uint64_t proxy_limit_hits[METRICS_PROXY_LIMITS];
+		uint64_t proxy_no_rule; /* denied: no rule for a redirected flow */
+		uint64_t proxy_lifted;	/* forwarded: the L7 restriction lifted */
 		uint64_t proxy_latency_buckets[METRICS_LATENCY_BUCKETS];
 		double proxy_latency_sum_s;
 	} metrics;

@@ -47,7 +47,10 @@ static void usage(FILE *out)
 	    "  --cidr-rules-select-pods  CiliumNetworkPolicy toCIDR/fromCIDR/CIDRSet\n"
 	    "                    rules also select the pods inside their CIDRs, as\n"
 	    "                    NetworkPolicy ipBlocks always do (default: they select\n"
-	    "                    no pod, as in Cilium; docs/policy-semantics.md)\n");
+	    "                    no pod, as in Cilium; docs/policy-semantics.md)\n"
+	    "  --proxy-reload-timeout S  how long a policy update waits for the L7\n"
+	    "                    proxy to confirm its new rules (default 10); after\n"
+	    "                    that the update fails and the proxy is restarted\n");
 }
 
 static int parse_pod_cidr(const char *text, struct agent_config *config)
@@ -99,6 +102,70 @@ static int parse_positive(const char *text, unsigned long max, unsigned int *out
 enum {
 	OPT_CIDR_RULES_SELECT_PODS = 256
 };
+
+/*
+ * Test hooks, from the environment (docs/control-protocol.md, "Test
+ * hooks"): WARDEN_TEST_HOOKS=1 enables the `test.fault` control command;
+ * WARDEN_TEST_MAP_MAX="warden_policy=64,warden_ipcache=32,..." shrinks maps
+ * (warden_endpoints also sizes warden_local_endpoints) so that tests can
+ * fill them quickly. Unset, nothing changes.
+ */
+static int test_hooks_parse(struct agent_config *config)
+{
+	static const struct {
+		const char *name;
+		enum datapath_map map;
+	} maps[] = {
+	    {"warden_policy", DATAPATH_MAP_POLICY},
+	    {"warden_ipcache", DATAPATH_MAP_IPCACHE},
+	    {"warden_endpoints", DATAPATH_MAP_ENDPOINTS},
+	    {"warden_ct", DATAPATH_MAP_CT},
+	    {"warden_metrics", DATAPATH_MAP_METRICS},
+	};
+	const char *hooks = getenv("WARDEN_TEST_HOOKS"),
+		   *sizes = getenv("WARDEN_TEST_MAP_MAX");
+	char copy[512], *item, *save = NULL;
+
+	config->test_hooks = hooks && !strcmp(hooks, "1");
+	if (!sizes || !*sizes)
+		return 0;
+	if (strlen(sizes) >= sizeof(copy)) {
+		fprintf(stderr, "wardend: WARDEN_TEST_MAP_MAX is too long\n");
+		return -EINVAL;
+	}
+	strcpy(copy, sizes);
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '='), *end;
+		unsigned long n;
+		size_t i;
+
+		if (!eq)
+			goto bad;
+		*eq = '\0';
+		n = strtoul(eq + 1, &end, 10);
+		if (*end || !n || n > UINT32_MAX)
+			goto bad;
+		for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+			if (!strcmp(item, maps[i].name))
+				break;
+		if (i == sizeof(maps) / sizeof(maps[0]))
+			goto bad;
+		config->map_max_entries[maps[i].map] = (uint32_t)n;
+		if (maps[i].map == DATAPATH_MAP_ENDPOINTS)
+			config->map_max_entries[DATAPATH_MAP_LOCAL_ENDPOINTS] =
+			    (uint32_t)n;
+	}
+	fprintf(stderr, "wardend: test hook: map sizes %s (WARDEN_TEST_MAP_MAX)\n",
+		sizes);
+	return 0;
+bad:
+	fprintf(stderr,
+		"wardend: WARDEN_TEST_MAP_MAX: expected MAP=N,... with MAP one of "
+		"warden_policy, warden_ipcache, warden_endpoints, warden_ct, "
+		"warden_metrics (got '%s')\n",
+		sizes);
+	return -EINVAL;
+}
 
 /* Where an option that is just a string goes (NULL: not such an option). */
 static const char **string_option(struct agent_config *config, int opt)
@@ -156,6 +223,20 @@ static int parse_option(struct agent_config *config, int opt, const char *arg)
 		}
 		config->reject_by_default = !strcmp(arg, "reject");
 		break;
+	case 'T': {
+		char *end;
+		double seconds = strtod(arg, &end);
+
+		if (end == arg || *end || !(seconds >= 0.05 && seconds <= 3600)) {
+			fprintf(stderr,
+				"wardend: --proxy-reload-timeout takes 0.05 to "
+				"3600 seconds, not '%s'\n",
+				arg);
+			return -EINVAL;
+		}
+		config->proxy_reload_timeout_ms = (unsigned int)(seconds * 1000);
+		break;
+	}
 	case 'P':
 		config->proxy_port = (uint16_t)atoi(arg);
 		if (!config->proxy_port) {
@@ -190,6 +271,7 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    {"proxy-max-conns-per-source", required_argument, NULL, 'c'},
 	    {"netns-prefix", required_argument, NULL, 'n'},
 	    {"cidr-rules-select-pods", no_argument, NULL, OPT_CIDR_RULES_SELECT_PODS},
+	    {"proxy-reload-timeout", required_argument, NULL, 'T'},
 	    {"debug", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -203,6 +285,7 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    .proxy_port = WARDEN_PROXY_PORT_DEFAULT,
 	    .metrics_address = METRICS_ADDRESS_DEFAULT,
 	    .netns_prefix = NETDEV_NETNS_PREFIX,
+	    .proxy_reload_timeout_ms = 10000,
 	};
 	/* A test node sets the prefix for every agent it runs (tests/node.sh). */
 	if (getenv("WARDEN_NETNS_PREFIX") && *getenv("WARDEN_NETNS_PREFIX"))
@@ -227,6 +310,8 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 			config->netns_prefix, NETDEV_NETNS_PREFIX_MAX);
 		return -EINVAL;
 	}
+	if (test_hooks_parse(config))
+		return -EINVAL;
 	if (parse_pod_cidr(config->pod_cidr, config)) {
 		fprintf(stderr,
 			"wardend: --pod-cidr %s: expected an IPv4 network /8 to /28\n",

@@ -25,12 +25,14 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "bpf_check.h"
 #include "control.h"
 #include "endpoint.h"
 #include "loop.h"
 #include "monitor.h"
 #include "policy_repo.h"
 #include "trace.h"
+#include "warden/fault.h"
 #include "warden/identity.h"
 #include "wire.h"
 
@@ -314,6 +316,52 @@ static int do_bpf_policy_get(struct request *r)
 	return 0;
 }
 
+/* Every map the agent writes against its own view (bpf_check.c). */
+static int do_bpf_check(struct request *r)
+{
+	struct bpf_check_report *report = calloc(1, sizeof(*report));
+	int ret;
+
+	if (!report)
+		return -ENOMEM;
+	ret = bpf_check__run(r->agent, report, r->err, sizeof(r->err));
+	if (!ret)
+		r->result = wire__bpf_check(report);
+	free(report);
+	return ret;
+}
+
+/*
+ * Test hooks only (WARDEN_TEST_HOOKS=1 at start): make the nth next hit
+ * of a fault point fail (warden/fault.h); nth 0 disarms it.
+ */
+static int do_test_fault(struct request *r)
+{
+	const char *name = wire__arg_string(r->args, "point", NULL);
+	long long nth = 1;
+	int point;
+
+	if (!r->agent->config.test_hooks) {
+		snprintf(r->err, sizeof(r->err),
+			 "test hooks are off (start wardend with WARDEN_TEST_HOOKS=1)");
+		return -EPERM;
+	}
+	point = name ? fault__parse(name) : -1;
+	if (point < 0) {
+		snprintf(r->err, sizeof(r->err),
+			 "point must be map-write, proxy-write, proxy-reject or netdev");
+		return -EINVAL;
+	}
+	if (json_object_get(r->args, "nth") &&
+	    (!wire__arg_integer(r->args, "nth", &nth) || nth < 0 || nth > 1000000)) {
+		snprintf(r->err, sizeof(r->err), "nth must be 0..1000000");
+		return -EINVAL;
+	}
+	fault__arm(point, (unsigned int)nth);
+	r->result = wire__test_fault(name, nth, fault__fired(point));
+	return 0;
+}
+
 static int do_policy_trace(struct request *r)
 {
 	struct trace_request req;
@@ -368,6 +416,8 @@ static const struct {
     {"policy.delete", do_policy_delete},
     {"policy.trace", do_policy_trace},
     {"bpf.policy.get", do_bpf_policy_get},
+    {"bpf.check", do_bpf_check},
+    {"test.fault", do_test_fault},
     {"monitor", do_monitor},
 };
 

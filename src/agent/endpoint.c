@@ -170,6 +170,7 @@ static void endpoint_free(struct endpoint *ep)
 		free((char *)ep->ports[i].name);
 	free(ep->ports);
 	policy_entries__free(&ep->entries);
+	policy_lifted_set__free(&ep->lifted);
 	free(ep);
 }
 
@@ -222,6 +223,38 @@ static struct policy_prefix host_prefix(uint32_t ipv4)
 	return p;
 }
 
+/*
+ * Is there room for one more endpoint: an entry in each endpoints map and
+ * one in the ipcache (its /32)? Checked before anything is made, so a full
+ * map refuses the endpoint with its name.
+ */
+static int check_room(struct agent *agent, char *err, size_t err_len)
+{
+	static const enum datapath_map endpoint_maps[] = {DATAPATH_MAP_ENDPOINTS,
+							  DATAPATH_MAP_LOCAL_ENDPOINTS};
+	enum datapath_map ipcache = DATAPATH_MAP_IPCACHE;
+
+	for (size_t i = 0; i < 2; i++) {
+		uint32_t capacity =
+		    datapath__map_capacity(agent->datapath, endpoint_maps[i]);
+
+		if (agent->endpoint_count + 1 > capacity) {
+			snprintf(err, err_len, "%s is full: it holds %u endpoints",
+				 datapath__map_name(agent->datapath, endpoint_maps[i]),
+				 capacity);
+			return -ENOSPC;
+		}
+	}
+	if (agent->ipcache->ops->count(agent->ipcache) + 1 >
+	    datapath__map_capacity(agent->datapath, ipcache)) {
+		snprintf(err, err_len, "%s is full (%u entries)",
+			 datapath__map_name(agent->datapath, ipcache),
+			 datapath__map_capacity(agent->datapath, ipcache));
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
 		     struct endpoint **out, char *err, size_t err_len)
 {
@@ -229,6 +262,7 @@ int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
 	struct endpoint *ep = NULL;
 	struct policy_prefix prefix;
 	bool listed = false, have_identity = false, have_net = false, in_ipcache = false;
+	bool regenerated = false;
 	int ret;
 
 	if (!valid_dns_label(name)) {
@@ -248,6 +282,8 @@ int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
 		return -EEXIST;
 	}
 	ret = check_user_labels(&spec->labels, err, err_len);
+	if (!ret)
+		ret = check_room(agent, err, err_len);
 	if (ret)
 		return ret;
 	ep = calloc(1, sizeof(*ep));
@@ -288,6 +324,12 @@ int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
 	have_net = true;
 	prefix = host_prefix(ep->net.ipv4);
 	ret = ipcache__upsert(agent->ipcache, &prefix, ep->identity);
+	if (ret == -ENOSPC) {
+		snprintf(err, err_len, "%s is full (%u entries)",
+			 datapath__map_name(agent->datapath, DATAPATH_MAP_IPCACHE),
+			 datapath__map_capacity(agent->datapath, DATAPATH_MAP_IPCACHE));
+		goto fail;
+	}
 	if (ret) {
 		snprintf(err, err_len, "ipcache: %s", strerror(-ret));
 		goto fail;
@@ -298,10 +340,12 @@ int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
 		goto fail;
 	listed = true;
 	/* Policy first, then the programs: the endpoint is never reachable
-	 * without its policy in the maps. */
+	 * without its policy in the maps. All or nothing: on error the maps
+	 * are as before. */
 	ret = regenerate__apply(agent, NULL, err, err_len);
 	if (ret)
 		goto fail;
+	regenerated = true;
 	ret = datapath__attach(agent->datapath, ep->net.host_ifindex);
 	if (ret) {
 		snprintf(err, err_len, "attach tc programs to %s: %s",
@@ -315,9 +359,12 @@ int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
 fail:
 	if (listed) {
 		list_remove(agent, ep);
-		datapath__policy_sync(agent->datapath, ep->entries.items,
-				      ep->entries.count, NULL, 0);
-		datapath__endpoint_delete(agent->datapath, ep->net.host_ifindex);
+		/* Only a regeneration that went through wrote anything of it. */
+		if (regenerated) {
+			datapath__policy_sync(agent->datapath, ep->entries.items,
+					      ep->entries.count, NULL, 0, ep->flags);
+			datapath__endpoint_delete(agent->datapath, ep->net.host_ifindex);
+		}
 	}
 	if (in_ipcache)
 		ipcache__remove(agent->ipcache, &prefix, ep->identity);
@@ -326,10 +373,14 @@ fail:
 	if (have_identity)
 		identity__release(agent->identities, ep->identity);
 	endpoint_free(ep);
-	if (listed) {
+	if (regenerated) {
 		char ignored[256];
 
-		regenerate__apply(agent, NULL, ignored, sizeof(ignored));
+		/* The others' policies named its identity: recompute them. */
+		if (regenerate__apply(agent, NULL, ignored, sizeof(ignored)))
+			pr_warn("endpoint %s/%s: regenerate after a failed create: "
+				"%s\n",
+				ns, name, ignored);
 	}
 	return ret;
 }
@@ -343,7 +394,7 @@ static void endpoint_teardown(struct agent *agent, struct endpoint *ep)
 	netdev_endpoint__destroy(&ep->net);
 	datapath__endpoint_delete(agent->datapath, ep->net.host_ifindex);
 	datapath__policy_sync(agent->datapath, ep->entries.items, ep->entries.count, NULL,
-			      0);
+			      0, ep->flags);
 	datapath__forget_endpoint(agent->datapath, ep->id);
 	ipcache__remove(agent->ipcache, &prefix, ep->identity);
 	identity__release(agent->identities, ep->identity);
@@ -513,11 +564,5 @@ void namespace__free_all(struct agent *agent)
 int endpoint__set_audit(struct agent *agent, struct endpoint *ep, bool on, char *err,
 			size_t err_len)
 {
-	int ret;
-
-	ep->audit_mode = on;
-	ret = regenerate__endpoint(agent, ep, err, err_len);
-	if (ret)
-		ep->audit_mode = !on;
-	return ret;
+	return regenerate__endpoint(agent, ep, on, err, err_len);
 }

@@ -14,6 +14,7 @@
 #include "warden/labels.h"
 #include "warden/netdev.h"
 #include "warden/policy_compile.h"
+#include "warden/policy_lifted.h"
 
 struct agent;
 
@@ -27,8 +28,9 @@ struct endpoint {
 	struct netdev_endpoint net;
 	struct compile_named_port *ports; /* names owned */
 	size_t port_count;
-	struct policy_entries entries; /* what the policy map holds now */
-	uint32_t flags;		       /* WARDEN_EP_* flags in the map */
+	struct policy_entries entries;	 /* what the policy map holds now */
+	struct policy_lifted_set lifted; /* in the proxy's document (policy_lifted.h) */
+	uint32_t flags;			 /* WARDEN_EP_* flags in the map */
 	uint32_t policy_revision;
 	bool audit_mode; /* `warden endpoint config NAME audit=on` */
 };

@@ -60,7 +60,8 @@ static int listen_on(const char *address)
 	return fd;
 }
 
-void metrics__observe_proxy(struct agent *agent, const char *verdict, double latency_s)
+void metrics__observe_proxy(struct agent *agent, const char *verdict, const char *reason,
+			    double latency_s)
 {
 	int v = !verdict			? 2
 		: !strcmp(verdict, "FORWARDED") ? 0
@@ -69,6 +70,10 @@ void metrics__observe_proxy(struct agent *agent, const char *verdict, double lat
 						: 2;
 
 	agent->metrics.proxy_requests[v]++;
+	if (reason && !strcmp(reason, "no-rule"))
+		agent->metrics.proxy_no_rule++;
+	else if (reason && !strcmp(reason, "lifted"))
+		agent->metrics.proxy_lifted++;
 	agent->metrics.proxy_latency_sum_s += latency_s;
 	for (int b = 0; b < METRICS_LATENCY_BUCKETS; b++)
 		if (latency_s <= latency_bounds_s[b])
@@ -196,6 +201,20 @@ static void render(struct agent *agent, struct text *t)
 		    (unsigned long long)agent->metrics.proxy_requests[v]);
 		total += agent->metrics.proxy_requests[v];
 	}
+	put(t,
+	    "# HELP warden_proxy_no_rule_total Requests the proxy refused because no "
+	    "L7 rule applies to their redirected flow (also in verdict=\"denied\").\n"
+	    "# TYPE warden_proxy_no_rule_total counter\nwarden_proxy_no_rule_total %llu\n"
+	    "# HELP warden_proxy_lifted_total Requests the proxy forwarded because the "
+	    "L7 restriction of their flow was lifted (also in verdict=\"forwarded\").\n"
+	    "# TYPE warden_proxy_lifted_total counter\nwarden_proxy_lifted_total %llu\n"
+	    "# HELP warden_proxy_policy_revision The policy revision warden-proxy "
+	    "confirmed it holds (0: none yet, or not running).\n"
+	    "# TYPE warden_proxy_policy_revision gauge\nwarden_proxy_policy_revision "
+	    "%llu\n",
+	    (unsigned long long)agent->metrics.proxy_no_rule,
+	    (unsigned long long)agent->metrics.proxy_lifted,
+	    (unsigned long long)(agent->proxy.pid > 0 ? agent->proxy.loaded : 0));
 	put(t, "# HELP warden_proxy_request_duration_seconds Proxy latency per request.\n"
 	       "# TYPE warden_proxy_request_duration_seconds histogram\n");
 	for (int b = 0; b < METRICS_LATENCY_BUCKETS; b++) {

@@ -17,8 +17,10 @@ struct metrics_server;
 int metrics__open(struct metrics_server **out, struct agent *agent, struct loop *loop,
 		  const char *address);
 void metrics__close(struct metrics_server *server);
-/* One request judged by the proxy: its verdict and latency. */
-void metrics__observe_proxy(struct agent *agent, const char *verdict, double latency_s);
+/* One request judged by the proxy: its verdict, the reason for it when it
+ * was not the rules' own ("no-rule", "lifted"; or NULL), and latency. */
+void metrics__observe_proxy(struct agent *agent, const char *verdict, const char *reason,
+			    double latency_s);
 /*
  * A limit of the proxy decided, not the rules: reason is the access log's
  * (regex_limit, connection_limit, per_source_limit). Unknown reasons are

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,8 @@ static int proxy_spawn(struct agent *agent)
 		_exit(127);
 	}
 	agent->proxy.pid = pid;
+	/* Until it says what it loaded (LOADED, proxy__on_events). */
+	agent->proxy.loaded = 0;
 	pr_info("warden-proxy started (pid %d, port %s)\n", pid, port);
 	return 0;
 }
@@ -117,7 +120,7 @@ static int proxy_spawn(struct agent *agent)
 int proxy__start(struct agent *agent)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	char policy[600], events[600], dir[600];
+	char policy[600], events[600], dir[600], err[640];
 	int ret;
 
 	snprintf(dir, sizeof(dir), "%s/proxy", agent->config.state_dir);
@@ -134,10 +137,102 @@ int proxy__start(struct agent *agent)
 		return -errno;
 	if (bind(agent->proxy.events_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return -errno;
-	ret = proxy_policy__publish(agent);
+	/* Nothing runs yet: the proxy reads this when it starts. */
+	ret = proxy_policy__write(agent, &(struct proxy_policy_view){0},
+				  agent->policy_revision, false, err, sizeof(err));
+	if (ret) {
+		pr_warn("%s\n", err);
+		return ret;
+	}
+	agent->proxy.last_published = agent->policy_revision;
+	return proxy_spawn(agent);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Signal the running proxy and wait until it says it LOADED revision (0),
+ * REJECTED it (-EPROTO), or the timeout passes (-ETIMEDOUT: the proxy is
+ * killed, so that it cannot take the document later, behind our back; the
+ * supervisor starts it again and it reads whatever file is then in force).
+ * Meanwhile its access log is handled as usual, and a proxy that dies is
+ * restarted: the new one reads the file, which is this revision already.
+ * A proxy that dies and is not restarted (too many restarts) leaves
+ * nothing to wait for: 0, as when none runs.
+ */
+static int proxy_await(struct agent *agent, uint64_t revision, char *err, size_t err_len)
+{
+	uint64_t deadline = now_ms() + agent->config.proxy_reload_timeout_ms;
+
+	kill(agent->proxy.pid, SIGHUP);
+	for (;;) {
+		struct pollfd pfd = {.fd = agent->proxy.events_fd, .events = POLLIN};
+		uint64_t now;
+
+		proxy__on_events(agent);
+		if (agent->proxy.loaded >= revision)
+			return 0;
+		if (agent->proxy.rejected == revision) {
+			snprintf(err, err_len,
+				 "warden-proxy refused the policy document of revision "
+				 "%llu: %s",
+				 (unsigned long long)revision,
+				 agent->proxy.reject_reason);
+			return -EPROTO;
+		}
+		proxy__on_child_exit(agent);
+		if (agent->proxy.pid <= 0) {
+			pr_warn("warden-proxy is not running: it loads revision %llu "
+				"when it starts\n",
+				(unsigned long long)revision);
+			return 0;
+		}
+		now = now_ms();
+		if (now >= deadline) {
+			kill(agent->proxy.pid, SIGKILL);
+			snprintf(err, err_len,
+				 "warden-proxy did not confirm the policy document of "
+				 "revision %llu within %.1f s (it was restarted)",
+				 (unsigned long long)revision,
+				 agent->config.proxy_reload_timeout_ms / 1000.0);
+			return -ETIMEDOUT;
+		}
+		poll(&pfd, 1, (int)(deadline - now < 50 ? deadline - now : 50));
+	}
+}
+
+int proxy__publish(struct agent *agent, const struct proxy_policy_view *view,
+		   uint64_t *revision, char *err, size_t err_len)
+{
+	uint64_t next = agent->policy_revision > agent->proxy.last_published
+			    ? agent->policy_revision
+			    : agent->proxy.last_published;
+	bool running = agent->proxy.pid > 0;
+	int ret;
+
+	*revision = 0;
+	if (agent->proxy.events_fd < 0)
+		return 0; /* no proxy set up (before proxy__start) */
+	next++;
+	/* With no proxy to refuse it, the agent checks the document itself. */
+	ret = proxy_policy__write(agent, view, next, !running, err, err_len);
 	if (ret)
 		return ret;
-	return proxy_spawn(agent);
+	agent->proxy.last_published = next;
+	*revision = next;
+	if (!running) {
+		pr_info("warden-proxy is not running: it loads revision %llu when it "
+			"starts\n",
+			(unsigned long long)next);
+		return 0;
+	}
+	return proxy_await(agent, next, err, err_len);
 }
 
 /*
@@ -206,10 +301,45 @@ void proxy__stop(struct agent *agent)
 }
 
 /*
- * Access-log datagrams from the proxy: lines "VERDICT[:REASON] LATENCY_US
- * {JSON}" (src/proxy/access_log.h). The prefix feeds the metrics; the JSON
- * is kept as text and parsed only if a monitor reads it. A REFUSED line is
- * a connection refused by a limit, not a request.
+ * "LOADED <revision>" or "REJECTED <revision> <reason>" from the proxy's
+ * main thread (src/proxy/main.c). A document the proxy could not even
+ * read gives revision 0: the one it was told to read is the last one
+ * written. Returns false when the line is not one of these.
+ */
+static bool proxy_ack(struct agent *agent, const char *line)
+{
+	unsigned long long revision;
+	const char *rest;
+	char *end;
+
+	if (!strncmp(line, "LOADED ", 7)) {
+		revision = strtoull(line + 7, &end, 10);
+		if (end == line + 7 || *end)
+			return true;
+		agent->proxy.loaded = revision;
+		pr_debug("warden-proxy loaded revision %llu\n", revision);
+		return true;
+	}
+	if (strncmp(line, "REJECTED ", 9))
+		return false;
+	revision = strtoull(line + 9, &end, 10);
+	if (end == line + 9)
+		return true;
+	rest = *end == ' ' ? end + 1 : end;
+	agent->proxy.rejected = revision ? revision : agent->proxy.last_published;
+	snprintf(agent->proxy.reject_reason, sizeof(agent->proxy.reject_reason), "%s",
+		 rest);
+	pr_warn("warden-proxy refused revision %llu: %s\n",
+		(unsigned long long)agent->proxy.rejected, rest);
+	return true;
+}
+
+/*
+ * Datagrams from the proxy: its acknowledgements (proxy_ack), and its
+ * access log, lines "VERDICT[:REASON] LATENCY_US {JSON}"
+ * (src/proxy/access_log.h). The prefix feeds the metrics; the JSON is kept
+ * as text and parsed only if a monitor reads it. A REFUSED line is a
+ * connection refused by a limit, not a request.
  */
 void proxy__on_events(struct agent *agent)
 {
@@ -231,6 +361,8 @@ void proxy__on_events(struct agent *agent)
 			if (!end)
 				end = buf + n;
 			*end = '\0';
+			if (proxy_ack(agent, line))
+				continue;
 			space = strchr(verdict, ' ');
 			if (!space)
 				continue;
@@ -246,7 +378,7 @@ void proxy__on_events(struct agent *agent)
 			}
 			if (strcmp(verdict, "REFUSED")) {
 				agent->proxy.requests++;
-				metrics__observe_proxy(agent, verdict,
+				metrics__observe_proxy(agent, verdict, reason,
 						       (double)latency_us / 1e6);
 			}
 			monitor__relay_proxy(agent, json, (size_t)(end - json));

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Regeneration (regenerate.c): policy x identities x endpoints, compiled,
- * then written to the maps; all or nothing.
+ * then handed to the proxy and written to the maps; all or nothing.
  */
 #ifndef WARDEN_AGENT_REGENERATE_H
 #define WARDEN_AGENT_REGENERATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warden/abi/maps.h"
 #include "warden/policy.h"
 
 struct agent;
@@ -23,18 +25,23 @@ struct cidr_identity {
 /*
  * Make `candidate` the policy in force (or, when candidate is NULL, just
  * recompute the current one after an endpoint or identity change):
- * compile every endpoint, and only if all of that succeeds write the maps.
- * On error nothing changes and err says why. The caller swaps candidate
- * into agent->policies after a success.
+ * compile every endpoint, hand the proxy its rules, write the maps (see
+ * regenerate.c for the order). All or nothing: on error every map and the
+ * proxy hold what they held before, and err says why (a full map is
+ * named). The caller swaps candidate into agent->policies after a success.
  */
 int regenerate__apply(struct agent *agent, const struct policy_set *candidate, char *err,
 		      size_t err_len);
 /*
- * ep's own settings changed (audit mode): write its endpoint entry at a new
- * policy revision, so established flows are re-checked.
+ * Turn ep's audit mode on or off: the proxy's document, then its endpoint
+ * entry at a new policy revision, so established flows are re-checked. On
+ * error nothing changed.
  */
-int regenerate__endpoint(struct agent *agent, struct endpoint *ep, char *err,
+int regenerate__endpoint(struct agent *agent, struct endpoint *ep, bool audit, char *err,
 			 size_t err_len);
+/* The endpoint entry the maps should hold for ep (for `warden bpf check`). */
+void regenerate__endpoint_info(const struct endpoint *ep,
+			       struct warden_endpoint_info *out);
 /* Release the CIDR identities of the policy in force (shutdown). */
 void regenerate__free(struct agent *agent);
 /*

@@ -273,6 +273,7 @@ static int judge_http(struct agent *agent, const struct trace_peer *from,
 			       .destination_identity = to->identity,
 			       .port = port};
 	char policy[600];
+	bool no_rule;
 	int ret;
 
 	ret = proxy_policy__snapshot(agent, &snap, err, err_len);
@@ -287,13 +288,20 @@ static int judge_http(struct agent *agent, const struct trace_peer *from,
 	l7_policy__put(snap);
 	policy_repo__describe_cookie(agent, decision.rule_cookie,
 				     decision.verdict == L7_ALLOW ||
-					 decision.verdict == L7_NOT_APPLICABLE,
+					 decision.verdict == L7_NOT_APPLICABLE ||
+					 decision.verdict == L7_LIFTED,
 				     policy, sizeof(policy));
+	/* The proxy refuses a redirected flow no rule applies to. */
+	no_rule = decision.verdict == L7_NO_RULE;
+	if (no_rule)
+		decision.verdict = L7_DENY;
 	out->verdict = decision.verdict == L7_DENY    ? TRACE_DENIED
 		       : decision.verdict == L7_AUDIT ? TRACE_AUDIT
 						      : TRACE_ALLOWED;
 	snprintf(out->policy, sizeof(out->policy), "%s",
-		 decision.verdict == L7_DENY ? "no HTTP rule matched" : policy);
+		 no_rule		       ? "no L7 rule for this flow"
+		 : decision.verdict == L7_DENY ? "no HTTP rule matched"
+					       : policy);
 	out->restricted = decision.verdict == L7_DENY || decision.verdict == L7_AUDIT;
 	if (out->restricted)
 		snprintf(out->restricted_by, sizeof(out->restricted_by), "%s", policy);

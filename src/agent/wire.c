@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "agent.h"
+#include "bpf_check.h"
 #include "endpoint.h"
 #include "label_json.h"
 #include "policy_repo.h"
@@ -628,6 +629,114 @@ json_t *wire__bpf_policy(struct agent *agent, const struct endpoint *ep)
 			 "ingress", (ep->flags & WARDEN_EP_ENFORCE_INGRESS) != 0,
 			 "egress", (ep->flags & WARDEN_EP_ENFORCE_EGRESS) != 0, "entries",
 			 entries, "audit", ep->audit_mode);
+}
+
+/* A policy-map value as `bpf check` shows it (null for none). */
+static json_t *check_policy_value(const struct warden_policy_value *v, bool present)
+{
+	if (!present)
+		return json_null();
+	return json_pack("{s:s, s:I, s:i}", "verdict",
+			 v->flags & WARDEN_POLICY_DENY	     ? "deny"
+			 : !(v->flags & WARDEN_POLICY_ALLOW) ? "none"
+			 : v->proxy_port		     ? "redirect"
+							     : "allow",
+			 "rule_cookie", (json_int_t)v->rule_cookie, "proxy_port",
+			 ntohs(v->proxy_port));
+}
+
+static json_t *check_endpoint_value(const struct warden_endpoint_info *info, bool present)
+{
+	if (!present)
+		return json_null();
+	return json_pack("{s:i, s:i, s:i, s:i}", "endpoint_id",
+			 (json_int_t)info->endpoint_id, "identity",
+			 (json_int_t)info->identity, "flags", (json_int_t)info->flags,
+			 "policy_revision", (json_int_t)info->policy_revision);
+}
+
+static json_t *check_item_json(const struct bpf_check_map *map,
+			       const struct bpf_check_item *item)
+{
+	bool has_agent = item->problem != BPF_CHECK_STALE;
+	bool has_kernel = item->problem != BPF_CHECK_MISSING;
+	char text[INET6_ADDRSTRLEN + 8];
+
+	switch (map->map) {
+	case DATAPATH_MAP_POLICY: {
+		const struct warden_policy_key *k = &item->policy.key;
+
+		key_ports(k, text, sizeof(text));
+		return json_pack(
+		    "{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:o}", "problem",
+		    bpf_check_problem__name(item->problem), "endpoint_id",
+		    (json_int_t)k->endpoint_id, "direction",
+		    k->direction == WARDEN_DIR_INGRESS ? "ingress" : "egress", "identity",
+		    (json_int_t)k->identity, "protocol",
+		    k->prefixlen <= WARDEN_POLICY_PREFIX_ANY_PROTO
+			? "ANY"
+			: proto_name(k->protocol),
+		    "ports", text, "agent",
+		    check_policy_value(&item->policy.agent, has_agent), "kernel",
+		    check_policy_value(&item->policy.kernel, has_kernel));
+	}
+	case DATAPATH_MAP_IPCACHE:
+		policy_prefix__format(&item->ipcache.prefix, text, sizeof(text));
+		return json_pack(
+		    "{s:s, s:s, s:o, s:o}", "problem",
+		    bpf_check_problem__name(item->problem), "prefix", text, "agent",
+		    has_agent ? json_integer(item->ipcache.agent) : json_null(), "kernel",
+		    has_kernel ? json_integer(item->ipcache.kernel) : json_null());
+	default: {
+		json_t *out = json_pack(
+		    "{s:s, s:o, s:o}", "problem", bpf_check_problem__name(item->problem),
+		    "agent", check_endpoint_value(&item->endpoint.agent, has_agent),
+		    "kernel", check_endpoint_value(&item->endpoint.kernel, has_kernel));
+
+		if (map->map == DATAPATH_MAP_ENDPOINTS)
+			json_object_set_new(out, "ifindex",
+					    json_integer(item->endpoint.ifindex));
+		else
+			json_object_set_new(
+			    out, "ipv4",
+			    json_string(inet_ntop(AF_INET, &item->endpoint.ipv4, text,
+						  sizeof(text))));
+		return out;
+	}
+	}
+}
+
+json_t *wire__test_fault(const char *point, long long nth, unsigned int fired)
+{
+	return json_pack("{s:s, s:I, s:i}", "point", point, "nth", (json_int_t)nth,
+			 "fired", (json_int_t)fired);
+}
+
+json_t *wire__bpf_check(const struct bpf_check_report *report)
+{
+	json_t *maps = json_array();
+
+	for (size_t i = 0; i < report->map_count; i++) {
+		const struct bpf_check_map *map = &report->maps[i];
+		json_t *entries = json_array();
+
+		for (size_t j = 0; j < map->item_count; j++)
+			json_array_append_new(entries,
+					      check_item_json(map, &map->items[j]));
+		json_array_append_new(
+		    maps,
+		    json_pack(
+			"{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:b}", "map", map->name,
+			"agent", (json_int_t)map->agent, "kernel",
+			(json_int_t)map->kernel, "missing", (json_int_t)map->missing,
+			"stale", (json_int_t)map->stale, "differing",
+			(json_int_t)map->differing, "entries", entries, "truncated",
+			map->item_count < map->missing + map->stale + map->differing));
+	}
+	return json_pack("{s:b, s:o, s:{s:s, s:I, s:I}}", "clean", report->clean, "maps",
+			 maps, "proxy", "state", bpf_check_proxy__name(report->proxy),
+			 "revision", (json_int_t)report->proxy_revision,
+			 "document_revision", (json_int_t)report->document_revision);
 }
 
 static const char *trace_verdict_name(enum trace_verdict v)

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 struct agent;
+struct bpf_check_report;
 struct agent_status;
 struct endpoint;
 struct endpoint_spec;
@@ -77,6 +78,9 @@ json_t *wire__policy_delete(const struct policy_change *change);
 json_t *wire__policy_validate(const struct policy_set *parsed,
 			      const struct str_list *warnings);
 json_t *wire__bpf_policy(struct agent *agent, const struct endpoint *ep);
+json_t *wire__bpf_check(const struct bpf_check_report *report);
+/* test.fault's answer: the point armed, its nth, how often it fired so far. */
+json_t *wire__test_fault(const char *point, long long nth, unsigned int fired);
 json_t *wire__trace(const struct trace_result *trace);
 json_t *wire__streaming(void);
 /*

@@ -47,6 +47,10 @@ const char *access_reason__name(enum access_reason r)
 		return "connection_limit";
 	case ACCESS_REASON_SOURCE_LIMIT:
 		return "per_source_limit";
+	case ACCESS_REASON_NO_RULE:
+		return "no-rule";
+	case ACCESS_REASON_LIFTED:
+		return "lifted";
 	default:
 		return NULL;
 	}
@@ -61,6 +65,10 @@ const char *access_reason__text(enum access_reason r)
 		return "Proxy connection limit";
 	case ACCESS_REASON_SOURCE_LIMIT:
 		return "Proxy per-source connection limit";
+	case ACCESS_REASON_NO_RULE:
+		return "no-rule";
+	case ACCESS_REASON_LIFTED:
+		return "lifted";
 	default:
 		return NULL;
 	}

@@ -8,9 +8,10 @@
  *
  * so the agent can count a request without parsing its JSON (it parses
  * only what a monitor reads). REASON (a metrics label, e.g.
- * DENIED:regex_limit) is there when a limit, not the rules, decided; a
- * connection refused before any request (REFUSED:per_source_limit) is a
- * line of its own, type "proxy-connection". Records are batched: a batch goes out when
+ * DENIED:regex_limit, DENIED:no-rule) is there when something other than
+ * the rules' own verdict decided; a connection refused before any request
+ * (REFUSED:per_source_limit) is a line of its own, type
+ * "proxy-connection". Records are batched: a batch goes out when
  * it is full or ACCESS_LOG_DELAY_US after its first record, so the agent
  * wakes up at most ~50 times a second per worker whatever the request
  * rate (at 10,000 requests/s one wake-up per request cost the agent more
@@ -35,12 +36,23 @@ enum access_verdict {
 	ACCESS_VERDICT_COUNT,
 };
 
-/* What decided when it was a limit rather than the rules. */
+/*
+ * What decided when it was not the rules' own verdict:
+ *   REGEX_LIMIT: DENIED, a regex gave up (l7_policy.c);
+ *   CONNECTION_LIMIT, SOURCE_LIMIT: REFUSED at accept (--max-conns,
+ *     --max-conns-per-source);
+ *   NO_RULE: DENIED, no L7 rule applies to a flow the datapath redirected
+ *     (nothing explains the redirect: fail closed);
+ *   LIFTED: FORWARDED, a revision lifted the L7 restriction of the flow (a
+ *     connection redirected before that, now allowed at L4).
+ */
 enum access_reason {
 	ACCESS_REASON_NONE,
-	ACCESS_REASON_REGEX_LIMIT,	/* DENIED: a regex gave up (l7_policy.c) */
-	ACCESS_REASON_CONNECTION_LIMIT, /* REFUSED: the worker's --max-conns */
-	ACCESS_REASON_SOURCE_LIMIT,	/* REFUSED: --max-conns-per-source */
+	ACCESS_REASON_REGEX_LIMIT,
+	ACCESS_REASON_CONNECTION_LIMIT,
+	ACCESS_REASON_SOURCE_LIMIT,
+	ACCESS_REASON_NO_RULE,
+	ACCESS_REASON_LIFTED,
 	ACCESS_REASON_COUNT,
 };
 

@@ -409,10 +409,28 @@ static void judge(struct http_session *s, struct http_env *env,
 	l7_policy__decide(s->snapshot, &flow, &lr, &decision);
 	s->direction = decision.direction;
 	s->rule_cookie = decision.rule_cookie;
-	if (decision.verdict == L7_DENY)
+	switch (decision.verdict) {
+	case L7_DENY:
 		s->verdict = ACCESS_DENIED;
-	else if (decision.verdict == L7_AUDIT)
+		break;
+	case L7_AUDIT:
 		s->verdict = ACCESS_AUDIT;
+		break;
+	case L7_NO_RULE:
+		/*
+		 * The datapath sent this flow here, but no rule of the
+		 * snapshot applies to it (a snapshot behind the datapath, a
+		 * bug): refuse it rather than pass it unfiltered.
+		 */
+		s->verdict = ACCESS_DENIED;
+		s->reason = ACCESS_REASON_NO_RULE;
+		break;
+	case L7_LIFTED:
+		s->reason = ACCESS_REASON_LIFTED;
+		break;
+	default:
+		break;
+	}
 	/* A regex gave up: the deny (or the audited one) is the limit's. */
 	if (decision.limit_hit)
 		s->reason = ACCESS_REASON_REGEX_LIMIT;
@@ -425,6 +443,7 @@ static void judge(struct http_session *s, struct http_env *env,
 	 */
 	if (s->verdict != ACCESS_DENIED && req->upgrade && !upgrade_is_websocket(req)) {
 		s->verdict = ACCESS_DENIED;
+		s->reason = ACCESS_REASON_NONE;
 		s->rule_cookie = 0;
 	}
 }

@@ -14,11 +14,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -313,40 +316,106 @@ static int fit_fd_limit(const struct proxy_config *config)
 
 /* ---- policy ----------------------------------------------------------- */
 
-/* Load and compile the document. Errors name the file (and the line for
- * JSON syntax). */
-static int load_policy(const char *path, struct l7_policy **out)
+/*
+ * Load and compile the document. On failure err says why, naming the file
+ * (and the line for JSON syntax). *revision is the document's revision
+ * when it could be read, also when the document is refused, else 0.
+ */
+static int load_policy(const char *path, struct l7_policy **out, uint64_t *revision,
+		       char *err, size_t err_len)
 {
-	char err[512];
+	char why[512];
 	json_error_t jerr;
 	json_t *doc;
 	int ret;
 
+	*revision = 0;
 	doc = json_load_file(path, 0, &jerr);
 	if (!doc) {
-		pr_warn("%s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
+		snprintf(err, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+			 jerr.text);
 		return -EINVAL;
 	}
-	err[0] = '\0';
-	ret = l7_policy__load(doc, out, err, sizeof(err));
+	if (json_is_integer(json_object_get(doc, "revision")) &&
+	    json_integer_value(json_object_get(doc, "revision")) > 0)
+		*revision =
+		    (uint64_t)json_integer_value(json_object_get(doc, "revision"));
+	why[0] = '\0';
+	ret = l7_policy__load(doc, out, why, sizeof(why));
 	json_decref(doc);
 	if (ret)
-		pr_warn("%s: %s\n", path, err[0] ? err : strerror(-ret));
+		snprintf(err, err_len, "%s: %s", path, why[0] ? why : strerror(-ret));
 	return ret;
+}
+
+/*
+ * Tell the agent what became of a document: "LOADED <revision>" once it
+ * is the snapshot requests are judged by (at start and after each SIGHUP),
+ * "REJECTED <revision> <reason>" when it was refused (the old snapshot
+ * stays). The agent writes the maps of a revision only after the proxy
+ * said LOADED (docs/proxy-policy.md), so unlike the access log these lines
+ * must not be dropped: the send waits (a bounded time) while the agent's
+ * queue is full. Same socket as the access log; the first word tells them
+ * apart.
+ */
+static void announce(const struct proxy_config *config, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void announce(const struct proxy_config *config, const char *fmt, ...)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 2};
+	char line[1024];
+	va_list ap;
+	int fd, n;
+
+	if (!config->events_path || strlen(config->events_path) >= sizeof(addr.sun_path))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	/* One line: a reason must not break the framing. */
+	for (int i = 0; i < n; i++)
+		if (line[i] == '\n')
+			line[i] = ' ';
+	line[n++] = '\n';
+	strcpy(addr.sun_path, config->events_path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (sendto(fd, line, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&addr,
+		      sizeof(addr)) < 0) {
+		if (errno == EINTR)
+			continue;
+		/* No agent (tests without one), or it did not read for 2 s. */
+		pr_debug("announce to %s: %s\n", config->events_path, strerror(errno));
+		break;
+	}
+	close(fd);
 }
 
 static void reload(const struct proxy_config *config, struct policy_holder *holder)
 {
 	struct l7_policy *next;
+	uint64_t revision;
+	char err[640];
 
-	if (load_policy(config->policy_path, &next)) {
+	if (load_policy(config->policy_path, &next, &revision, err, sizeof(err))) {
+		pr_warn("%s\n", err);
 		pr_warn("policy reload failed: keeping revision %llu\n",
 			(unsigned long long)l7_policy__revision(holder->current));
+		announce(config, "REJECTED %llu %s", (unsigned long long)revision, err);
 		return;
 	}
 	pr_info("policy revision %llu loaded\n",
 		(unsigned long long)l7_policy__revision(next));
 	policy_holder__swap(holder, next);
+	announce(config, "LOADED %llu", (unsigned long long)revision);
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -463,11 +532,24 @@ int main(int argc, char **argv)
 {
 	struct proxy *px = calloc(1, sizeof(*px));
 	struct l7_policy *initial;
+	uint64_t revision;
+	char err[640];
 	sigset_t set;
 	int ret = 1;
 
 	if (!px)
 		return 1;
+	/*
+	 * Workers inherit this mask: only the main thread takes signals. Set
+	 * before anything else: a SIGHUP the agent sends while we start
+	 * (a new document) must wait for sigwaitinfo, not kill us.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (parse_options(argc, argv, &px->config))
 		goto cleanup;
 	if (fit_fd_limit(&px->config))
@@ -477,19 +559,15 @@ int main(int argc, char **argv)
 		pr_warn("out of memory\n");
 		goto cleanup;
 	}
-	if (load_policy(px->config.policy_path, &initial))
+	if (load_policy(px->config.policy_path, &initial, &revision, err, sizeof(err))) {
+		pr_warn("%s\n", err);
+		announce(&px->config, "REJECTED %llu %s", (unsigned long long)revision,
+			 err);
 		goto cleanup;
+	}
 	check_mark(&px->config);
 	policy_holder__init(&px->holder, initial);
 	px->holder_ready = true;
-
-	/* Workers inherit this mask: only the main thread takes signals. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	if (start_workers(px)) {
 		/* Nothing runs: the workers created are freed below. */
@@ -502,6 +580,7 @@ int main(int argc, char **argv)
 		px->config.upstream_mode ? " (upstream mode)" : " (transparent)",
 		(unsigned long long)l7_policy__revision(initial), px->config.max_conns,
 		px->config.max_conns_per_source);
+	announce(&px->config, "LOADED %llu", (unsigned long long)revision);
 	wait_signals(px, &set);
 	stop_workers(px);
 	ret = 0;

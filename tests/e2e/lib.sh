@@ -103,8 +103,9 @@ controlled_check() {
 
 start_agent() {
 	# WARDEND_ARGS: extra options for one test (unquoted: split on blanks).
+	# WARDEN_TEST_HOOKS=1: the `test.fault` command of test_faults.sh.
 	# shellcheck disable=SC2086
-	"$WARDEND" --state-dir "$E2E_TMP/state" --socket "$SOCK" ${WARDEND_ARGS:-} >>"$E2E_TMP/wardend.log" 2>&1 &
+	WARDEN_TEST_HOOKS=1 "$WARDEND" --state-dir "$E2E_TMP/state" --socket "$SOCK" ${WARDEND_ARGS:-} >>"$E2E_TMP/wardend.log" 2>&1 &
 	AGENT_PID=$!
 	for _ in $(seq 100); do
 		[ -S "$SOCK" ] && W status >/dev/null 2>&1 && return 0

@@ -6,7 +6,10 @@ A datagram carries one or more lines "VERDICT[:REASON] LATENCY_US {JSON}"
 (src/proxy/access_log.h); the prefix must repeat the JSON's verdict and
 latency (0 for a refused connection, which has none), else a line
 {"format_error": ...} is written instead, which the tests' record checks
-then fail on. A REASON is kept in the record as "prefix_reason"."""
+then fail on. A REASON is kept in the record as "prefix_reason". The
+proxy's answers to a policy document, "LOADED REVISION" and "REJECTED
+REVISION REASON" (docs/proxy-policy.md, "Updates"), go to OUT.acks, one per
+line."""
 import json
 import os
 import socket
@@ -17,10 +20,13 @@ if os.path.exists(path):
     os.unlink(path)
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 sock.bind(path)
-with open(out, "a", buffering=1) as f:
+with open(out, "a", buffering=1) as f, open(out + ".acks", "a", buffering=1) as acks:
     while True:
         for line in sock.recv(65536).decode().split("\n"):
             if not line:
+                continue
+            if line.startswith(("LOADED ", "REJECTED ")):
+                acks.write(line + "\n")
                 continue
             try:
                 prefix, latency, text = line.split(" ", 2)

@@ -359,6 +359,16 @@ else
 fi
 reload_policy "" 8
 expect "audit off again: DELETE 403" 403 "$(code -X DELETE "$URL/public/audit-me")"
+# The agent waits for these answers before it writes the maps.
+check "the proxy answered each document: LOADED 2..8, REJECTED 0 for the unreadable one" \
+	python3 -c 'import sys, time
+want = ["LOADED %d" % r for r in range(2, 9)]
+for _ in range(40):
+    acks = [l.strip() for l in open(sys.argv[1])]
+    if all(w in acks for w in want) and any(a.startswith("REJECTED 0 ") for a in acks):
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit("acks: %s" % acks)' "$T/events.log.acks"
 
 echo "=== upgrade"
 out=$(client upgrade 127.0.0.1 "$PX_PORT")
@@ -378,7 +388,9 @@ expect "slowloris (1 byte/s): 408" "HTTP/1.1 408 " "$(statuses <<<"$out")"
 check "slowloris: cut at the header timeout (${HEADER_TIMEOUT} s; took ${secs} s)" \
 	awk -v s="$secs" -v t="$HEADER_TIMEOUT" 'BEGIN { exit !(s >= t - 0.5 && s <= t + 1.5) }'
 
-"$PROXY" --policy "$T/policy.json" --port "$PX2_PORT" --bind 127.0.0.1 \
+# The second proxy's flows go to DEAD_PORT: its document has rules there.
+policy_doc "" 1 | sed "s/\"port\": $SRV_PORT,/\"port\": $DEAD_PORT,/" >"$T/policy2.json"
+"$PROXY" --policy "$T/policy2.json" --port "$PX2_PORT" --bind 127.0.0.1 \
 	--upstream "$SRV:$DEAD_PORT" --workers 1 --max-conns 1 >"$T/proxy2.log" 2>&1 &
 PX2_PID=$!
 PIDS+=($PX2_PID)
@@ -394,6 +406,17 @@ expect "over the per-worker connection cap: closed at once" closed \
 	"$(client hold 127.0.0.1 "$PX2_PORT" 1)"
 wait "$hold1"
 expect "the connection under the cap was held open meanwhile (the control)" open "$(cat "$T/hold1")"
+# Fail closed: a redirected flow no rule applies to (the document now has
+# rules for SRV_PORT only) is refused, not forwarded unfiltered; the 503
+# above, on the same proxy and request, is the control.
+policy_doc "" 2 >"$T/policy2.json.tmp" && mv "$T/policy2.json.tmp" "$T/policy2.json"
+kill -HUP "$PX2_PID"
+for _ in $(seq 50); do
+	grep -q 'policy revision 2' "$T/proxy2.log" && break
+	sleep 0.05
+done
+expect "no rule for the redirected flow: 403 (fail closed), not forwarded" 403 \
+	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PX2_PORT/public/a.txt")"
 
 echo "=== regex limits"
 # /re/(a+)+ backtracks catastrophically on a's followed by anything else.

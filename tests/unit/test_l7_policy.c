@@ -188,7 +188,7 @@ static void test_example_document(void **state)
 	assert_int_equal(check_from(p, 257, &req, &cookie), L7_DENY);
 	assert_int_equal(cookie, 65537); /* denied: the entry's first rule */
 	/* 260 is allowed at L4 only: the any-peer L7 rules do not apply. */
-	assert_int_equal(check_from(p, 260, &req, &cookie), L7_NOT_APPLICABLE);
+	assert_int_equal(check_from(p, 260, &req, &cookie), L7_EXEMPT);
 	assert_int_equal(cookie, 0);
 	l7_policy__put(p);
 }
@@ -621,9 +621,9 @@ static void test_any_peer_and_exempt(void **state)
 	assert_int_equal(cookie, 10);
 	assert_int_equal(check_from(p, 257, &post, &cookie), L7_DENY);
 	/* Exempt peers (the list need not be sorted): L7 does not apply. */
-	assert_int_equal(check_from(p, 300, &post, &cookie), L7_NOT_APPLICABLE);
-	assert_int_equal(check_from(p, 5, &get, &cookie), L7_NOT_APPLICABLE);
-	assert_int_equal(check_from(p, 900, &get, &cookie), L7_NOT_APPLICABLE);
+	assert_int_equal(check_from(p, 300, &post, &cookie), L7_EXEMPT);
+	assert_int_equal(check_from(p, 5, &get, &cookie), L7_EXEMPT);
+	assert_int_equal(check_from(p, 900, &get, &cookie), L7_EXEMPT);
 	assert_int_equal(check_from(p, 301, &post, &cookie), L7_DENY);
 	/* Peer identity 0 (unknown) gets the any-peer rules. */
 	assert_int_equal(check_from(p, 0, &get, &cookie), L7_ALLOW);
@@ -851,15 +851,16 @@ static void test_decide_one_side(void **state)
 	assert_int_equal(d.direction, IN);
 	assert_int_equal(d.rule_cookie, 21);
 
-	/* No rules on that port: not applicable, whatever the modes. */
+	/* No rules on that port, whatever the modes: nothing explains why
+	 * the flow was redirected, so it is refused (fail closed). */
 	flow = flow_of(p, 81);
 	l7_policy__decide(p, &flow, &get_b, &d);
-	assert_int_equal(d.verdict, L7_NOT_APPLICABLE);
+	assert_int_equal(d.verdict, L7_NO_RULE);
 	assert_int_equal(d.direction, -1);
 	assert_int_equal(d.rule_cookie, 0);
 	flow.source = flow.destination = NULL;
 	l7_policy__decide(p, &flow, &get_b, &d);
-	assert_int_equal(d.verdict, L7_NOT_APPLICABLE);
+	assert_int_equal(d.verdict, L7_NO_RULE);
 
 	/* A caller bug must not open the door. */
 	l7_policy__decide(NULL, &flow, &get_b, &d);
@@ -1013,6 +1014,192 @@ static void test_refcount(void **state)
 	l7_policy__put(NULL);
 }
 
+/* ---- fail closed, lifted keys, and a switch between revisions ---------- */
+
+/*
+ * Client 10.0.0.1 (endpoint 1, identity 256) to server 10.0.0.2 (endpoint
+ * 2, identity 257), port 80, ingress rules of the server; `rest` is the
+ * tail of the document after "'l7': [" (the entries and what follows).
+ */
+static struct l7_policy *switch_policy(const char *rest)
+{
+	char doc[8192];
+	int n =
+	    snprintf(doc, sizeof(doc),
+		     "{'revision': 5,"
+		     " 'ipcache': [{'prefix': '10.0.0.1/32', 'identity': 256},"
+		     "             {'prefix': '10.0.0.2/32', 'identity': 257}],"
+		     " 'identities': [],"
+		     " 'endpoints': [{'id': 1, 'name': 'd/client', 'ipv4': '10.0.0.1',"
+		     "                'identity': 256},"
+		     "               {'id': 2, 'name': 'd/server', 'ipv4': '10.0.0.2',"
+		     "                'identity': 257}],"
+		     " 'l7': [%s}",
+		     rest);
+
+	assert_true(n > 0 && (size_t)n < (int)sizeof(doc));
+	return load_ok(doc);
+}
+
+static enum l7_verdict decide_get(const struct l7_policy *p, const char *path,
+				  uint16_t port, struct l7_decision *d)
+{
+	struct l7_request req = request("GET", path, "h");
+	struct l7_flow flow = flow_of(p, port);
+
+	l7_policy__decide(p, &flow, &req, d);
+	return d->verdict;
+}
+
+#define SERVER_RULES(port, path, cookie)                                                 \
+	"{'endpoint': 2, 'direction': 'ingress', 'port': " #port ", 'identity': 0,"      \
+	" 'rules': [{'method': 'GET', 'path': '" path "', 'cookie': " #cookie "}]}"
+
+static void test_no_rule_fails_closed(void **state)
+{
+	struct l7_policy *p = switch_policy(SERVER_RULES(80, "/a", 21) "]");
+	struct l7_decision d;
+
+	(void)state;
+	/* Control: where rules exist they decide. */
+	assert_int_equal(decide_get(p, "/a", 80, &d), L7_ALLOW);
+	assert_int_equal(decide_get(p, "/b", 80, &d), L7_DENY);
+	/* A flow on a port no rule covers was redirected for no reason. */
+	assert_int_equal(decide_get(p, "/a", 81, &d), L7_NO_RULE);
+	assert_int_equal(d.direction, -1);
+	assert_int_equal(d.rule_cookie, 0);
+	l7_policy__put(p);
+
+	/* An exempt peer (allowed at L4 only) is not restricted. */
+	p = switch_policy("{'endpoint': 2, 'direction': 'ingress', 'port': 80,"
+			  " 'identity': 0, 'exempt': [256],"
+			  " 'rules': [{'method': 'GET', 'path': '/a', 'cookie': 21}]}]");
+	assert_int_equal(decide_get(p, "/b", 80, &d), L7_NOT_APPLICABLE);
+	l7_policy__put(p);
+}
+
+static void test_lifted(void **state)
+{
+	struct l7_policy *p;
+	struct l7_decision d;
+
+	(void)state;
+	/* The server's port 80 was lifted for any peer; 81 for identity 300. */
+	p = switch_policy(SERVER_RULES(
+	    90, "/a", 21) "], 'lifted': ["
+			  "{'endpoint': 2, 'direction': 'ingress', 'port': 80,"
+			  " 'identity': 0, 'since': 4},"
+			  "{'endpoint': 2, 'direction': 'ingress', 'port': 81,"
+			  " 'identity': 300, 'since': 3}]");
+	assert_int_equal(decide_get(p, "/anything", 80, &d), L7_LIFTED);
+	assert_int_equal(d.direction, IN);
+	/* Another peer's key does not lift it for the client (256). */
+	assert_int_equal(decide_get(p, "/anything", 81, &d), L7_NO_RULE);
+	/* Rules, where there are any, still decide: lifted is a last resort. */
+	assert_int_equal(decide_get(p, "/b", 90, &d), L7_DENY);
+	l7_policy__put(p);
+
+	/* Lifted on the client's egress side works the same. */
+	p = switch_policy("], 'lifted': [{'endpoint': 1, 'direction': 'egress',"
+			  " 'port': 80, 'identity': 257, 'since': 4}]");
+	assert_int_equal(decide_get(p, "/x", 80, &d), L7_LIFTED);
+	assert_int_equal(d.direction, EG);
+	l7_policy__put(p);
+}
+
+/*
+ * A document with "previous" is a switch in progress: a request passes
+ * only if both generations let it (a generation without a rule for the
+ * flow does not restrict it), so nothing both deny is forwarded and
+ * nothing both allow is refused.
+ */
+static void test_switch_needs_both(void **state)
+{
+	static const struct {
+		const char *doc;
+		const char *path;
+		uint16_t port;
+		enum l7_verdict verdict;
+		uint32_t cookie;
+	} cases[] = {
+	    /* Rules A (/a, /both) -> B (/b, /both): only /both passes. */
+	    {"{'endpoint': 2, 'direction': 'ingress', 'port': 80, 'identity': 0,"
+	     " 'rules': [{'method': 'GET', 'path': '/b', 'cookie': 31},"
+	     "           {'method': 'GET', 'path': '/both', 'cookie': 32}]}],"
+	     " 'previous': {'l7': [{'endpoint': 2, 'direction': 'ingress', 'port': 80,"
+	     "  'identity': 0, 'rules': [{'method': 'GET', 'path': '/a', 'cookie': 21},"
+	     "  {'method': 'GET', 'path': '/both', 'cookie': 22}]}]}",
+	     "/both", 80, L7_ALLOW, 32},
+	    {NULL, "/a", 80, L7_DENY, 31},
+	    {NULL, "/b", 80, L7_DENY, 21},
+	    {NULL, "/none", 80, L7_DENY, 31},
+	    /* L3-denied -> L7 (the old generation has no rule): the new rules. */
+	    {SERVER_RULES(80, "/a", 21) "], 'previous': {'l7': []}", "/a", 80, L7_ALLOW,
+	     21},
+	    {NULL, "/b", 80, L7_DENY, 21},
+	    /* L7 -> L4 allow (the new generation has no rule): the old rules
+	     * until the maps follow. */
+	    {"], 'lifted': [{'endpoint': 2, 'direction': 'ingress', 'port': 80,"
+	     " 'identity': 0, 'since': 5}],"
+	     " 'previous': {'l7': [" SERVER_RULES(80, "/a", 21) "]}",
+	     "/a", 80, L7_ALLOW, 21},
+	    {NULL, "/b", 80, L7_DENY, 21},
+	    /* No rule in either generation: refused. */
+	    {"], 'previous': {'l7': []}", "/a", 80, L7_NO_RULE, 0},
+	    /* Lifted before, still no rule now: forwarded. */
+	    {"], 'previous': {'l7': [], 'lifted': [{'endpoint': 2,"
+	     " 'direction': 'ingress', 'port': 80, 'identity': 256, 'since': 2}]}",
+	     "/a", 80, L7_LIFTED, 0},
+	};
+	struct l7_policy *p = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct l7_decision d;
+
+		if (cases[i].doc) {
+			l7_policy__put(p);
+			p = switch_policy(cases[i].doc);
+		}
+		decide_get(p, cases[i].path, cases[i].port, &d);
+		if (d.verdict != cases[i].verdict || d.rule_cookie != cases[i].cookie)
+			fail_msg("case %zu (%s): verdict %d cookie %u, expected %d %u", i,
+				 cases[i].path, d.verdict, d.rule_cookie,
+				 cases[i].verdict, cases[i].cookie);
+	}
+	l7_policy__put(p);
+}
+
+static void test_switch_load_errors(void **state)
+{
+	(void)state;
+	load_fails("{'revision': 1, 'ipcache': [], 'identities': [], 'endpoints': [],"
+		   " 'l7': [], 'previous': {'lifted': []}}",
+		   "previous.l7: missing");
+	load_fails("{'revision': 1, 'ipcache': [], 'identities': [], 'endpoints': [],"
+		   " 'l7': [], 'previous': {'l7': [], 'rules': []}}",
+		   "previous.rules: unknown field");
+	load_fails("{'revision': 1, 'ipcache': [], 'identities': [], 'endpoints': [],"
+		   " 'l7': [], 'lifted': [{'endpoint': 1, 'direction': 'up', 'port': 80,"
+		   " 'identity': 0, 'since': 1}]}",
+		   "lifted[0].direction: expected \"ingress\" or \"egress\", not \"up\"");
+	load_fails("{'revision': 1, 'ipcache': [], 'identities': [], 'endpoints': [],"
+		   " 'l7': [], 'previous': {'l7': [], 'lifted': [{'endpoint': 1,"
+		   " 'direction': 'egress', 'port': 80, 'identity': 0}]}}",
+		   "previous.lifted[0].since: missing");
+	load_fails(
+	    "{'revision': 1, 'ipcache': [], 'identities': [], 'endpoints': [],"
+	    " 'l7': [], 'lifted': [{'endpoint': 1, 'direction': 'egress', 'port': 80,"
+	    " 'identity': 0, 'since': 1}, {'endpoint': 1, 'direction': 'egress',"
+	    " 'port': 80, 'identity': 0, 'since': 2}]}",
+	    "lifted[1]: duplicate key");
+	load_fails(
+	    "{'revision': 1, 'ipcache': [], 'identities': [], 'endpoints': [],"
+	    " 'l7': [], 'previous': {'l7': [" GOOD_ENTRY "," GOOD_ENTRY "]}}",
+	    "previous.l7[1]: duplicate of l7[0] (same endpoint, direction, port and "
+	    "identity)");
+}
+
 struct worker {
 	struct l7_policy *policy; /* the worker's own reference */
 	unsigned int seed;
@@ -1046,7 +1233,7 @@ static void *worker_run(void *arg)
 	    {"PUT", "/api/v2/items/17", "x", 257, false, L7_DENY, 1},
 	    {"DELETE", "/api/v2/items/17", "api.local", 256, false, L7_ALLOW, 3},
 	    {"DELETE", "/api/v2/items/17", "api.local", 257, false, L7_DENY, 1},
-	    {"DELETE", "/api/v2/items/17", "api.local", 300, false, L7_NOT_APPLICABLE, 0},
+	    {"DELETE", "/api/v2/items/17", "api.local", 300, false, L7_EXEMPT, 0},
 	};
 	const size_t ncases = sizeof(cases) / sizeof(cases[0]);
 	struct http_header token = header("x-token", "secret");
@@ -1250,6 +1437,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_example_document),
+	    cmocka_unit_test(test_no_rule_fails_closed),
+	    cmocka_unit_test(test_lifted),
+	    cmocka_unit_test(test_switch_needs_both),
+	    cmocka_unit_test(test_switch_load_errors),
 	    cmocka_unit_test(test_load_errors),
 	    cmocka_unit_test(test_load_nul_in_string),
 	    cmocka_unit_test(test_load_error_cleans_up),
