@@ -3,7 +3,7 @@
 # Idempotent: only calls apt-get when something is missing.
 set -euo pipefail
 pkgs=(make gcc clang clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
-      libjansson-dev libpcre2-dev libcmocka-dev iproute2 iptables nftables
+      libjansson-dev libpcre2-dev libcmocka-dev libcap-dev iproute2 iptables nftables
       curl socat netcat-openbsd python3 procps iputils-ping libclang-rt-14-dev
       wrk nginx-light haproxy vsftpd gnuplot-nox
       etcd-server etcd-client libcurl4-openssl-dev

@@ -50,7 +50,16 @@ void netdev_endpoint__destroy(const struct netdev_endpoint *ep);
 /* Remove what an earlier, crashed agent left behind (netns <prefix>*, wdh*). */
 void netdev__sweep_stale(const char *netns_prefix);
 
-/* Run argv (no shell); returns the exit status or -errno; stderr into err. */
+/*
+ * Run argv (no shell); returns the exit status or -errno; stderr into err.
+ * A command that has not exited after NETDEV_RUN_TIMEOUT_MS is killed
+ * (-ETIMEDOUT): the agent's loop waits for it, so a hung tool must not
+ * hang the agent.
+ */
+#define NETDEV_RUN_TIMEOUT_MS 10000
 int netdev__run(const char *const argv[], char *err, size_t err_len);
+/* netdev__run() with another timeout (tests). */
+int netdev__run_timeout(const char *const argv[], int timeout_ms, char *err,
+			size_t err_len);
 
 #endif /* WARDEN_NETDEV_H */

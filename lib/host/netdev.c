@@ -10,18 +10,103 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "warden/log.h"
 #include "warden/netdev.h"
 
-int netdev__run(const char *const argv[], char *err, size_t err_len)
+/* Append what the child wrote to err (as much as fits). */
+static void stderr_take(int fd, char *err, size_t err_len, size_t *used)
 {
-	int pipefd[2], status;
+	for (;;) {
+		char buf[256];
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		if (err && *used + 1 < err_len) {
+			size_t take = (size_t)n < err_len - *used - 1
+					  ? (size_t)n
+					  : err_len - *used - 1;
+
+			memcpy(err + *used, buf, take);
+			*used += take;
+			err[*used] = '\0';
+		}
+	}
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait for the child to exit, collecting its stderr, for at most
+ * timeout_ms; then kill it. The child's exit is watched through a pidfd,
+ * not only the pipe's end, since a grandchild it left behind may hold the
+ * pipe open. Returns 0 (it exited) or -ETIMEDOUT (killed).
+ */
+static int child_wait(pid_t pid, int out_fd, int timeout_ms, char *err, size_t err_len,
+		      size_t *used)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int64_t deadline = monotonic_ms() + timeout_ms;
+	struct pollfd fds[2] = {{.fd = out_fd, .events = POLLIN},
+				{.fd = pidfd, .events = POLLIN}};
+	int ret = 0;
+
+	fcntl(out_fd, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		int64_t left = deadline - monotonic_ms();
+		int n;
+
+		if (left <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		/* Without a pidfd (before Linux 5.3): the pipe's end it is,
+		 * and the timeout. */
+		n = poll(fds, pidfd >= 0 ? 2 : 1, (int)(left < 100 ? left : 100));
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		if (fds[0].fd >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			stderr_take(out_fd, err, err_len, used);
+			if (fds[0].revents & (POLLHUP | POLLERR)) {
+				fds[0].fd = -1; /* its end: wait for the exit */
+				if (pidfd < 0)
+					break;
+			}
+		}
+		if (pidfd >= 0 && (fds[1].revents & POLLIN)) {
+			stderr_take(out_fd, err, err_len, used);
+			break;
+		}
+	}
+	if (ret == -ETIMEDOUT)
+		kill(pid, SIGKILL);
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
+}
+
+int netdev__run_timeout(const char *const argv[], int timeout_ms, char *err,
+			size_t err_len)
+{
+	int pipefd[2], status, ret;
 	pid_t pid;
-	ssize_t n;
 	size_t used = 0;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -44,32 +129,27 @@ int netdev__run(const char *const argv[], char *err, size_t err_len)
 	close(pipefd[1]);
 	if (err && err_len)
 		err[0] = '\0';
-	for (;;) {
-		char buf[256];
-
-		n = read(pipefd[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (err && used + 1 < err_len) {
-			size_t take = (size_t)n < err_len - used - 1 ? (size_t)n
-								     : err_len - used - 1;
-
-			memcpy(err + used, buf, take);
-			used += take;
-			err[used] = '\0';
-		}
-	}
+	ret = child_wait(pid, pipefd[0], timeout_ms, err, err_len, &used);
 	close(pipefd[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
+	if (ret == -ETIMEDOUT) {
+		if (err && err_len)
+			snprintf(err, err_len, "%s: no answer after %d ms, killed",
+				 argv[0], timeout_ms);
+		return ret;
+	}
 	if (err && used && err[used - 1] == '\n')
 		err[used - 1] = '\0';
 	if (!WIFEXITED(status))
 		return -ECHILD;
 	return WEXITSTATUS(status);
+}
+
+int netdev__run(const char *const argv[], char *err, size_t err_len)
+{
+	return netdev__run_timeout(argv, NETDEV_RUN_TIMEOUT_MS, err, err_len);
 }
 
 /* Run and turn a failure into -EIO with "cmd: stderr" in err. */

@@ -43,6 +43,8 @@ struct agent_config {
 	unsigned int proxy_workers;  /* --proxy-workers; 0 = one per CPU */
 	const char *metrics_address; /* Prometheus endpoint, "" = off */
 	const char *netns_prefix;    /* endpoint netns names: <prefix><id> */
+	const char *socket_group;    /* --socket-group: may use the socket; NULL */
+	unsigned int max_clients;    /* control connections at once */
 	bool debug;
 };
 

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "warden/prefix.h"
 
 #define METRICS_ADDRESS_DEFAULT "127.0.0.1:9962"
+#define MAX_CLIENTS_DEFAULT 1024
 
 static void usage(FILE *out)
 {
@@ -37,9 +39,15 @@ static void usage(FILE *out)
 	    "drop;\n"
 	    "                    a policy may override it, docs/policy-modes.md)\n"
 	    "  --netns-prefix P  endpoint network namespaces are named P<id> (default\n"
-	    "                    \"warden-\", or $WARDEN_NETNS_PREFIX); agents that serve\n"
+	    "                    \"warden-\", or $WARDEN_NETNS_PREFIX); agents that "
+	    "serve\n"
 	    "                    different network namespaces on one machine need\n"
-	    "                    different prefixes\n");
+	    "                    different prefixes\n"
+	    "  --socket-group G  the control socket is 0660 root:G and members of group\n"
+	    "                    G may use it (default: 0600, root only)\n"
+	    "  --max-clients N   control connections served at once (default %d);\n"
+	    "                    one more is refused with an error\n",
+	    MAX_CLIENTS_DEFAULT);
 }
 
 static int parse_pod_cidr(const char *text, struct agent_config *config)
@@ -87,6 +95,8 @@ static const char **string_option(struct agent_config *config, int opt)
 		return &config->metrics_address;
 	case 'n':
 		return &config->netns_prefix;
+	case 'g':
+		return &config->socket_group;
 	}
 	return NULL;
 }
@@ -125,6 +135,17 @@ static int parse_option(struct agent_config *config, int opt, const char *arg)
 			return -EINVAL;
 		}
 		break;
+	case 'c': {
+		char *end;
+		unsigned long n = strtoul(arg, &end, 10);
+
+		if (*end || end == arg || n < 1 || n > 65536) {
+			fprintf(stderr, "wardend: --max-clients takes 1..65536\n");
+			return -EINVAL;
+		}
+		config->max_clients = (unsigned int)n;
+		break;
+	}
 	case 'v':
 		config->debug = true;
 		break;
@@ -146,6 +167,8 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    {"deny-response", required_argument, NULL, 'd'},
 	    {"proxy-workers", required_argument, NULL, 'W'},
 	    {"netns-prefix", required_argument, NULL, 'n'},
+	    {"socket-group", required_argument, NULL, 'g'},
+	    {"max-clients", required_argument, NULL, 'c'},
 	    {"debug", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -159,6 +182,7 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    .proxy_port = WARDEN_PROXY_PORT_DEFAULT,
 	    .metrics_address = METRICS_ADDRESS_DEFAULT,
 	    .netns_prefix = NETDEV_NETNS_PREFIX,
+	    .max_clients = MAX_CLIENTS_DEFAULT,
 	};
 	/* A test node sets the prefix for every agent it runs (tests/node.sh). */
 	if (getenv("WARDEN_NETNS_PREFIX") && *getenv("WARDEN_NETNS_PREFIX"))
@@ -181,6 +205,11 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 			"'-' and "
 			"'_', not ending in a digit\n",
 			config->netns_prefix, NETDEV_NETNS_PREFIX_MAX);
+		return -EINVAL;
+	}
+	if (config->socket_group && !getgrnam(config->socket_group)) {
+		fprintf(stderr, "wardend: --socket-group %s: no such group\n",
+			config->socket_group);
 		return -EINVAL;
 	}
 	if (parse_pod_cidr(config->pod_cidr, config)) {
