@@ -88,7 +88,8 @@ CNI_BIN_DIR ?= /opt/cni/bin
 	cni-test bench-l7-match bench-policy-parse bench-apply format format-check
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 all: $(BINS) $(UNIT_BINS) $(BPFTEST_BINS) $(KVTEST_BINS) $(BUILD)/tests/cni/cni-timer \
-	$(BUILD)/tests/cni/netdev-cni-probe $(BUILD)/tests/host/netdev-probe
+	$(BUILD)/tests/cni/netdev-cni-probe $(BUILD)/tests/host/netdev-probe \
+	$(BUILD)/tests/control/bpf-probe
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/lib/*.h) $(wildcard include/warden/abi/*.h)
 	$(call msg,BPF,$@)
@@ -116,9 +117,10 @@ $(BUILD)/wardend: $(AGENT_OBJS) $(BUILD)/libwarden.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The CLI drops the capabilities of what `endpoint exec` runs (libcap).
 $(BUILD)/warden: $(CLI_OBJS) $(BUILD)/libwarden.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcap
 
 # The L7 proxy: its objects also depend on its private headers.
 $(PROXY_OBJS): $(wildcard src/proxy/*.h)
@@ -152,6 +154,11 @@ $(BUILD)/tests/host/netdev-probe: tests/host/netdev_probe.c $(BUILD)/libwarden.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(LIBS)
+# tests/control/: loads a trivial BPF program, to show who may (run.sh).
+$(BUILD)/tests/control/bpf-probe: tests/control/bpf_probe.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lbpf
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libwarden.a $(wildcard tests/unit/*.h)
 	$(call msg,TEST,$@)
@@ -176,6 +183,15 @@ $(BUILD)/tests/unit/test_source_limit: tests/unit/test_source_limit.c \
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Isrc/proxy $(LDFLAGS) -o $@ $< $(BUILD)/src/proxy/source_limit.o \
 		-lcmocka -lpthread
+# The control socket's framing and request parsing, without an agent.
+FRAMING_TEST_OBJS := $(addprefix $(BUILD)/src/agent/,linebuf.o outq.o wire_request.o str_list.o)
+
+$(BUILD)/tests/unit/test_control_framing: tests/unit/test_control_framing.c \
+		$(FRAMING_TEST_OBJS) $(BUILD)/libwarden.a
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Isrc/agent $(LDFLAGS) -o $@ $< $(FRAMING_TEST_OBJS) \
+		$(BUILD)/libwarden.a $(LIBS) -lcmocka
 
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libwarden.a $(SKELS)
 	$(call msg,TEST,$@)
@@ -194,12 +210,19 @@ FUZZ_LIB_SRCS := $(filter-out lib/host/% lib/kvstore/etcd.c lib/kvstore/etcd_wat
 		   lib/identity/etcd.c lib/identity/ipcache_etcd.c,$(LIB_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 20
+# The agent modules a target also needs (the control socket's request side,
+# which reads no agent state).
+FUZZ_AGENT_fuzz_control_request := src/agent/linebuf.c src/agent/wire_request.c \
+	src/agent/str_list.c
+FUZZ_AGENT_SRCS := $(FUZZ_AGENT_fuzz_control_request)
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard include/warden/*.h include/warden/abi/*.h lib/*/*.h)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_AGENT_SRCS) $(wildcard include/warden/*.h \
+		include/warden/abi/*.h lib/*/*.h src/agent/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
-		-Ilib -Isrc -o $@ $< $(FUZZ_LIB_SRCS) -lyaml -ljansson -lpcre2-8 -lbpf
+		-Ilib -Isrc -Isrc/agent -o $@ $< $(FUZZ_LIB_SRCS) $(FUZZ_AGENT_$*) \
+		-lyaml -ljansson -lpcre2-8 -lbpf
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(make gcc clang clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
       libjansson-dev libpcre2-dev libcmocka-dev libmnl-dev libnftables-dev
-      iproute2 iptables nftables
+      libcap-dev iproute2 iptables nftables
       curl socat netcat-openbsd python3 procps iputils-ping libclang-rt-14-dev
       wrk nginx-light haproxy vsftpd gnuplot-nox
       etcd-server etcd-client libcurl4-openssl-dev

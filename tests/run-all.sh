@@ -4,7 +4,8 @@
 #   the etcd client and cluster backends against a real etcd,
 #   the host plumbing (namespaces, veths, routes, the redirect) on real
 #   namespaces in a test node,
-#   end-to-end tests with real namespaces and traffic.
+#   end-to-end tests with real namespaces and traffic, the control plane
+#   under abusive clients (tests/control/).
 # Ends with one line "N passed, N failed, N skipped" summed over all suites.
 # A test that cannot run here (the policy corpus beside the checkout is
 # missing, say) is skipped with its reason, never counted as passed.
@@ -58,6 +59,7 @@ run_suite fuzz make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 run_suite host-netdev tests/node.sh tests/host/test_netdev.sh
 run_suite proxy tests/proxy/test_proxy.sh
 run_suite e2e tests/e2e/run.sh
+run_suite control tests/control/run.sh
 run_suite cni tests/cni/run.sh --quick
 run_suite demo scripts/demo.sh --fast
 run_suite bench make -s bench-quick

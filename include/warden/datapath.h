@@ -105,11 +105,31 @@ int datapath__ipcache_dump(struct datapath *dp, struct datapath_ipcache_entry **
  * endpoints when endpoint_id is 0. */
 int datapath__metrics_sum(struct datapath *dp, uint32_t endpoint_id,
 			  uint64_t packets[WARDEN_REASON_MAX + 1][2]);
+/* One counter of the metrics map, summed over CPUs. */
+struct datapath_metric {
+	uint32_t endpoint_id;
+	uint8_t reason; /* enum warden_reason, WARDEN_REASON_MAX: lost events */
+	uint8_t direction;
+	uint64_t packets;
+};
+/*
+ * Every counter in one walk of the map (the cost of a scrape does not grow
+ * with endpoints x entries): *out (owned, sorted by endpoint id), *count
+ * entries. Returns 0 or -errno.
+ */
+int datapath__metrics_read(struct datapath *dp, struct datapath_metric **out,
+			   size_t *count);
 /* Drop a deleted endpoint's counters and flows. */
 void datapath__forget_endpoint(struct datapath *dp, uint32_t endpoint_id);
 
 /* For the event loop. */
 int datapath__events_fd(struct datapath *dp);
+/* The most events one poll hands to on_event: a flood of drops must not
+ * keep the caller's loop in here. What is left waits in the ring (its fd
+ * stays readable). */
+#define DATAPATH_EVENTS_BUDGET 4096
+/* Hand the events waiting in the ring to on_event, at most
+ * DATAPATH_EVENTS_BUDGET. Returns how many, or -errno. */
 int datapath__events_poll(struct datapath *dp);
 
 /* Map usage for `warden status`. */

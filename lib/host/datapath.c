@@ -24,8 +24,15 @@ struct datapath {
 	struct ring_buffer *events;
 	datapath_event_fn on_event;
 	void *ctx;
+	unsigned int polled; /* events taken in this datapath__events_poll() */
 };
 
+/*
+ * libbpf's consumer loops while the ring holds records, and rereads the
+ * producer's position as it goes: under a flood of drops that outpaces
+ * the consumer it would never return. A negative return stops it after
+ * this record (the rest stays in the ring for the next poll).
+ */
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct datapath *dp = ctx;
@@ -33,7 +40,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(struct warden_event))
 		return 0;
 	dp->on_event(dp->ctx, data);
-	return 0;
+	return ++dp->polled >= DATAPATH_EVENTS_BUDGET ? -EAGAIN : 0;
 }
 
 /* The skeleton's map of each enum datapath_map. */
@@ -567,6 +574,67 @@ int datapath__metrics_sum(struct datapath *dp, uint32_t endpoint_id,
 	return 0;
 }
 
+static int metric_by_endpoint(const void *a, const void *b)
+{
+	const struct datapath_metric *x = a, *y = b;
+
+	return x->endpoint_id < y->endpoint_id ? -1 : x->endpoint_id > y->endpoint_id;
+}
+
+int datapath__metrics_read(struct datapath *dp, struct datapath_metric **out,
+			   size_t *count)
+{
+	int fd = bpf_map__fd(dp->skel->maps.warden_metrics);
+	int ncpu = libbpf_num_possible_cpus();
+	struct warden_metrics_key key, next;
+	struct warden_metrics_value *values;
+	struct datapath_metric *list = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	*out = NULL;
+	*count = 0;
+	if (ncpu <= 0)
+		return ncpu;
+	values = calloc((size_t)ncpu, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		uint64_t packets = 0;
+
+		key = next;
+		prev = &key;
+		if (key.reason > WARDEN_REASON_MAX || key.direction > 1 ||
+		    bpf_map_lookup_elem(fd, &key, values))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			packets += values[c].packets;
+		if (n == cap) {
+			size_t grown_cap = cap ? cap * 2 : 256;
+			struct datapath_metric *grown =
+			    realloc(list, grown_cap * sizeof(*grown));
+
+			if (!grown) {
+				free(list);
+				free(values);
+				return -ENOMEM;
+			}
+			list = grown;
+			cap = grown_cap;
+		}
+		list[n++] = (struct datapath_metric){.endpoint_id = key.endpoint_id,
+						     .reason = key.reason,
+						     .direction = key.direction,
+						     .packets = packets};
+	}
+	free(values);
+	if (n)
+		qsort(list, n, sizeof(*list), metric_by_endpoint);
+	*out = list;
+	*count = n;
+	return 0;
+}
+
 /*
  * Collect the keys that belong to the endpoint, then delete them: deleting
  * while walking would restart the walk each time (quadratic in the map).
@@ -626,7 +694,13 @@ int datapath__events_fd(struct datapath *dp)
 
 int datapath__events_poll(struct datapath *dp)
 {
-	return dp->events ? ring_buffer__consume(dp->events) : 0;
+	int ret;
+
+	if (!dp->events)
+		return 0;
+	dp->polled = 0;
+	ret = ring_buffer__consume(dp->events);
+	return ret == -EAGAIN ? (int)dp->polled : ret;
 }
 
 static uint32_t count_entries(int fd, size_t key_size)

@@ -56,6 +56,8 @@ struct agent_config {
 	 * WARDEN_TEST_MAP_MAX shrinks maps (0: the size in abi/maps.h). */
 	bool test_hooks;
 	uint32_t map_max_entries[DATAPATH_MAP_COUNT];
+	const char *socket_group; /* --socket-group: may use the socket; NULL */
+	unsigned int max_clients; /* control connections at once */
 	bool debug;
 };
 

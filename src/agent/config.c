@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "warden/prefix.h"
 
 #define METRICS_ADDRESS_DEFAULT "127.0.0.1:9962"
+#define MAX_CLIENTS_DEFAULT 1024
 
 static void usage(FILE *out)
 {
@@ -50,7 +52,12 @@ static void usage(FILE *out)
 	    "                    no pod, as in Cilium; docs/policy-semantics.md)\n"
 	    "  --proxy-reload-timeout S  how long a policy update waits for the L7\n"
 	    "                    proxy to confirm its new rules (default 10); after\n"
-	    "                    that the update fails and the proxy is restarted\n");
+	    "                    that the update fails and the proxy is restarted\n"
+	    "  --socket-group G  the control socket is 0660 root:G and members of group\n"
+	    "                    G may use it (default: 0600, root only)\n"
+	    "  --max-clients N   control connections served at once (default %d);\n"
+	    "                    one more is refused with an error\n",
+	    MAX_CLIENTS_DEFAULT);
 }
 
 static int parse_pod_cidr(const char *text, struct agent_config *config)
@@ -100,7 +107,8 @@ static int parse_positive(const char *text, unsigned long max, unsigned int *out
 
 /* Options with no letter of their own: past every char value. */
 enum {
-	OPT_CIDR_RULES_SELECT_PODS = 256
+	OPT_CIDR_RULES_SELECT_PODS = 256,
+	OPT_MAX_CLIENTS,
 };
 
 /*
@@ -181,6 +189,8 @@ static const char **string_option(struct agent_config *config, int opt)
 		return &config->metrics_address;
 	case 'n':
 		return &config->netns_prefix;
+	case 'g':
+		return &config->socket_group;
 	}
 	return NULL;
 }
@@ -244,6 +254,17 @@ static int parse_option(struct agent_config *config, int opt, const char *arg)
 			return -EINVAL;
 		}
 		break;
+	case OPT_MAX_CLIENTS: {
+		char *end;
+		unsigned long n = strtoul(arg, &end, 10);
+
+		if (*end || end == arg || n < 1 || n > 65536) {
+			fprintf(stderr, "wardend: --max-clients takes 1..65536\n");
+			return -EINVAL;
+		}
+		config->max_clients = (unsigned int)n;
+		break;
+	}
 	case 'v':
 		config->debug = true;
 		break;
@@ -272,6 +293,8 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    {"netns-prefix", required_argument, NULL, 'n'},
 	    {"cidr-rules-select-pods", no_argument, NULL, OPT_CIDR_RULES_SELECT_PODS},
 	    {"proxy-reload-timeout", required_argument, NULL, 'T'},
+	    {"socket-group", required_argument, NULL, 'g'},
+	    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
 	    {"debug", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -286,6 +309,7 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	    .metrics_address = METRICS_ADDRESS_DEFAULT,
 	    .netns_prefix = NETDEV_NETNS_PREFIX,
 	    .proxy_reload_timeout_ms = 10000,
+	    .max_clients = MAX_CLIENTS_DEFAULT,
 	};
 	/* A test node sets the prefix for every agent it runs (tests/node.sh). */
 	if (getenv("WARDEN_NETNS_PREFIX") && *getenv("WARDEN_NETNS_PREFIX"))
@@ -312,6 +336,11 @@ int agent_config__parse(struct agent_config *config, int argc, char **argv)
 	}
 	if (test_hooks_parse(config))
 		return -EINVAL;
+	if (config->socket_group && !getgrnam(config->socket_group)) {
+		fprintf(stderr, "wardend: --socket-group %s: no such group\n",
+			config->socket_group);
+		return -EINVAL;
+	}
 	if (parse_pod_cidr(config->pod_cidr, config)) {
 		fprintf(stderr,
 			"wardend: --pod-cidr %s: expected an IPv4 network /8 to /28\n",

@@ -11,11 +11,14 @@ struct control;
 struct loop;
 
 /*
- * Listen on the Unix socket at agent->config.socket_path (mode 0600; a
- * stale socket of a crashed agent is replaced) and serve its clients from
- * loop. Returns 0 or -errno.
+ * Listen on the Unix socket at agent->config.socket_path (mode 0600 root,
+ * or 0660 root:--socket-group; a stale socket of a crashed agent is
+ * replaced) and serve its clients from loop. Returns 0 or -errno.
  */
 int control__open(struct control **out, struct agent *agent, struct loop *loop);
+/* After every loop round: requests begun too long ago fail, a paused
+ * listener listens again. */
+void control__tick(struct control *control);
 /* Close every client and the listener, and remove the socket. */
 void control__close(struct control *control);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agent.h"
 #include "endpoint.h"
@@ -54,6 +55,36 @@ struct endpoint *endpoint__find_by_id(struct agent *agent, uint32_t id)
 	return NULL;
 }
 
+struct endpoint *endpoint__find_by_netns(struct agent *agent, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < agent->endpoint_count; i++)
+		if (agent->endpoints[i]->netns_ino == ino &&
+		    agent->endpoints[i]->netns_dev == dev)
+			return agent->endpoints[i];
+	return NULL;
+}
+
+/*
+ * Who the endpoint's namespace is (see struct endpoint): the pinned name
+ * under /run/netns is a bind mount of the namespace's nsfs file.
+ */
+static int netns_identify(struct endpoint *ep, char *err, size_t err_len)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ep->net.netns);
+	if (stat(path, &st) < 0) {
+		int ret = -errno;
+
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	ep->netns_dev = (uint64_t)st.st_dev;
+	ep->netns_ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
 struct endpoint *endpoint__find_by_ipv4(struct agent *agent, uint32_t ipv4)
 {
 	for (size_t i = 0; i < agent->endpoint_count; i++)
@@ -94,22 +125,6 @@ int endpoint__derive_labels(struct agent *agent, const char *ns,
 	if (err)
 		label_set__free(out);
 	return err;
-}
-
-void endpoint_spec__free(struct endpoint_spec *spec)
-{
-	label_set__free(&spec->labels);
-	for (size_t i = 0; i < spec->port_count; i++)
-		free((char *)spec->ports[i].name);
-	free(spec->ports);
-	spec->ports = NULL;
-	spec->port_count = 0;
-}
-
-void label_changes__free(struct label_changes *changes)
-{
-	label_set__free(&changes->set);
-	str_list__free(&changes->remove);
 }
 
 /* Users set k8s labels only: the other sources are the agent's to give. */
@@ -322,6 +337,9 @@ int endpoint__create(struct agent *agent, const struct endpoint_spec *spec,
 	if (ret)
 		goto fail;
 	have_net = true;
+	ret = netns_identify(ep, err, err_len);
+	if (ret)
+		goto fail;
 	prefix = host_prefix(ep->net.ipv4);
 	ret = ipcache__upsert(agent->ipcache, &prefix, ep->identity);
 	if (ret == -ENOSPC) {

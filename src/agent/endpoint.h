@@ -33,6 +33,10 @@ struct endpoint {
 	uint32_t flags;			 /* WARDEN_EP_* flags in the map */
 	uint32_t policy_revision;
 	bool audit_mode; /* `warden endpoint config NAME audit=on` */
+	/* The network namespace as the kernel names it (st_dev, st_ino of
+	 * its nsfs file): how control.c recognises a client inside it. */
+	uint64_t netns_dev;
+	uint64_t netns_ino;
 };
 
 struct namespace_labels {
@@ -48,6 +52,7 @@ struct endpoint_spec {
 	struct compile_named_port *ports; /* owned, names too */
 	size_t port_count;
 };
+/* In wire_request.c, which makes these requests. */
 void endpoint_spec__free(struct endpoint_spec *spec);
 
 /* A change of user labels: keys removed first, then labels set. */
@@ -55,6 +60,7 @@ struct label_changes {
 	struct label_set set;
 	struct str_list remove; /* keys (source k8s) */
 };
+/* In wire_request.c, as endpoint_spec__free(). */
 void label_changes__free(struct label_changes *changes);
 
 /*
@@ -76,6 +82,8 @@ int endpoint__set_audit(struct agent *agent, struct endpoint *ep, bool on, char 
 struct endpoint *endpoint__find(struct agent *agent, const char *name, const char *ns);
 struct endpoint *endpoint__find_by_id(struct agent *agent, uint32_t id);
 struct endpoint *endpoint__find_by_ipv4(struct agent *agent, uint32_t ipv4);
+/* The endpoint whose network namespace has this nsfs (dev, inode). */
+struct endpoint *endpoint__find_by_netns(struct agent *agent, uint64_t dev, uint64_t ino);
 /* The identity labels an endpoint with these user labels has in ns. */
 int endpoint__derive_labels(struct agent *agent, const char *ns,
 			    const struct label_set *user, struct label_set *out);

@@ -4,12 +4,17 @@
  * fd and the watch's generation, so an event that was already fetched for
  * an fd that a callback of the same round unwatched (and that an accept may
  * have handed out again) is dropped instead of reaching the new owner.
+ *
+ * The loop also holds one spare descriptor (/dev/null) for the day the
+ * process runs out: see loop__accept().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -27,8 +32,15 @@ struct loop {
 	int epoll_fd;
 	struct watch *watches; /* index = fd */
 	size_t watch_count;
+	int reserve_fd; /* -1 while given up, see loop__accept() */
 	bool running;
 };
+
+static void reserve_take(struct loop *loop)
+{
+	if (loop->reserve_fd < 0)
+		loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
 int loop__new(struct loop **out)
 {
@@ -43,6 +55,8 @@ int loop__new(struct loop **out)
 		free(loop);
 		return err;
 	}
+	loop->reserve_fd = -1;
+	reserve_take(loop);
 	*out = loop;
 	return 0;
 }
@@ -52,6 +66,8 @@ void loop__free(struct loop *loop)
 	if (!loop)
 		return;
 	close(loop->epoll_fd);
+	if (loop->reserve_fd >= 0)
+		close(loop->reserve_fd);
 	free(loop->watches);
 	free(loop);
 }
@@ -89,6 +105,50 @@ int loop__watch(struct loop *loop, int fd, uint32_t events, loop_fn *fn, void *c
 	w->fn = fn;
 	w->ctx = ctx;
 	return 0;
+}
+
+int loop__modify(struct loop *loop, int fd, uint32_t events)
+{
+	struct epoll_event ev = {.events = events};
+
+	if (fd < 0 || (size_t)fd >= loop->watch_count || !loop->watches[fd].fn)
+		return -ENOENT;
+	ev.data.u64 = event_tag(fd, loop->watches[fd].generation);
+	return epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int loop__accept(struct loop *loop, int listen_fd, const char *refusal,
+		 size_t refusal_len)
+{
+	int fd, err;
+
+	for (;;) {
+		fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		err = errno;
+		if (err == EINTR || err == ECONNABORTED)
+			continue;
+		break;
+	}
+	if (err != EMFILE && err != ENFILE)
+		return -err;
+	/* Out of descriptors: give the spare back for a moment, so that the
+	 * pending connection can be taken off the queue, told, and closed. */
+	if (loop->reserve_fd < 0) {
+		reserve_take(loop);
+		return -ENFILE;
+	}
+	close(loop->reserve_fd);
+	loop->reserve_fd = -1;
+	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		if (refusal)
+			send(fd, refusal, refusal_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		close(fd);
+	}
+	reserve_take(loop);
+	return fd >= 0 ? -EMFILE : -ENFILE;
 }
 
 void loop__unwatch(struct loop *loop, int fd)

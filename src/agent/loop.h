@@ -22,6 +22,21 @@ void loop__free(struct loop *loop);
  * Returns 0 or -errno.
  */
 int loop__watch(struct loop *loop, int fd, uint32_t events, loop_fn *fn, void *ctx);
+/* Change the events fd's watch waits for (0: none for now; errors still
+ * come). Returns 0 or -errno. */
+int loop__modify(struct loop *loop, int fd, uint32_t events);
+/*
+ * Accept a connection on listen_fd, non-blocking and close-on-exec.
+ * Returns its fd, -EAGAIN when none is pending, or another -errno. When
+ * the process is out of descriptors, the loop's spare descriptor makes
+ * room to take the pending connection anyway, write refusal to it (may be
+ * NULL) and close it, so that a full descriptor table does not leave the
+ * listener readable forever (a busy loop): the caller sees -EMFILE. If not
+ * even that was possible, -ENFILE: nothing was taken, so the caller should
+ * stop listening for a while.
+ */
+int loop__accept(struct loop *loop, int listen_fd, const char *refusal,
+		 size_t refusal_len);
 /*
  * Stop watching fd (before closing it). Safe from any callback: an event
  * of this round still pending for fd is not delivered.

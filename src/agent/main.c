@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -34,6 +35,8 @@ struct daemon {
 	struct agent agent;
 	struct loop *loop;
 	int signal_fd;
+	struct control *control;
+	struct metrics_server *metrics;
 };
 
 /*
@@ -88,16 +91,36 @@ static void on_datapath_events(void *ctx, uint32_t events)
 /*
  * After every round (at least every WARDEN_EVENTS_POLL_MS): a proxy that
  * keeps crashing is retried once a second; the datapath's events are
- * collected, then written with the proxy's records in one write per
- * monitor client.
+ * collected, then queued with the proxy's records, one batch per monitor
+ * client; clients and scrapes that took too long are dropped.
  */
 static void on_round(void *ctx)
 {
-	struct agent *agent = ctx;
+	struct daemon *d = ctx;
+	struct agent *agent = &d->agent;
 
 	proxy__retry(agent);
 	datapath__events_poll(agent->datapath);
 	monitor__flush(agent);
+	if (d->control)
+		control__tick(d->control);
+	if (d->metrics)
+		metrics__tick(d->metrics);
+}
+
+/*
+ * Every client and scrape costs a descriptor: take all the hard limit
+ * allows (the soft limit is often 1024, which --max-clients alone would
+ * exhaust). Running out anyway is handled (loop__accept()).
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 /* The descriptors the agent itself owns, into the loop. */
@@ -119,20 +142,19 @@ static int watch_agent(struct daemon *d)
 }
 
 /* The control socket and the metrics endpoint. */
-static int open_servers(struct daemon *d, struct control **control,
-			struct metrics_server **metrics)
+static int open_servers(struct daemon *d)
 {
 	const struct agent_config *config = &d->agent.config;
 	int ret;
 
-	ret = control__open(control, &d->agent, d->loop);
+	ret = control__open(&d->control, &d->agent, d->loop);
 	if (ret) {
 		pr_warn("listen on %s: %s\n", config->socket_path, strerror(-ret));
 		return ret;
 	}
 	if (!config->metrics_address[0])
 		return 0;
-	ret = metrics__open(metrics, &d->agent, d->loop, config->metrics_address);
+	ret = metrics__open(&d->metrics, &d->agent, d->loop, config->metrics_address);
 	if (ret)
 		pr_warn("metrics on %s: %s\n", config->metrics_address, strerror(-ret));
 	return ret;
@@ -142,8 +164,6 @@ int main(int argc, char **argv)
 {
 	struct daemon d = {.signal_fd = -1};
 	struct agent_config config;
-	struct control *control = NULL;
-	struct metrics_server *metrics = NULL;
 	int ret;
 
 	ret = agent_config__parse(&config, argc, argv);
@@ -152,6 +172,7 @@ int main(int argc, char **argv)
 	if (config.debug)
 		log_set_level(LOG_LEVEL_DEBUG);
 	log_route_libbpf();
+	raise_fd_limit();
 	agent__init(&d.agent, &config);
 	d.signal_fd = signals_open();
 	ret = d.signal_fd < 0 ? d.signal_fd : loop__new(&d.loop);
@@ -160,15 +181,15 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = watch_agent(&d);
 	if (!ret)
-		ret = open_servers(&d, &control, &metrics);
+		ret = open_servers(&d);
 	if (!ret) {
 		pr_info("wardend %s ready: socket %s, pod CIDR %s\n", WARDEN_VERSION,
 			config.socket_path, config.pod_cidr);
 		/* A failing epoll is logged; the agent then stops as on SIGTERM. */
-		loop__run(d.loop, WARDEN_EVENTS_POLL_MS, on_round, &d.agent);
+		loop__run(d.loop, WARDEN_EVENTS_POLL_MS, on_round, &d);
 	}
-	control__close(control);
-	metrics__close(metrics);
+	control__close(d.control);
+	metrics__close(d.metrics);
 	agent__stop(&d.agent);
 	loop__free(d.loop);
 	if (d.signal_fd >= 0)

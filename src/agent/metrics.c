@@ -4,8 +4,15 @@
  * 127.0.0.1:9962): GET /metrics answers with the datapath counters (per
  * endpoint, reason and direction), policy import count and duration,
  * identity and endpoint counts, proxy requests by verdict with a latency
- * histogram, and lost monitor events. One short-lived connection per
- * scrape, served inline by the agent's loop: a scrape is small and rare.
+ * histogram, and lost monitor events.
+ *
+ * The port is open to every local user, so nothing here may hold the loop
+ * up: connections are non-blocking and served by the loop like control
+ * clients, at most METRICS_MAX_CONNECTIONS at once (more are closed at
+ * once), and one that has not sent its request within
+ * METRICS_REQUEST_TIMEOUT_MS, or not taken its answer within
+ * METRICS_SEND_TIMEOUT_MS, is closed by metrics__tick(). A scrape reads
+ * the datapath's counters in one walk of the map.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -22,15 +30,44 @@
 #include "loop.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "outq.h"
 #include "warden/datapath.h"
 #include "warden/identity.h"
 #include "warden/reason.h"
+
+#define METRICS_MAX_CONNECTIONS 32
+#define METRICS_REQUEST_TIMEOUT_MS 1000
+#define METRICS_SEND_TIMEOUT_MS 5000
+/* The request head we read; a longer one is answered 431 and closed. */
+#define METRICS_REQUEST_MAX 4096
+
+/* One scrape: the request head as it arrives, then the answer. */
+struct metrics_conn {
+	struct metrics_conn *next, *prev;
+	struct metrics_server *server;
+	int fd;
+	char in[METRICS_REQUEST_MAX];
+	size_t in_len;
+	struct outq out;
+	bool answered;
+	uint64_t deadline; /* ms, CLOCK_MONOTONIC */
+};
 
 struct metrics_server {
 	struct agent *agent;
 	struct loop *loop;
 	int listen_fd;
+	struct metrics_conn *conns;
+	size_t conn_count;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static const double latency_bounds_s[METRICS_LATENCY_BUCKETS] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
@@ -51,7 +88,7 @@ static int listen_on(const char *address)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0) {
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 64) < 0) {
 		int err = -errno;
 
 		close(fd);
@@ -128,6 +165,26 @@ static void put(struct text *t, const char *fmt, ...)
 	}
 }
 
+/* The counters of the endpoint id in list (sorted by id), summed by reason
+ * and direction. */
+static void endpoint_counts(const struct datapath_metric *list, size_t n, uint32_t id,
+			    uint64_t counts[WARDEN_REASON_MAX + 1][2])
+{
+	size_t lo = 0, hi = n;
+
+	memset(counts, 0, sizeof(uint64_t) * (WARDEN_REASON_MAX + 1) * 2);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (list[mid].endpoint_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && list[lo].endpoint_id == id; lo++)
+		counts[list[lo].reason][list[lo].direction] += list[lo].packets;
+}
+
 static void render(struct agent *agent, struct text *t)
 {
 	static const char *const verdicts[] = {"forwarded", "denied", "error", "audit"};
@@ -135,7 +192,12 @@ static void render(struct agent *agent, struct text *t)
 	uint64_t counts[WARDEN_REASON_MAX + 1][2];
 	const struct identity *const *ids;
 	uint64_t cumulative = 0, total = 0;
+	struct datapath_metric *list = NULL;
+	size_t n = 0;
 
+	/* One walk of the map for the whole scrape. */
+	if (datapath__metrics_read(agent->datapath, &list, &n))
+		n = 0;
 	put(t, "# HELP warden_forwarded_packets_total Packets the datapath forwarded.\n"
 	       "# TYPE warden_forwarded_packets_total counter\n");
 	put(t,
@@ -144,8 +206,7 @@ static void render(struct agent *agent, struct text *t)
 	for (size_t i = 0; i < agent->endpoint_count; i++) {
 		const struct endpoint *ep = agent->endpoints[i];
 
-		if (datapath__metrics_sum(agent->datapath, ep->id, counts))
-			continue;
+		endpoint_counts(list, n, ep->id, counts);
 		for (int d = 0; d < 2; d++) {
 			put(t,
 			    "warden_forwarded_packets_total{endpoint=\"%s/"
@@ -164,8 +225,10 @@ static void render(struct agent *agent, struct text *t)
 					    (unsigned long long)counts[r][d]);
 		}
 	}
-	if (!datapath__metrics_sum(agent->datapath, 0, counts))
-		total = counts[WARDEN_REASON_MAX][0] + counts[WARDEN_REASON_MAX][1];
+	for (size_t i = 0; i < n; i++)
+		if (list[i].reason == WARDEN_REASON_MAX)
+			total += list[i].packets;
+	free(list);
 	put(t,
 	    "# HELP warden_monitor_events_lost_total Events the ring buffer or a slow "
 	    "monitor "
@@ -237,42 +300,159 @@ static void render(struct agent *agent, struct text *t)
 		    (unsigned long long)agent->metrics.proxy_limit_hits[i]);
 }
 
-/* One scrape, answered at once (see the top of the file). */
-static void serve(void *ctx, uint32_t events)
+static void conn_close(struct metrics_conn *c)
+{
+	struct metrics_server *server = c->server;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		server->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	server->conn_count--;
+	loop__unwatch(server->loop, c->fd);
+	close(c->fd);
+	outq__free(&c->out);
+	free(c);
+}
+
+/* The answer to a complete request head: the metrics, or 404/431. */
+static void conn_answer(struct metrics_conn *c, bool too_long)
+{
+	struct text body = {0};
+	char head[256];
+	int n;
+
+	c->in[c->in_len < sizeof(c->in) ? c->in_len : sizeof(c->in) - 1] = '\0';
+	if (too_long) {
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+			     "Content-Length: 0\r\nConnection: close\r\n\r\n");
+	} else if (!strncmp(c->in, "GET /metrics ", 13) || !strncmp(c->in, "GET / ", 6)) {
+		render(c->server->agent, &body);
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+			     "version=0.0.4\r\n"
+			     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			     body.len);
+	} else {
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+			     "Connection: close\r\n\r\n");
+	}
+	outq__append(&c->out, head, (size_t)n);
+	if (body.len)
+		outq__append(&c->out, body.buf, body.len);
+	free(body.buf);
+	c->answered = true;
+	c->deadline = now_ms() + METRICS_SEND_TIMEOUT_MS;
+	loop__modify(c->server->loop, c->fd, EPOLLOUT);
+}
+
+/* Read the request head; answer once it is complete. */
+static void conn_read(struct metrics_conn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len,
+				 MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		c->in_len += (size_t)n;
+		c->in[c->in_len] = '\0';
+		if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n")) {
+			conn_answer(c, false);
+			return;
+		}
+		if (c->in_len == sizeof(c->in) - 1) {
+			conn_answer(c, true);
+			return;
+		}
+	}
+}
+
+static void conn_event(void *ctx, uint32_t events)
+{
+	struct metrics_conn *c = ctx;
+	int ret;
+
+	if (events & EPOLLERR) {
+		conn_close(c);
+		return;
+	}
+	if (!c->answered) {
+		conn_read(c);
+		return;
+	}
+	ret = outq__send(&c->out, c->fd);
+	if (ret == -EAGAIN)
+		return;
+	/* All sent (or the scraper is gone): a half-close tells it the
+	 * answer is complete. */
+	if (!ret)
+		shutdown(c->fd, SHUT_WR);
+	conn_close(c);
+}
+
+static void on_accept(void *ctx, uint32_t events)
 {
 	struct metrics_server *server = ctx;
-	struct timeval tv = {.tv_sec = 1};
-	struct text body = {0};
-	char req[1024], head[256];
-	ssize_t n;
-	int fd = accept4(server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	(void)events;
-	if (fd < 0)
-		return;
-	/* Bounded: a scraper that sends nothing is dropped after a second. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = recv(fd, req, sizeof(req) - 1, 0);
-	if (n > 0) {
-		req[n] = '\0';
-		if (!strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET / ", 6)) {
-			render(server->agent, &body);
-			snprintf(head, sizeof(head),
-				 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
-				 "version=0.0.4\r\n"
-				 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-				 body.len);
-		} else {
-			snprintf(head, sizeof(head),
-				 "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
-				 "Connection: close\r\n\r\n");
+	for (int i = 0; i < METRICS_MAX_CONNECTIONS; i++) {
+		struct metrics_conn *c;
+		int fd = loop__accept(server->loop, server->listen_fd, NULL, 0);
+
+		if (fd == -EMFILE)
+			continue;
+		if (fd < 0)
+			return;
+		if (server->conn_count >= METRICS_MAX_CONNECTIONS) {
+			close(fd); /* busy: the scraper retries */
+			continue;
 		}
-		if (send(fd, head, strlen(head), MSG_NOSIGNAL) > 0 && body.len)
-			send(fd, body.buf, body.len, MSG_NOSIGNAL);
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		*c = (struct metrics_conn){.server = server,
+					   .fd = fd,
+					   .deadline =
+					       now_ms() + METRICS_REQUEST_TIMEOUT_MS};
+		if (loop__watch(server->loop, fd, EPOLLIN | EPOLLRDHUP, conn_event, c)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = server->conns;
+		if (c->next)
+			c->next->prev = c;
+		server->conns = c;
+		server->conn_count++;
 	}
-	free(body.buf);
-	close(fd);
+}
+
+void metrics__tick(struct metrics_server *server)
+{
+	uint64_t now;
+	struct metrics_conn *c, *next;
+
+	if (!server->conns)
+		return;
+	now = now_ms();
+	for (c = server->conns; c; c = next) {
+		next = c->next;
+		if (now >= c->deadline)
+			conn_close(c);
+	}
 }
 
 int metrics__open(struct metrics_server **out, struct agent *agent, struct loop *loop,
@@ -287,7 +467,7 @@ int metrics__open(struct metrics_server **out, struct agent *agent, struct loop 
 	server->listen_fd = listen_on(address);
 	ret = server->listen_fd < 0
 		  ? server->listen_fd
-		  : loop__watch(loop, server->listen_fd, EPOLLIN, serve, server);
+		  : loop__watch(loop, server->listen_fd, EPOLLIN, on_accept, server);
 	if (ret) {
 		metrics__close(server);
 		return ret;
@@ -300,6 +480,8 @@ void metrics__close(struct metrics_server *server)
 {
 	if (!server)
 		return;
+	while (server->conns)
+		conn_close(server->conns);
 	if (server->listen_fd >= 0) {
 		loop__unwatch(server->loop, server->listen_fd);
 		close(server->listen_fd);

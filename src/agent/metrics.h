@@ -17,6 +17,8 @@ struct metrics_server;
 int metrics__open(struct metrics_server **out, struct agent *agent, struct loop *loop,
 		  const char *address);
 void metrics__close(struct metrics_server *server);
+/* After every loop round: scrapes past their deadline are closed. */
+void metrics__tick(struct metrics_server *server);
 /* One request judged by the proxy: its verdict, the reason for it when it
  * was not the rules' own ("no-rule", "lifted"; or NULL), and latency. */
 void metrics__observe_proxy(struct agent *agent, const char *verdict, const char *reason,

@@ -2,8 +2,9 @@
 /*
  * Flow events: the datapath's ring buffer records and the proxy's access
  * log, kept in a history and written as JSON lines (wire.c) to every
- * `warden monitor` client. A client that cannot keep up loses events,
- * counted, instead of stalling the agent.
+ * `warden monitor` client. Nothing here blocks: lines go into each
+ * client's bounded output queue, and a client that cannot keep up loses
+ * events (counted, and told how many) instead of stalling the agent.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "agent.h"
 #include "monitor.h"
+#include "outq.h"
 #include "warden/abi/maps.h"
 #include "wire.h"
 
@@ -32,21 +34,27 @@ struct monitor_record {
 	struct timespec when; /* CLOCK_REALTIME when the agent got it */
 };
 
+/*
+ * A subscriber. Until it has caught up with the history (`live`), it reads
+ * the history from cursor on, as far as its queue allows; then it takes
+ * the batches, which hold exactly the events after the ones it read.
+ */
 struct monitor_client {
 	struct monitor_client *next;
-	int fd;
+	struct monitor_sink sink;
 	bool drops_only;
 	bool follow;
-	size_t last;
-	uint64_t lost;
-	char *tail; /* the rest of a line the socket took only part of */
-	size_t tail_len;
+	bool live;
+	bool finished;	      /* a replay without follow was sent: sink.done called */
+	uint64_t cursor;      /* replaying: the next history sequence number to send */
+	uint64_t end;	      /* without follow: where the replay stops */
+	uint64_t lost_untold; /* lost since the last "lost" line */
 };
 
 /*
- * Lines for the clients, written at monitor__flush: one write per client
- * per batch of events instead of one per event (each write wakes the
- * client). [0]: every event; [1]: drops only.
+ * Lines for the caught-up clients, written at monitor__flush: one append
+ * per client per batch of events instead of one per event (each send
+ * wakes the client). [0]: every event; [1]: drops only.
  */
 struct monitor_batch {
 	char *buf;
@@ -62,34 +70,46 @@ struct monitor_batch {
 struct monitor {
 	struct monitor_client *clients;
 	struct monitor_batch batches[2]; /* lines waiting for monitor__flush */
-	/* The last MONITOR_HISTORY events, for `warden monitor --last N`. */
-	struct monitor_record *history; /* MONITOR_HISTORY records, a ring */
-	size_t history_next;
+	/* The last MONITOR_HISTORY events, for `warden monitor --last N` and
+	 * for clients catching up: record number seq lives at
+	 * history[seq % MONITOR_HISTORY] while seq >= history_seq -
+	 * history_count. */
+	struct monitor_record *history;
+	uint64_t history_seq; /* records ever written */
 	size_t history_count;
+	size_t live_clients; /* the ones that take batches */
+	/* Live clients with room after the last flush. With none, new events
+	 * are not even formatted: they are counted here, [0] all and [1]
+	 * drops, and charged to the live clients at the next flush. */
+	size_t live_with_room;
+	uint64_t unbatched[2];
 	uint64_t events_seen;
 	uint64_t events_lost_clients;
 };
 
 int monitor__new(struct monitor **out)
 {
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	struct monitor *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	m->history = calloc(MONITOR_HISTORY, sizeof(*m->history));
+	if (!m->history) {
+		free(m);
+		return -ENOMEM;
+	}
+	*out = m;
+	return 0;
 }
 
 /* The next history slot, emptied. */
 static struct monitor_record *history_slot(struct monitor *m)
 {
-	struct monitor_record *r;
+	struct monitor_record *r = &m->history[m->history_seq % MONITOR_HISTORY];
 
-	if (!m->history) {
-		m->history = calloc(MONITOR_HISTORY, sizeof(*m->history));
-		if (!m->history)
-			return NULL;
-	}
-	r = &m->history[m->history_next];
 	free(r->text);
 	memset(r, 0, sizeof(*r));
-	m->history_next = (m->history_next + 1) % MONITOR_HISTORY;
+	m->history_seq++;
 	if (m->history_count < MONITOR_HISTORY)
 		m->history_count++;
 	return r;
@@ -129,6 +149,17 @@ static bool batch_append(struct monitor_batch *b, const char *line, size_t len)
 	return true;
 }
 
+/* Nobody live can take more now: count the event instead of formatting it. */
+static bool skip_unwanted(struct monitor *m, bool drop)
+{
+	if (m->live_with_room)
+		return false;
+	m->unbatched[0]++;
+	if (drop)
+		m->unbatched[1]++;
+	return true;
+}
+
 /* A new event's line (owned, freed here) for the clients' next batch. */
 static void broadcast(struct agent *agent, char *line, size_t len, bool drop)
 {
@@ -155,11 +186,9 @@ void monitor__on_event(void *ctx, const struct warden_event *event)
 
 	m->events_seen++;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (r) {
-		r->raw = *event;
-		r->when = now;
-	}
-	if (!m->clients)
+	r->raw = *event;
+	r->when = now;
+	if (!m->live_clients || skip_unwanted(m, event->type == WARDEN_EVENT_DROP))
 		return;
 	line = wire__flow_event_line(agent, event, &now, &len);
 	broadcast(agent, line, len, event->type == WARDEN_EVENT_DROP);
@@ -172,49 +201,15 @@ void monitor__relay_proxy(struct agent *agent, const char *json, size_t len)
 	size_t line_len = 0;
 	char *line;
 
-	if (r) {
-		r->text = strndup(json, len);
-		r->text_len = r->text ? len : 0; /* no text: an empty record */
-		clock_gettime(CLOCK_REALTIME, &r->when);
-	}
-	if (!m->clients)
+	r->text = strndup(json, len);
+	r->text_len = r->text ? len : 0; /* no text: an empty record */
+	clock_gettime(CLOCK_REALTIME, &r->when);
+	if (!m->live_clients || skip_unwanted(m, false))
 		return;
 	/* The proxy's verdicts are FORWARDED, DENIED, AUDIT, ERROR: never a
 	 * drop (`--type drop` is the datapath's). */
 	line = wire__proxy_event_line(agent, json, len, &line_len);
 	broadcast(agent, line, line_len, false);
-}
-
-bool monitor__replay(struct agent *agent, int fd)
-{
-	struct monitor *m = agent->monitor;
-	struct monitor_client *c;
-	size_t n, start;
-
-	for (c = m->clients; c && c->fd != fd; c = c->next)
-		;
-	if (!c)
-		return true;
-	n = c->last < m->history_count ? c->last : m->history_count;
-	start = (m->history_next + MONITOR_HISTORY - n) % MONITOR_HISTORY;
-	for (size_t i = 0; i < n; i++) {
-		const struct monitor_record *r =
-		    &m->history[(start + i) % MONITOR_HISTORY];
-		size_t len;
-		char *line;
-		bool sent;
-
-		if (c->drops_only && !record_is_drop(r))
-			continue;
-		line = record_line(agent, r, &len);
-		if (!line)
-			continue;
-		sent = send(fd, line, len, MSG_NOSIGNAL) == (ssize_t)len;
-		free(line);
-		if (!sent)
-			break;
-	}
-	return c->follow;
 }
 
 static size_t count_lines(const char *p, size_t n)
@@ -226,55 +221,96 @@ static size_t count_lines(const char *p, size_t n)
 	return lines;
 }
 
-static void client_lost(struct monitor *m, struct monitor_client *c, size_t lines)
+static void client_lost(struct monitor *m, struct monitor_client *c, uint64_t lines)
 {
-	c->lost += lines;
+	c->lost_untold += lines;
 	m->events_lost_clients += lines;
 }
 
-/*
- * Write a batch to one client without blocking and without ever cutting a
- * line: what a full socket did not take is lost, counted, except the rest
- * of a line it took part of, which goes first next time (until it has, new
- * lines for this client are lost whole).
- */
-static void client_write(struct monitor *m, struct monitor_client *c,
-			 const struct monitor_batch *b)
+static bool client_has_room(const struct monitor_client *c)
 {
-	ssize_t n;
+	return outq__pending(c->sink.out) < MONITOR_QUEUE_MAX;
+}
 
-	if (c->tail_len) {
-		n = send(c->fd, c->tail, c->tail_len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n > 0) {
-			memmove(c->tail, c->tail + n, c->tail_len - (size_t)n);
-			c->tail_len -= (size_t)n;
-		}
-		if (c->tail_len) {
-			client_lost(m, c, b->lines);
-			return;
-		}
-	}
+/* Tell the client how many events it lost since it was last told, once
+ * there is room for the line. */
+static void client_tell_lost(struct monitor_client *c)
+{
+	size_t len;
+	char *line;
+
+	if (!c->lost_untold || !client_has_room(c))
+		return;
+	line = wire__lost_line(c->lost_untold, &len);
+	if (line && !outq__append(c->sink.out, line, len))
+		c->lost_untold = 0;
+	free(line);
+}
+
+/*
+ * A batch to a caught-up client: the whole lines that fit under
+ * MONITOR_QUEUE_MAX go, the rest is lost for it (counted). A line is never
+ * cut: the stream stays one JSON object per line.
+ */
+static void client_take_batch(struct monitor *m, struct monitor_client *c,
+			      const struct monitor_batch *b)
+{
+	size_t pending = outq__pending(c->sink.out), fit;
+	const char *cut;
+
 	if (!b->len)
 		return;
-	n = send(c->fd, b->buf, b->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n == b->len)
+	fit = pending < MONITOR_QUEUE_MAX ? MONITOR_QUEUE_MAX - pending : 0;
+	if (fit >= b->len) {
+		if (outq__append(c->sink.out, b->buf, b->len))
+			client_lost(m, c, b->lines);
 		return;
-	if (n > 0 && b->buf[n - 1] != '\n') {
-		const char *eol = memchr(b->buf + n, '\n', b->len - (size_t)n);
-		size_t rest = (size_t)(eol + 1 - (b->buf + n));
-		char *tail = realloc(c->tail, rest);
+	}
+	cut = fit ? memrchr(b->buf, '\n', fit) : NULL;
+	fit = cut ? (size_t)(cut + 1 - b->buf) : 0;
+	if (fit && outq__append(c->sink.out, b->buf, fit))
+		fit = 0;
+	client_lost(m, c, count_lines(b->buf + fit, b->len - fit));
+}
 
-		if (tail) {
-			memcpy(tail, b->buf + n, rest);
-			c->tail = tail;
-			c->tail_len = rest;
-		}
-		client_lost(m, c,
-			    count_lines(eol + 1, (size_t)(b->buf + b->len - eol - 1)));
-	} else {
-		client_lost(m, c, count_lines(b->buf + n, b->len - (size_t)n));
+/*
+ * Send a catching-up client more of the history, as far as its queue
+ * allows. Records the ring overwrote before it read them are lost for it.
+ * Caught up, it becomes live (with follow) or finished (without).
+ */
+static void client_replay(struct agent *agent, struct monitor_client *c)
+{
+	struct monitor *m = agent->monitor;
+	uint64_t oldest = m->history_seq - m->history_count;
+	uint64_t stop = c->follow ? m->history_seq : c->end;
+
+	if (c->cursor < oldest) {
+		client_lost(m, c, oldest - c->cursor);
+		c->cursor = oldest;
+	}
+	while (c->cursor < stop && client_has_room(c)) {
+		const struct monitor_record *r = &m->history[c->cursor % MONITOR_HISTORY];
+		size_t len;
+		char *line;
+
+		c->cursor++;
+		if (c->drops_only && !record_is_drop(r))
+			continue;
+		line = record_line(agent, r, &len);
+		if (!line)
+			continue;
+		if (outq__append(c->sink.out, line, len))
+			client_lost(m, c, 1);
+		free(line);
+	}
+	if (c->cursor < stop)
+		return;
+	if (c->follow) {
+		c->live = true;
+		m->live_clients++;
+	} else if (!c->finished) {
+		c->finished = true;
+		c->sink.done(c->sink.ctx);
 	}
 }
 
@@ -283,47 +319,67 @@ void monitor__flush(struct agent *agent)
 	struct monitor *m = agent->monitor;
 	struct monitor_batch *b = m->batches;
 
-	if (!b[0].len && !b[1].len)
-		return;
-	for (struct monitor_client *c = m->clients; c; c = c->next)
-		client_write(m, c, &b[c->drops_only ? 1 : 0]);
+	m->live_with_room = 0;
+	for (struct monitor_client *c = m->clients; c; c = c->next) {
+		size_t before = outq__pending(c->sink.out);
+
+		if (c->finished)
+			continue;
+		/* The batch holds events the history already gave a client
+		 * that catches up in this very call: it is for the live ones. */
+		if (c->live) {
+			client_lost(m, c, m->unbatched[c->drops_only ? 1 : 0]);
+			client_tell_lost(c);
+			client_take_batch(m, c, &b[c->drops_only ? 1 : 0]);
+		} else {
+			client_replay(agent, c);
+		}
+		if (c->live && client_has_room(c))
+			m->live_with_room++;
+		if (outq__pending(c->sink.out) != before)
+			c->sink.wake(c->sink.ctx);
+	}
 	for (int i = 0; i < 2; i++) {
 		b[i].len = 0;
 		b[i].lines = 0;
+		m->unbatched[i] = 0;
 	}
 }
 
-int monitor__subscribe(struct agent *agent, int fd, const struct monitor_options *options)
+int monitor__subscribe(struct agent *agent, const struct monitor_sink *sink,
+		       const struct monitor_options *options, struct monitor_client **out)
 {
 	struct monitor *m = agent->monitor;
 	struct monitor_client *c = calloc(1, sizeof(*c));
+	size_t last = options->last < m->history_count ? options->last : m->history_count;
 
 	if (!c)
 		return -ENOMEM;
-	/* Events from before it subscribed go to the others only (a replay
-	 * of the history would send them twice). */
-	monitor__flush(agent);
-	c->fd = fd;
+	/* It starts by catching up: from `last` records back (or from now),
+	 * through the history, which also holds whatever arrives until the
+	 * next flush. */
+	c->sink = *sink;
 	c->drops_only = options->drops_only;
-	c->last = options->last;
 	c->follow = options->follow;
+	c->cursor = m->history_seq - last;
+	c->end = m->history_seq;
 	c->next = m->clients;
 	m->clients = c;
+	*out = c;
 	return 0;
 }
 
-void monitor__unsubscribe(struct agent *agent, int fd)
+void monitor__unsubscribe(struct agent *agent, struct monitor_client *client)
 {
 	struct monitor *m = agent->monitor;
 
 	for (struct monitor_client **pp = &m->clients; *pp; pp = &(*pp)->next) {
-		if ((*pp)->fd != fd)
+		if (*pp != client)
 			continue;
-		struct monitor_client *gone = *pp;
-
-		*pp = gone->next;
-		free(gone->tail);
-		free(gone);
+		*pp = client->next;
+		if (client->live)
+			m->live_clients--;
+		free(client);
 		return;
 	}
 }
@@ -337,7 +393,7 @@ void monitor__free(struct monitor *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; m->history && i < MONITOR_HISTORY; i++)
+	for (size_t i = 0; i < MONITOR_HISTORY; i++)
 		free(m->history[i].text);
 	free(m->history);
 	for (int i = 0; i < 2; i++)
@@ -346,7 +402,6 @@ void monitor__free(struct monitor *m)
 		struct monitor_client *c = m->clients;
 
 		m->clients = c->next;
-		free(c->tail);
 		free(c);
 	}
 	free(m);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -34,9 +35,12 @@ struct warden_event;
 
 /* Requests. Parsers write a reason into err and return -EINVAL. */
 
-/* One request line: *req (owned) holds *cmd and *args (NULL: none). */
-int wire__parse_request(const char *line, json_t **req, const char **cmd, json_t **args,
-			char *err, size_t err_len);
+/*
+ * Request side: wire_request.c (no agent state). One request line of len
+ * bytes: *req (owned, also on error) holds *cmd and *args (NULL: none).
+ */
+int wire__parse_request(const char *line, size_t len, json_t **req, const char **cmd,
+			json_t **args, char *err, size_t err_len);
 /* args[key] if it is a string, else fallback. */
 const char *wire__arg_string(json_t *args, const char *key, const char *fallback);
 /* args[key] if it is a whole number (else false). */
@@ -84,11 +88,13 @@ json_t *wire__test_fault(const char *point, long long nth, unsigned int fired);
 json_t *wire__trace(const struct trace_result *trace);
 json_t *wire__streaming(void);
 /*
- * The reply line for a request: {"ok": true, "result": result} when ret is
- * 0, else {"ok": false, "error": err}. Takes result; returns the line with
- * its '\n' (owned, *len bytes) or NULL.
+ * The reply line for a request (wire_request.c): {"ok": true, "result":
+ * result} when ret is 0, else {"ok": false, "error": err}. Takes result;
+ * returns the line with its '\n' (owned, *len bytes) or NULL (no memory).
  */
 char *wire__reply(int ret, json_t *result, const char *err, size_t *len);
+/* obj as one compact line ending in '\n' (owned); *len includes it. */
+char *wire__line(json_t *obj, size_t *len);
 
 /* Monitor events as lines ending in '\n' (owned; *len bytes), or NULL. */
 char *wire__flow_event_line(struct agent *agent, const struct warden_event *event,
@@ -96,5 +102,8 @@ char *wire__flow_event_line(struct agent *agent, const struct warden_event *even
 /* A proxy access-log record (JSON text) with its policy named. */
 char *wire__proxy_event_line(struct agent *agent, const char *text, size_t text_len,
 			     size_t *len);
+/* {"time", "type": "lost", "lost": n}: n events this monitor client did not
+ * get because it read too slowly. */
+char *wire__lost_line(uint64_t lost, size_t *len);
 
 #endif /* WARDEN_AGENT_WIRE_H */

@@ -211,16 +211,25 @@ int client__call(struct client *client, const char *cmd, json_t *args, json_t **
 	json_error_t jerr;
 	const char *line;
 	size_t len;
-	int err;
+	int err, send_err;
 
-	err = client__send(client, cmd, args);
-	if (err) {
-		set_error(client, "cannot send request to wardend: %s", strerror(-err));
-		return err;
+	send_err = client__send(client, cmd, args);
+	/* A connection wardend refused (too many clients, not allowed) was
+	 * closed right after one line saying why: that line may be waiting
+	 * even though the request could not be sent. */
+	if (send_err && send_err != -EPIPE && send_err != -ECONNRESET) {
+		set_error(client, "cannot send request to wardend: %s",
+			  strerror(-send_err));
+		return send_err;
 	}
 	do
 		err = client__read_line(client, &line, &len);
 	while (err == -EINTR);
+	if (err && send_err) {
+		set_error(client, "cannot send request to wardend: %s",
+			  strerror(-send_err));
+		return send_err;
+	}
 	if (err == -ENODATA) {
 		set_error(client, "wardend closed the connection without answering");
 		return -EPROTO;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "main.h"
@@ -22,7 +24,8 @@ static void do_help(FILE *out)
 		"       warden endpoint delete NAME [--namespace NS]\n"
 		"       warden endpoint label NAME [--namespace NS] CHANGE...\n"
 		"       warden endpoint config NAME [--namespace NS] [OPTION=VALUE]...\n"
-		"       warden endpoint exec NAME [--namespace NS] -- CMD [ARG]...\n"
+		"       warden endpoint exec NAME [--namespace NS] [--privileged] -- "
+		"CMD [ARG]...\n"
 		"       warden endpoint help\n"
 		"\n"
 		"LABELS := KEY=VALUE[,KEY=VALUE]...   (--labels may be repeated)\n"
@@ -468,15 +471,95 @@ static int enter_netns(const char *ref, const char *netns)
 	return 0;
 }
 
+/*
+ * The capabilities a workload keeps (the set container runtimes give by
+ * default): what ordinary servers need — binding ports below 1024, raw
+ * sockets for ping, chroot and changing user for an FTP server, file
+ * ownership. Not kept, above all: CAP_SYS_ADMIN (entering another network
+ * namespace, mounts), CAP_NET_ADMIN (its own addresses and routes),
+ * CAP_BPF and CAP_PERFMON (loading programs), CAP_SYS_PTRACE (other
+ * processes' namespaces and memory), CAP_SYS_MODULE, CAP_SYS_RAWIO.
+ */
+static const cap_value_t workload_caps[] = {
+    CAP_CHOWN,	    CAP_DAC_OVERRIDE, CAP_FOWNER,      CAP_FSETID,	     CAP_KILL,
+    CAP_SETGID,	    CAP_SETUID,	      CAP_SETPCAP,     CAP_NET_BIND_SERVICE, CAP_NET_RAW,
+    CAP_SYS_CHROOT, CAP_MKNOD,	      CAP_AUDIT_WRITE, CAP_SETFCAP,
+};
+
+static bool workload_keeps(cap_value_t cap)
+{
+	for (size_t i = 0; i < sizeof(workload_caps) / sizeof(workload_caps[0]); i++)
+		if (workload_caps[i] == cap)
+			return true;
+	return false;
+}
+
+/*
+ * Confine this process before it becomes the workload: every capability
+ * but workload_caps leaves the bounding set (so not even a root execve
+ * brings it back), the inheritable and ambient sets are emptied, and
+ * no_new_privs stops setuid binaries and file capabilities from granting
+ * more. The process stays root in the host's filesystem (this is not a
+ * container), but it cannot leave the endpoint's network namespace, load
+ * BPF programs or change the network around it; wardend refuses its
+ * control requests (it is in an endpoint's namespace). Returns 0 or 1
+ * after saying why not.
+ */
+static int confine_workload(const char *ref)
+{
+	cap_value_t max = (cap_value_t)cap_max_bits();
+	cap_t caps = NULL;
+	const char *step;
+	int err = 0;
+
+	step = "drop capabilities from the bounding set";
+	for (cap_value_t cap = 0; cap < max && !err; cap++)
+		if (!workload_keeps(cap) && cap_drop_bound(cap) < 0)
+			err = errno;
+	if (!err) {
+		step = "limit the capability sets";
+		caps = cap_get_proc();
+		if (!caps || cap_clear_flag(caps, CAP_INHERITABLE) < 0)
+			err = errno;
+		for (cap_value_t cap = 0; cap < max && !err; cap++)
+			if (!workload_keeps(cap) &&
+			    (cap_set_flag(caps, CAP_EFFECTIVE, 1, &cap, CAP_CLEAR) < 0 ||
+			     cap_set_flag(caps, CAP_PERMITTED, 1, &cap, CAP_CLEAR) < 0))
+				err = errno;
+		if (!err && cap_set_proc(caps) < 0)
+			err = errno;
+		cap_free(caps);
+	}
+	if (!err) {
+		step = "clear the ambient capabilities";
+		if (cap_reset_ambient() < 0)
+			err = errno;
+	}
+	if (!err) {
+		step = "set no_new_privs";
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			err = errno;
+	}
+	if (err)
+		return output__error("endpoint %s: cannot %s: %s (use --privileged to "
+				     "run the command unconfined)",
+				     ref, step, strerror(err));
+	return 0;
+}
+
 static int do_exec(int argc, char **argv)
 {
+	bool privileged = false;
+	const struct arg_option extra[] = {
+	    {"--privileged", ARG_FLAG, &privileged},
+	};
 	const char *namespace;
 	struct args args;
 	json_t *result;
 	char *ref;
 	int status;
 
-	if (!parse_named(argc, argv, "exec", NULL, 0, ARGS_KEEP_REST, true, &namespace,
+	if (!parse_named(argc, argv, "exec", extra, 1, ARGS_KEEP_REST, true, &namespace,
 			 &args, &status))
 		return status;
 	if (args.npositional > 1 || args.nrest == 0) {
@@ -501,6 +584,8 @@ static int do_exec(int argc, char **argv)
 	ref = endpoint_ref(result, args.positional[0], namespace);
 	status = enter_netns(ref, output__str(result, "netns", NULL));
 	json_decref(result);
+	if (!status && !privileged)
+		status = confine_workload(ref);
 	if (status)
 		goto out;
 

@@ -203,6 +203,20 @@ static void print_event(const char *line, size_t len, const struct filter *f)
 		json_decref(event);
 		return;
 	}
+	/* The agent says how many events this client missed (it read too
+	 * slowly): never filtered away. */
+	if (!strcmp(output__str(event, "type", ""), "lost")) {
+		if (json_output)
+			printf("%.*s\n", (int)len, line);
+		else
+			fprintf(stderr,
+				"warden: %" JSON_INTEGER_FORMAT
+				" events lost: this monitor did not read them fast "
+				"enough\n",
+				json_integer_value(json_object_get(event, "lost")));
+		json_decref(event);
+		return;
+	}
 	if (!event_matches(event, f)) {
 		json_decref(event);
 		return;
