@@ -157,6 +157,9 @@ static struct warden_endpoint_info endpoint_info(const struct endpoint *ep,
 	    .identity = ep->identity,
 	    .flags = e->endpoint_flags | (ep->audit_mode ? WARDEN_EP_AUDIT_MODE : 0),
 	    .policy_revision = revision,
+	    /* What datapath__endpoint_set() writes too: the source check's
+	     * veth (bpf/lib/source.h). */
+	    .host_ifindex = (__u32)ep->net.host_ifindex,
 	};
 
 	memcpy(info.ipv4, &ep->net.ipv4, 4);
