@@ -238,13 +238,18 @@ flow_revoked_check(struct __sk_buff *skb, const struct flow_maps *maps,
  *    while an entry allows the reverse, or the reverse flow goes through
  *    the L7 proxy (its replies must reach the proxy's sockets). An
  *    orientation that policy allows both ways by rules stays as it is.
- *  - UDP, SCTP and ICMP echo replies: only what the endpoint sends
- *    (egress), when the own direction is denied and the reverse allowed.
- *    A datagram has no handshake to tell a reply from a new flow: taken
- *    the other way, every allowed egress flow would open the endpoint's
- *    every port to datagrams from the peer's port (source port 53 to
- *    anywhere). Incoming replies of an evicted datagram flow are judged
- *    by policy; the endpoint's next datagram recreates its entry.
+ *  - ICMP echo replies: only what the endpoint sends (egress), when the
+ *    own direction is denied and the echo request allowed. An echo reply
+ *    starts nothing.
+ *  - Never UDP or SCTP: a datagram has no handshake to tell a reply from
+ *    a new flow. Taken as a reply of what the ingress allows, a datagram
+ *    the egress denies would go out whenever the peer may reach the
+ *    endpoint on its source port (an ingress "allow from X" would open
+ *    every UDP port of X to the endpoint: fail open). So an evicted
+ *    datagram flow's answers are judged by policy (dropped where the
+ *    egress denies them) until the peer's next datagram, which the
+ *    ingress allows, recreates the entry: a request/response protocol
+ *    loses one answer, never its policy.
  *
  * The reverse flow goes through the proxy when the endpoint's policy, or
  * that of the local endpoint at the other end, names it: then, at egress,
@@ -274,9 +279,6 @@ flow_accept_reply(struct __sk_buff *skb, const struct flow_maps *maps,
 		if (pkt->policy_dport != icmp_policy_port(WARDEN_ICMP_ECHOREPLY))
 			return false;
 		back_port = icmp_policy_port(WARDEN_ICMP_ECHO);
-		/* fall through */
-	case IPPROTO_UDP:
-	case IPPROTO_SCTP:
 		if (trace->direction != WARDEN_DIR_EGRESS || !own->drop)
 			return false;
 		break;
