@@ -138,6 +138,11 @@ struct datapath_map_usage {
 	uint32_t used;
 	uint32_t capacity;
 };
+/*
+ * Counted by walking each map, so the answer is kept: read again after a
+ * write through this datapath, or when it is a second old (conntrack and
+ * the counters change without one).
+ */
 size_t datapath__map_usage(struct datapath *dp, struct datapath_map_usage *out,
 			   size_t max);
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -25,6 +26,19 @@ struct datapath {
 	datapath_event_fn on_event;
 	void *ctx;
 	unsigned int polled; /* events taken in this datapath__events_poll() */
+	uint64_t writes;     /* map writes by this process, for the usage cache */
+	/*
+	 * datapath__map_usage()'s last answer: counting a map's entries walks
+	 * it (an LPM trie's walk is quadratic), and a crowd of `status` clients
+	 * must not hold up the agent. Read again after a write of ours or a
+	 * second later (conntrack and metrics move by themselves).
+	 */
+	struct {
+		uint64_t read_ns; /* CLOCK_MONOTONIC; 0: never */
+		uint64_t writes;
+		struct datapath_map_usage maps[8];
+		size_t count;
+	} usage;
 };
 
 /*
@@ -181,6 +195,7 @@ static int map_update(struct datapath *dp, enum datapath_map which, const void *
 {
 	if (fault__hit(FAULT_MAP_WRITE))
 		return -EIO;
+	dp->writes++;
 	if (bpf_map_update_elem(map_fd(dp, which), key, value, BPF_ANY)) {
 		int err = -errno;
 
@@ -198,6 +213,7 @@ static int map_delete(struct datapath *dp, enum datapath_map which, const void *
 {
 	if (fault__hit(FAULT_MAP_WRITE))
 		return -EIO;
+	dp->writes++;
 	if (bpf_map_delete_elem(map_fd(dp, which), key) && errno != ENOENT)
 		return -errno;
 	return 0;
@@ -349,6 +365,7 @@ int datapath__pod_cidr_set(struct datapath *dp, const struct policy_prefix *pref
 	struct warden_ipcache_value value = {.identity = identity};
 
 	ipcache_key_from_prefix(prefix, &key);
+	dp->writes++;
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.warden_pod_cidr), &key, &value,
 				BPF_ANY))
 		return -errno;
@@ -360,6 +377,7 @@ int datapath__pod_cidr_delete(struct datapath *dp, const struct policy_prefix *p
 	struct warden_ipcache_key key;
 
 	ipcache_key_from_prefix(prefix, &key);
+	dp->writes++;
 	if (bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.warden_pod_cidr), &key) &&
 	    errno != ENOENT)
 		return -errno;
@@ -719,8 +737,8 @@ static uint32_t count_entries(int fd, size_t key_size)
 	return n;
 }
 
-size_t datapath__map_usage(struct datapath *dp, struct datapath_map_usage *out,
-			   size_t max)
+static size_t map_usage_read(struct datapath *dp, struct datapath_map_usage *out,
+			     size_t max)
 {
 	struct bpf_map *maps[] = {
 	    dp->skel->maps.warden_ipcache,    dp->skel->maps.warden_endpoints,
@@ -736,4 +754,25 @@ size_t datapath__map_usage(struct datapath *dp, struct datapath_map_usage *out,
 		    count_entries(bpf_map__fd(maps[i]), bpf_map__key_size(maps[i]));
 	}
 	return n;
+}
+
+size_t datapath__map_usage(struct datapath *dp, struct datapath_map_usage *out,
+			   size_t max)
+{
+	const size_t cap = sizeof(dp->usage.maps) / sizeof(dp->usage.maps[0]);
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (!dp->usage.read_ns || dp->usage.writes != dp->writes ||
+	    now - dp->usage.read_ns >= 1000000000ull) {
+		dp->usage.count = map_usage_read(dp, dp->usage.maps, cap);
+		dp->usage.read_ns = now;
+		dp->usage.writes = dp->writes;
+	}
+	if (max > dp->usage.count)
+		max = dp->usage.count;
+	memcpy(out, dp->usage.maps, max * sizeof(*out));
+	return max;
 }

@@ -12,7 +12,6 @@
 #include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -257,23 +256,9 @@ void agent__status(struct agent *agent, struct agent_status *out)
 	uint64_t counts[WARDEN_REASON_MAX + 1][2] = {0};
 	const struct identity *const *list;
 
-	struct timespec ts;
-	uint64_t now;
-
 	memset(out, 0, sizeof(*out));
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	if (!agent->map_usage.read_ns ||
-	    now - agent->map_usage.read_ns >= 1000000000ull) {
-		agent->map_usage.count = datapath__map_usage(
-		    agent->datapath, agent->map_usage.maps,
-		    sizeof(agent->map_usage.maps) / sizeof(agent->map_usage.maps[0]));
-		agent->map_usage.read_ns = now;
-	}
-	_Static_assert(sizeof(out->maps) == sizeof(agent->map_usage.maps),
-		       "status and its cache hold the same maps");
-	memcpy(out->maps, agent->map_usage.maps, sizeof(out->maps));
-	out->map_count = agent->map_usage.count;
+	out->map_count = datapath__map_usage(agent->datapath, out->maps,
+					     sizeof(out->maps) / sizeof(out->maps[0]));
 	if (!datapath__metrics_sum(agent->datapath, 0, counts)) {
 		for (int r = 0; r < WARDEN_REASON_MAX; r++)
 			for (int d = 0; d < 2; d++) {

@@ -74,20 +74,6 @@ struct agent {
 	struct identity_allocator *identities;
 	struct ipcache *ipcache;
 	struct datapath *datapath;
-	/*
-	 * Map fill levels for `status`, read again only after the agent wrote
-	 * its maps (a new policy revision, an endpoint more or less) or a
-	 * second later (conntrack moves by itself): counting a map's entries
-	 * walks it (the policy trie's walk is quadratic), and a crowd of
-	 * `status` clients must not keep the loop from everything else.
-	 */
-	struct {
-		uint64_t read_ns; /* CLOCK_MONOTONIC; 0: never read */
-		uint64_t policy_revision;
-		size_t endpoint_count;
-		struct datapath_map_usage maps[8];
-		size_t count;
-	} map_usage;
 
 	/* endpoint.c */
 	struct endpoint **endpoints;
