@@ -17,6 +17,7 @@
 #define WARDEN_BPF_POLICY_H
 
 #include "lib/common.h"
+#include "lib/ipcache.h"
 
 /*
  * What policy says about one flow. drop and audit are never both set:
@@ -93,15 +94,8 @@ static __always_inline void policy_lookup_entry(void *policy,
  */
 static __always_inline __u32 policy_pod_cidr_lookup4(void *pod_cidr, __be32 addr)
 {
-	struct warden_ipcache_key key;
-	struct warden_ipcache_value *value;
+	struct warden_ipcache_value *value = ipcache_lpm_lookup4(pod_cidr, addr);
 
-	/* Field by field, as in ipcache_lookup4(): no .rodata template. */
-	__builtin_memset(&key, 0, sizeof(key));
-	key.prefixlen = WARDEN_IPCACHE_PREFIX_BASE + 32;
-	key.family = WARDEN_FAMILY_IPV4;
-	__builtin_memcpy(key.addr, &addr, sizeof(addr));
-	value = bpf_map_lookup_elem(pod_cidr, &key);
 	return value ? value->identity : 0;
 }
 

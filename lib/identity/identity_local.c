@@ -104,7 +104,9 @@ const char *identity__reserved_name(uint32_t id)
 	return NULL;
 }
 
-int identity__cidr_labels(const struct policy_prefix *p, struct label_set *out)
+/* cidr:<prefix> and a second label, source:key, that tells the kind. */
+static int prefix_labels(const struct policy_prefix *p, const char *source,
+			 const char *key, struct label_set *out)
 {
 	char text[INET6_ADDRSTRLEN + 8];
 	int ret;
@@ -115,27 +117,20 @@ int identity__cidr_labels(const struct policy_prefix *p, struct label_set *out)
 	policy_prefix__format(p, text, sizeof(text));
 	ret = label_set__add(out, LABEL_SOURCE_CIDR, text, "");
 	if (!ret)
-		ret = label_set__add(out, LABEL_SOURCE_RESERVED, "world", "");
+		ret = label_set__add(out, source, key, "");
 	if (ret)
 		label_set__free(out);
 	return ret;
 }
 
+int identity__cidr_labels(const struct policy_prefix *p, struct label_set *out)
+{
+	return prefix_labels(p, LABEL_SOURCE_RESERVED, "world", out);
+}
+
 int identity__pod_cidr_labels(const struct policy_prefix *p, struct label_set *out)
 {
-	char text[INET6_ADDRSTRLEN + 8];
-	int ret;
-
-	if (!p || !out)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	policy_prefix__format(p, text, sizeof(text));
-	ret = label_set__add(out, LABEL_SOURCE_CIDR, text, "");
-	if (!ret)
-		ret = label_set__add(out, "warden", "pod-cidr", "");
-	if (ret)
-		label_set__free(out);
-	return ret;
+	return prefix_labels(p, "warden", "pod-cidr", out);
 }
 
 static struct local_allocator *to_local(struct identity_allocator *a)

@@ -92,13 +92,15 @@ static void release_pod_cidrs(struct agent *agent, struct cidr_identity *list,
 }
 
 /*
- * A pod-CIDR identity for each prefix of prefixes[0..count), into *out
- * (allocated; count entries on success). On error the identities taken
- * so far are released and err says why.
+ * An identity for each prefix of prefixes[0..count), taken with acquire
+ * (identity__acquire_cidr or identity__acquire_pod_cidr; what names the
+ * kind in an error), into *out (allocated; count entries on success). On
+ * error the identities taken so far are released and err says why.
  */
-static int acquire_pod_cidrs(struct agent *agent, const struct policy_prefix *prefixes,
-			     size_t count, struct cidr_identity **out, char *err,
-			     size_t err_len)
+static int acquire_prefixes(
+    struct agent *agent, const struct policy_prefix *prefixes, size_t count,
+    int (*acquire)(struct identity_allocator *, const struct policy_prefix *, uint32_t *),
+    const char *what, struct cidr_identity **out, char *err, size_t err_len)
 {
 	struct cidr_identity *list = calloc(count + 1, sizeof(*list));
 	size_t n = 0;
@@ -108,10 +110,9 @@ static int acquire_pod_cidrs(struct agent *agent, const struct policy_prefix *pr
 		return -ENOMEM;
 	for (; n < count; n++) {
 		list[n].prefix = prefixes[n];
-		ret = identity__acquire_pod_cidr(agent->identities, &prefixes[n],
-						 &list[n].identity);
+		ret = acquire(agent->identities, &prefixes[n], &list[n].identity);
 		if (ret) {
-			snprintf(err, err_len, "allocate pod-CIDR identity: %s",
+			snprintf(err, err_len, "allocate %s identity: %s", what,
 				 strerror(-ret));
 			break;
 		}
@@ -237,22 +238,11 @@ static int regen_compile(struct regen *r, const struct policy_set *set, char *er
 		snprintf(err, err_len, "collect CIDR prefixes: %s", strerror(-ret));
 		return ret;
 	}
-	r->cidrs = calloc(prefix_count + 1, sizeof(*r->cidrs));
-	if (!r->cidrs) {
-		ret = -ENOMEM;
+	ret = acquire_prefixes(agent, prefixes, prefix_count, identity__acquire_cidr,
+			       "CIDR", &r->cidrs, err, err_len);
+	if (ret)
 		goto out;
-	}
-	for (; r->cidr_count < prefix_count; r->cidr_count++) {
-		struct cidr_identity *c = &r->cidrs[r->cidr_count];
-
-		c->prefix = prefixes[r->cidr_count];
-		ret = identity__acquire_cidr(agent->identities, &c->prefix, &c->identity);
-		if (ret) {
-			snprintf(err, err_len, "allocate CIDR identity: %s",
-				 strerror(-ret));
-			goto out;
-		}
-	}
+	r->cidr_count = prefix_count;
 
 	/* The prefixes of CIDR rules that select pods get a pod-CIDR identity
 	 * each, distinct from their CIDR identity (docs/datapath.md). */
@@ -270,8 +260,9 @@ static int regen_compile(struct regen *r, const struct policy_set *set, char *er
 		ret = -ENOSPC;
 		goto out;
 	}
-	ret = acquire_pod_cidrs(agent, pod_prefixes, pod_prefix_count, &r->pod_cidrs, err,
-				err_len);
+	ret = acquire_prefixes(agent, pod_prefixes, pod_prefix_count,
+			       identity__acquire_pod_cidr, "pod-CIDR", &r->pod_cidrs, err,
+			       err_len);
 	if (ret)
 		goto out;
 	r->pod_cidr_count = pod_prefix_count;
